@@ -1,0 +1,274 @@
+"""Running graphs: a Session compiles what a fetch needs into a plan, caches it, runs it.
+
+A plan is the Python source of one function, generated once per (fetches, fed tensors): one
+line per op, ``t7 = k7(t3, c5)``, with constants and Variables bound as globals, each array
+deleted right after its last use, and stateful ops (optimizer updates) placed after every
+op that reads the Variables they change. A training step is then a single function call
+with one numpy call per op and almost nothing around it.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from microflow.errors import FeedError, GraphError, NumericsError
+from microflow.graph import Const, Placeholder, Tensor, Variable, VariableOp, get_default_graph, \
+    topological_order
+from microflow.ops.base import format_shape
+from microflow.ops.shape import Identity, StopGradient
+
+_ALIASES = (Identity, StopGradient)     # ops whose output is their input: no call at run time
+CODEGEN_LIMIT = 5000                    # longer plans are interpreted: compiling would cost more
+
+
+class Session:
+    """Runs the parts of a graph that fetches need.
+
+    Parameters
+    ----------
+    graph : Graph, optional
+        The graph to run (default: the default graph).
+    check_numerics : bool
+        Check every op's output and stop at the first NaN or Inf with a ``NumericsError``
+        naming the op, its type and its inputs (slower; for debugging).
+    """
+
+    def __init__(self, graph=None, check_numerics=False):
+        self.graph = graph if graph is not None else get_default_graph()
+        self.check_numerics = bool(check_numerics)
+        self._plans = {}
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+    def close(self):
+        self._plans.clear()
+
+    def run(self, fetches, feed_dict=None):
+        """Evaluate ``fetches`` (a Tensor or any nesting of lists, tuples and dicts of them).
+
+        ``feed_dict`` maps Tensors (usually placeholders) to values; feeding any Tensor
+        overrides its value. Returns numpy arrays in the structure of ``fetches``.
+        """
+        feed_dict = feed_dict or {}
+        if isinstance(fetches, Tensor):
+            flat, rebuild = (fetches,), None
+        else:
+            flat, rebuild = _flatten(fetches)
+        key = (tuple(map(id, flat)), tuple(map(id, feed_dict)))
+        plan = self._plans.get(key)
+        if plan is None:
+            plan = self._plans[key] = Plan(self.graph, flat, list(feed_dict), self.check_numerics)
+        values = plan.run(feed_dict.values())
+        return values[0] if rebuild is None else rebuild(values)
+
+    def plan_for(self, fetches, feed=()):
+        """The compiled Plan for ``fetches`` with ``feed`` fed (to inspect its source)."""
+        flat = (fetches,) if isinstance(fetches, Tensor) else _flatten(fetches)[0]
+        return Plan(self.graph, flat, list(feed), self.check_numerics)
+
+
+class Plan:
+    """The generated function that computes ``fetches`` from the fed values."""
+
+    def __init__(self, graph, fetches, fed, check_numerics=False):
+        for tensor in fetches:
+            if not isinstance(tensor, Tensor):
+                raise TypeError(f"cannot fetch {tensor!r}: fetches must be Tensors")
+            if tensor.graph is not graph:
+                raise GraphError(f"cannot fetch {tensor.name!r}: it belongs to another graph "
+                                 "than the Session's")
+        for tensor in fed:
+            if not isinstance(tensor, Tensor):
+                raise FeedError(f"feed_dict key {tensor!r} is not a Tensor")
+            if tensor.graph is not graph:
+                raise GraphError(f"cannot feed {tensor.name!r}: it belongs to another graph "
+                                 "than the Session's")
+        self.fetches = tuple(fetches)
+        self.fed = tuple(fed)
+        self._converters = [_converter(t) for t in self.fed]
+        self.order = _run_order(topological_order(self.fetches, stop=self.fed))
+        self._compile(check_numerics)
+
+    def run(self, feed_values):
+        arrays = [convert(value) for convert, value in zip(self._converters, feed_values)]
+        return self._function(arrays)
+
+    def _compile(self, check_numerics):
+        """Resolve every Tensor to a slot, then emit the steps as Python source (or, for very
+        long plans, where compiling the source would take longer than it saves, as a list
+        that a loop interprets)."""
+        fed = {t: i for i, t in enumerate(self.fed)}
+        names, globals_, steps = {}, {"_check": _check_numerics}, []
+        for index, node in enumerate(self.order):
+            op = node.operation
+            if node in fed:
+                names[node] = f"f{fed[node]}"
+            elif isinstance(op, Const | VariableOp):
+                names[node] = f"c{index}"       # a Variable's array is updated in place
+                globals_[names[node]] = op.value if isinstance(op, Const) else node._value
+            elif isinstance(op, Placeholder):
+                raise FeedError(_missing_feed_message(node, self.fetches))
+            elif isinstance(op, _ALIASES):
+                names[node] = names[node.inputs[0]]
+            else:
+                names[node] = f"t{index}"
+                steps.append((node, op.forward, names[node], [names[i] for i in node.inputs]))
+        last_use = {}
+        for position, (_, _, _, args) in enumerate(steps):
+            for arg in args:
+                last_use[arg] = position
+        kept = {names[t] for t in self.fetches}
+        dead = [sorted({a for a in args if last_use[a] == position and a[0] == "t"} - kept)
+                for position, (_, _, _, args) in enumerate(steps)]
+        # Arrays the graph owns (constants, Variables, feeds) are copied before any update.
+        copied = sorted({names[t] for t in self.fetches if names[t][0] in "cf"})
+        results = [names[t] + ("_" if names[t][0] in "cf" else "") for t in self.fetches]
+        if len(steps) <= CODEGEN_LIMIT:
+            self._function = self._generate(globals_, steps, dead, copied, results,
+                                            check_numerics)
+        else:
+            self._function = self._interpreter(globals_, steps, dead, copied, results,
+                                               check_numerics)
+
+    def _generate(self, globals_, steps, dead, copied, results, check_numerics):
+        lines = ["def plan(feeds):"]
+        if self.fed:
+            lines.append(f"    {', '.join(f'f{i}' for i in range(len(self.fed)))}, = feeds")
+        lines += [f"    {name}_ = {name}.copy()" for name in copied]
+        for (node, kernel, out, args), unused in zip(steps, dead):
+            globals_["k" + out] = kernel
+            lines.append(f"    {out} = k{out}({', '.join(args)})")
+            if check_numerics:
+                globals_["n" + out] = node
+                lines.append(f"    _check(n{out}, {out})")
+            if unused:
+                lines.append(f"    del {', '.join(unused)}")
+        lines.append(f"    return ({', '.join(results)},)")
+        self.source = "\n".join(lines) + "\n"
+        exec(compile(self.source, "<microflow plan>", "exec"), globals_)
+        return globals_["plan"]
+
+    def _interpreter(self, globals_, steps, dead, copied, results, check_numerics):
+        self.source = f"<a plan of {len(steps)} steps, run by a loop>"
+        slot_of = {}
+        for name in list(globals_) + [f"f{i}" for i in range(len(self.fed))] + \
+                [out for _, _, out, _ in steps] + [name + "_" for name in copied]:
+            slot_of.setdefault(name, len(slot_of))
+        template = [None] * len(slot_of)
+        for name, value in globals_.items():
+            template[slot_of[name]] = value
+        fed_slots = [slot_of[f"f{i}"] for i in range(len(self.fed))]
+        copies = [(slot_of[name], slot_of[name + "_"]) for name in copied]
+        program = [(node, kernel, slot_of[out], [slot_of[a] for a in args],
+                    [slot_of[d] for d in unused])
+                   for (node, kernel, out, args), unused in zip(steps, dead)]
+        result_slots = [slot_of[name] for name in results]
+
+        def plan(feeds):
+            slots = template.copy()
+            for slot, array in zip(fed_slots, feeds):
+                slots[slot] = array
+            for source, target in copies:
+                slots[target] = slots[source].copy()
+            for node, kernel, out, args, unused in program:
+                slots[out] = kernel(*[slots[a] for a in args])
+                if check_numerics:
+                    _check_numerics(node, slots[out])
+                for slot in unused:
+                    slots[slot] = None
+            return tuple(slots[s] for s in result_slots)
+        return plan
+
+
+def _run_order(order):
+    """``order`` with the stateful ops, and all that depends on them, moved to the end, so
+    that every op reading a Variable runs before any update changes it in place."""
+    late = set()
+    for node in order:
+        if node.operation.stateful or any(i in late for i in node.inputs):
+            late.add(node)
+    return [n for n in order if n not in late] + [n for n in order if n in late]
+
+
+def _missing_feed_message(placeholder, fetches):
+    needed_by = ", ".join(repr(t.name) for t in fetches
+                          if placeholder in set(topological_order([t])))
+    return (f"placeholder {placeholder.name!r} (shape {format_shape(placeholder.shape)}, "
+            f"dtype {placeholder.dtype}) must be fed: add it to feed_dict "
+            f"(needed to compute {needed_by})")
+
+
+def _converter(tensor):
+    """A function that turns a fed value into an array of ``tensor``'s dtype and shape."""
+    dtype, shape = tensor.dtype, tensor.shape
+    known = [(axis, d) for axis, d in enumerate(shape) if d is not None]
+    what = "placeholder" if isinstance(tensor.operation, Placeholder) else "tensor"
+
+    def convert(value):
+        if type(value) is not np.ndarray or value.dtype != dtype:
+            value = _as_array(value, tensor, what)
+        if value.ndim != len(shape) or any(value.shape[a] != d for a, d in known):
+            raise FeedError(f"cannot feed a value of shape {format_shape(value.shape)} into "
+                            f"{what} {tensor.name!r} of shape {format_shape(shape)}")
+        return value
+    return convert
+
+
+def _as_array(value, tensor, what):
+    try:
+        array = np.asarray(value)
+    except (ValueError, TypeError) as error:
+        raise FeedError(f"cannot feed {what} {tensor.name!r} (dtype {tensor.dtype}): "
+                        f"{error}") from None
+    if array.dtype.kind not in "biuf" or (array.dtype.kind == "f" and tensor.dtype.kind in "iub"):
+        raise FeedError(f"cannot feed a value of dtype {array.dtype} into {what} "
+                        f"{tensor.name!r} of dtype {tensor.dtype}")
+    return array.astype(tensor.dtype, copy=False)
+
+
+def _check_numerics(node, value):
+    if value is None or value.dtype.kind not in "fc" or np.isfinite(value).all():
+        return
+    kind = "NaN" if np.isnan(value).any() else "Inf"
+    inputs = ", ".join(repr(t.name) for t in node.inputs)
+    raise NumericsError(f"{node.op} op {node.name!r} produced {kind} from inputs ({inputs}); "
+                        "try a lower learning rate, or check the inputs' values")
+
+
+def _flatten(fetches):
+    """A flat tuple of the Tensors in ``fetches``, and a function that rebuilds the same
+    structure around their values."""
+    if type(fetches) in (list, tuple) and all(isinstance(t, Tensor) for t in fetches):
+        return tuple(fetches), type(fetches)
+    flat = []
+
+    def collect(item):
+        if isinstance(item, Tensor):
+            flat.append(item)
+        elif isinstance(item, dict):
+            for value in item.values():
+                collect(value)
+        elif isinstance(item, list | tuple):
+            for value in item:
+                collect(value)
+        else:
+            raise TypeError(f"cannot fetch {item!r}: fetches must be Tensors, or lists, "
+                            "tuples and dicts of them")
+    collect(fetches)
+
+    def rebuild(values):
+        values = iter(values)
+
+        def fill(item):
+            if isinstance(item, Tensor):
+                return next(values)
+            if isinstance(item, dict):
+                return {key: fill(value) for key, value in item.items()}
+            filled = [fill(value) for value in item]
+            return type(item)(*filled) if hasattr(item, "_fields") else type(item)(filled)
+        return fill(fetches)
+    return tuple(flat), rebuild

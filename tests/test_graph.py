@@ -1,0 +1,126 @@
+"""Graphs, names and scopes, placeholders, Variables, constants, dtypes and operators."""
+
+import numpy as np
+import pytest
+
+import microflow as mf
+
+
+def test_names_are_unique_with_numbered_suffixes():
+    a = mf.constant(1.0, name="c")
+    b = mf.constant(2.0, name="c")
+    c = mf.constant(3.0, name="c")
+    assert [a.name, b.name, c.name] == ["c", "c_1", "c_2"]
+
+
+def test_name_scopes_nest_and_repeat_with_suffixes():
+    with mf.name_scope("layer1"):
+        w = mf.Variable(np.ones(2), name="W")
+        with mf.name_scope("inner"):
+            x = mf.constant(1.0, name="x")
+    with mf.name_scope("layer1"):
+        w2 = mf.Variable(np.ones(2), name="W")
+    assert (w.name, x.name, w2.name) == ("layer1/W", "layer1/inner/x", "layer1_1/W")
+
+
+def test_op_default_names_are_the_op_type():
+    x = mf.placeholder((None, 2))
+    y = mf.tanh(x)
+    assert (x.name, y.name, y.op, y.inputs) == ("Placeholder", "Tanh", "Tanh", (x,))
+
+
+def test_tensor_attributes_describe_the_node():
+    x = mf.placeholder((None, 3), dtype="float64", name="x")
+    W = mf.Variable(np.zeros((3, 4)), name="W")
+    y = mf.matmul(x, W, name="y")
+    assert y.shape == (None, 4)
+    assert y.dtype == np.float64
+    assert y.op == "MatMul"
+    assert y.inputs == (x, W)
+    assert y.graph is mf.get_default_graph()
+
+
+def test_graph_as_default_switches_and_restores():
+    g = mf.Graph()
+    with g.as_default():
+        c = mf.constant(1.0)
+        assert mf.get_default_graph() is g
+    assert c.graph is g
+    assert mf.get_default_graph() is not g
+
+
+def test_reset_default_graph_gives_an_empty_graph():
+    mf.constant(1.0)
+    mf.reset_default_graph()
+    assert mf.get_default_graph().tensors == []
+
+
+def test_python_floats_become_float32_and_numpy_arrays_keep_their_dtype():
+    assert mf.constant(1.5).dtype == np.float32
+    assert mf.Variable(2.0).dtype == np.float32
+    assert mf.constant(np.ones(2)).dtype == np.float64
+    assert mf.Variable(np.ones(2, dtype=np.float16)).dtype == np.float16
+    assert mf.Variable([1.0], dtype="float64").dtype == np.float64
+
+
+def test_a_python_number_takes_the_dtype_of_the_tensor_it_meets():
+    x = mf.placeholder((2,), dtype="float64")
+    assert (x + 1.0).dtype == np.float64
+    assert (2 * x).dtype == np.float64
+    assert (x ** 2).dtype == np.float64
+    i = mf.placeholder((2,), dtype="int64")
+    assert (i + 1).dtype == np.int64
+
+
+def test_operators_build_the_matching_ops():
+    a = mf.Variable(np.array([[1.0, 2.0]]))
+    b = mf.Variable(np.array([[3.0], [4.0]]))
+    ops = [(a + 1).op, (1 - a).op, (a * a).op, (a / 2).op, (a @ b).op, (a ** 2).op, (-a).op]
+    assert ops == ["Add", "Sub", "Mul", "Div", "MatMul", "Pow", "Neg"]
+    values = mf.Session().run([a + 1, 1 - a, a * a, a / 2, a @ b, a ** 2, -a, a.T])
+    expected = [[[2, 3]], [[0, -1]], [[1, 4]], [[0.5, 1]], [[11]], [[1, 4]], [[-1, -2]], [[1], [2]]]
+    for value, want in zip(values, expected):
+        np.testing.assert_array_equal(value, want)
+
+
+def test_numpy_array_on_the_left_of_an_operator_builds_a_tensor():
+    a = mf.Variable(np.array([1.0, 2.0]))
+    y = np.array([10.0, 20.0]) + a
+    assert isinstance(y, mf.Tensor)
+    np.testing.assert_array_equal(mf.Session().run(y), [11, 22])
+
+
+def test_variable_assign_checks_shape_and_dtype():
+    v = mf.Variable(np.zeros((2, 2)), name="v")
+    v.assign(np.ones((2, 2)))
+    np.testing.assert_array_equal(v.value, np.ones((2, 2)))
+    with pytest.raises(ValueError, match=r"shape \(3,\).*'v'.*\(2, 2\)"):
+        v.assign(np.ones(3))
+    with pytest.raises(TypeError, match="complex128.*'v'.*float64"):
+        v.assign(np.ones((2, 2), dtype=complex))
+
+
+def test_variable_copies_its_initial_value():
+    initial = np.zeros(3)
+    v = mf.Variable(initial)
+    initial[0] = 5
+    assert v.value[0] == 0
+
+
+def test_tensors_have_no_truth_value():
+    with pytest.raises(TypeError, match="truth value"):
+        bool(mf.constant(1.0))
+
+
+def test_invalid_names_are_rejected():
+    with pytest.raises(ValueError, match="invalid name"):
+        mf.constant(1.0, name="a b")
+
+
+def test_inputs_from_another_graph_are_rejected_with_their_name():
+    g = mf.Graph()
+    with g.as_default():
+        other = mf.constant(1.0, name="elsewhere")
+    here = mf.constant(2.0)
+    with pytest.raises(mf.GraphError, match="elsewhere"):
+        mf.add(here, other)
