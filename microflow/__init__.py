@@ -20,5 +20,12 @@ from microflow.ops import (accuracy, add, argmax, cast, divide, equal, exp, expa
                            stop_gradient, subtract, tanh, transpose)
 from microflow.gradients import gradients
 from microflow.session import Session
+from microflow import (data, datasets, init, layers, model_selection, optimizers, random,
+                       testing, train)
+from microflow.checkpoint import CheckpointError, restore, save
+from microflow.layers import l2_regularization
+from microflow.optimizers import trainable_variables
+from microflow.random import set_seed
+from microflow.train import DivergenceError
 
 __version__ = "0.1.0"

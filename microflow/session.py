@@ -186,12 +186,17 @@ class Plan:
 
 def _run_order(order):
     """``order`` with the stateful ops, and all that depends on them, moved to the end, so
-    that every op reading a Variable runs before any update changes it in place."""
+    that every op reading a Variable runs before any update changes it in place; guards
+    (checks that may stop the step) go first among them, so that a failed check leaves the
+    Variables untouched."""
     late = set()
     for node in order:
         if node.operation.stateful or any(i in late for i in node.inputs):
             late.add(node)
-    return [n for n in order if n not in late] + [n for n in order if n in late]
+    guards = [n for n in order if getattr(n.operation, "guard", False) and
+              not any(i in late for i in n.inputs)]
+    return [n for n in order if n not in late] + guards + \
+        [n for n in order if n in late and n not in guards]
 
 
 def _missing_feed_message(placeholder, fetches):

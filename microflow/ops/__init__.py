@@ -7,6 +7,7 @@ from microflow.ops.shape import (expand_dims, identity, ones_like, reshape, stop
                                  transpose)
 from microflow.ops.reduce import argmax, broadcast_to, reduce_mean, reduce_sum, sum_to
 from microflow.ops.linalg import matmul
+from microflow.ops import state  # noqa: F401  (registers the update ops)
 from microflow.ops.nn import (accuracy, equal, l2_loss, log_softmax, sigmoid_cross_entropy,
                               softmax, softmax_cross_entropy)
 

@@ -89,6 +89,15 @@ class _SoftmaxCrossEntropyShapes:
                              f"{format_shape(labels.shape)} do not match")
 
 
+def _pick(rows, labels):
+    """rows[n, labels[n]] for each n, with a clear error for labels out of range."""
+    try:
+        return rows[np.arange(len(labels)), labels]
+    except IndexError:
+        raise ValueError(f"labels hold class {labels.max()}, but the logits have only "
+                         f"{rows.shape[1]} classes (0..{rows.shape[1] - 1})") from None
+
+
 @register
 class SoftmaxCrossEntropy(_SoftmaxCrossEntropyShapes, Op):
     """out = mean_n [log(sum_k e ** a_nk) - sum_k t_nk a_nk]: cross-entropy of softmax(a), fused"""
@@ -97,7 +106,7 @@ class SoftmaxCrossEntropy(_SoftmaxCrossEntropyShapes, Op):
         shifted = logits - logits.max(axis=1, keepdims=True)
         log_sum_exp = np.log(np.exp(shifted).sum(axis=1))
         if self.sparse:
-            picked = shifted[np.arange(len(labels)), labels]
+            picked = _pick(shifted, labels)
             return np.mean(log_sum_exp - picked)
         return np.mean(log_sum_exp * labels.sum(axis=1) - (labels * shifted).sum(axis=1))
 
@@ -120,6 +129,7 @@ class SoftmaxCrossEntropyGrad(_SoftmaxCrossEntropyShapes, Op):
     def forward(self, g, logits, labels):
         out = _softmax(logits, axis=1)
         if self.sparse:
+            _pick(out, labels)      # checks the labels
             out[np.arange(len(labels)), labels] -= 1
         else:
             out -= labels
