@@ -78,10 +78,10 @@ def gradients(ys, xs, grad_ys=None):
                 if not any(i in depends_on_x for i in node.inputs):
                     continue
                 input_grads = op.backward(grad, *node.inputs, node)
-                for inp, input_grad in zip(node.inputs, input_grads):
+                for index, (inp, input_grad) in enumerate(zip(node.inputs, input_grads)):
                     if input_grad is None or inp not in depends_on_x:
                         continue
-                    if op.broadcasts and not _same_shape_surely(input_grad, inp, node):
+                    if _may_broadcast(op, index) and not _same_shape_surely(input_grad, inp, node):
                         input_grad = sum_to(input_grad, inp)
                     _accumulate(grads, inp, input_grad)
             results = []
@@ -111,6 +111,11 @@ def _accumulate(grads, tensor, grad):
 
 def _base_name(tensor):
     return tensor.name.rsplit("/", 1)[-1]
+
+
+def _may_broadcast(op, index):
+    """Whether input ``index`` of ``op`` may have been stretched by numpy broadcasting."""
+    return op.broadcasts is True or (op.broadcasts and index in op.broadcasts)
 
 
 def _same_shape_surely(grad, inp, node):

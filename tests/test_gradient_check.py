@@ -8,7 +8,7 @@ from hypothesis import given, settings, strategies as st
 import microflow as mf
 from microflow.ops import REGISTRY, differentiable_ops
 from microflow.ops.math import relu_grad, sigmoid_grad, tanh_grad
-from microflow.ops.nn import softmax_cross_entropy_grad
+from microflow.ops.nn import sigmoid_cross_entropy_grad, softmax_cross_entropy_grad
 from microflow.ops.reduce import broadcast_to, sum_to
 from microflow.ops.shape import reshape_like
 from microflow.testing import check_gradients
@@ -74,7 +74,10 @@ CASES = {
                case(mf.matmul, randn(3), randn(3)),
                case(mf.matmul, randn(2, 2, 3), randn(3, 4)),
                case(mf.matmul, randn(3), randn(2, 3, 4)),
-               case(mf.matmul, randn(2, 3), randn(3, 4), dynamic=True)],
+               case(mf.matmul, randn(2, 3), randn(3, 4), dynamic=True),
+               case(lambda a, b: mf.matmul(a, b, transpose_a=True), randn(3, 2), randn(3, 4)),
+               case(lambda a, b: mf.matmul(a, b, transpose_b=True), randn(2, 3), randn(4, 3)),
+               case(lambda a, b: mf.matmul(a, b, True, True), randn(3, 2), randn(4, 3))],
     "Reshape": [case(lambda a: mf.reshape(a, (3, -1)), randn(2, 3, 2))],
     "ReshapeLike": [case(lambda a, b: reshape_like(a, b), randn(6), randn(2, 3), dynamic=True)],
     "ExpandDims": [case(lambda a: mf.expand_dims(a, 1), randn(2, 3))],
@@ -104,6 +107,9 @@ CASES = {
     "SigmoidCrossEntropy": [
         case(mf.sigmoid_cross_entropy, randn(4, 2), rng.uniform(0, 1, (4, 2))),
         case(mf.sigmoid_cross_entropy, randn(4, 2), rng.uniform(0, 1, (2,)))],
+    "SigmoidCrossEntropyGrad": [
+        case(sigmoid_cross_entropy_grad, randn(), randn(4, 2), rng.uniform(0, 1, (4, 2))),
+        case(sigmoid_cross_entropy_grad, randn(), randn(4, 2), rng.uniform(0, 1, (2,)))],
     "L2Loss": [case(mf.l2_loss, randn(3, 4))],
 }
 
@@ -177,13 +183,21 @@ def test_second_derivatives_match_the_analytic_ones(name):
 @pytest.mark.parametrize("build", [
     lambda a, b: mf.matmul(a, b),
     lambda a, b: mf.add(mf.matmul(a, b), mf.matmul(a, b)),
-], ids=["MatMul", "Add"])
+    lambda a, b: mf.matmul(mf.transpose(a), mf.transpose(b), True, True),
+], ids=["MatMul", "Add", "MatMul-transposed"])
 def test_hessian_vector_products_of_matmul_and_add(build):
     a = mf.Variable(randn(2, 3))
     b = mf.Variable(randn(3, 4))
     loss = mf.reduce_sum(mf.square(build(a, b)))
     (da,) = mf.gradients(loss, [a])
     assert check_gradients(da, [a, b]) < 1e-6
+
+
+def test_second_derivatives_of_sigmoid_cross_entropy():
+    logits = mf.Variable(randn(4, 2))
+    loss = mf.sigmoid_cross_entropy(logits, mf.constant(rng.uniform(0, 1, (4, 2))))
+    (d_logits,) = mf.gradients(loss, [logits])
+    assert check_gradients(d_logits, [logits]) < 1e-6
 
 
 def test_second_derivatives_of_softmax_cross_entropy():

@@ -34,7 +34,8 @@ class Op:
     """Base of every op. Subclasses set the flags below and define forward/backward/infer."""
 
     differentiable = True   # backward() gives gradients; False: the op's gradient is None
-    broadcasts = False      # inputs broadcast: the gradient walk sums each grad back to its input
+    broadcasts = False      # True, or the indices of the inputs that numpy may broadcast: the
+                            # gradient walk sums their gradients back to their shapes
     stateful = False        # updates Variables in place: runs after everything else in a step
 
     def forward(self, *arrays):
@@ -49,7 +50,7 @@ class Op:
 
     def attributes(self):
         """The op's settings (axis, shape...), shown in drawings and error messages."""
-        return {k: v for k, v in vars(self).items() if not k.startswith("_")}
+        return {k: v for k, v in vars(self).items() if not k.startswith("_") and not callable(v)}
 
 
 def apply(op, inputs, name=None):

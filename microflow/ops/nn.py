@@ -5,14 +5,20 @@ from __future__ import annotations
 import numpy as np
 
 from microflow.errors import ShapeError
+from microflow.ops import kernels
 from microflow.ops.base import (Op, apply, broadcast_shapes, format_shape, normalize_axes,
                                 register)
-from microflow.ops.math import multiply, negative, sigmoid, subtract, divide, exp
+from microflow.ops.math import divide, exp, multiply, negative, sigmoid, sigmoid_grad, subtract
 from microflow.ops.reduce import count_of, reduce_sum
 
 
 def _softmax(a, axis):
     """exp(a - max) / sum(exp(a - max)): shifting by the max keeps exp from overflowing."""
+    if axis in (-1, a.ndim - 1):
+        out = a - kernels.row_max(a)
+        np.exp(out, out=out)
+        out /= kernels.row_sum(out)
+        return out
     out = a - a.max(axis=axis, keepdims=True)
     np.exp(out, out=out)
     out /= out.sum(axis=axis, keepdims=True)
@@ -89,26 +95,19 @@ class _SoftmaxCrossEntropyShapes:
                              f"{format_shape(labels.shape)} do not match")
 
 
-def _pick(rows, labels):
-    """rows[n, labels[n]] for each n, with a clear error for labels out of range."""
-    try:
-        return rows[np.arange(len(labels)), labels]
-    except IndexError:
-        raise ValueError(f"labels hold class {labels.max()}, but the logits have only "
-                         f"{rows.shape[1]} classes (0..{rows.shape[1] - 1})") from None
-
-
 @register
 class SoftmaxCrossEntropy(_SoftmaxCrossEntropyShapes, Op):
     """out = mean_n [log(sum_k e ** a_nk) - sum_k t_nk a_nk]: cross-entropy of softmax(a), fused"""
 
     def forward(self, logits, labels):
-        shifted = logits - logits.max(axis=1, keepdims=True)
-        log_sum_exp = np.log(np.exp(shifted).sum(axis=1))
+        shifted = logits - kernels.row_max(logits)
+        log_sum_exp = np.log(kernels.row_sum(np.exp(shifted), keepdims=False))
         if self.sparse:
-            picked = _pick(shifted, labels)
-            return np.mean(log_sum_exp - picked)
-        return np.mean(log_sum_exp * labels.sum(axis=1) - (labels * shifted).sum(axis=1))
+            picked = shifted.reshape(-1)[kernels.label_positions(labels, logits.shape[1])]
+            log_sum_exp -= picked
+            return kernels.mean(log_sum_exp)
+        return np.mean(log_sum_exp * kernels.row_sum(labels, False)
+                       - kernels.row_sum(labels * shifted, False))
 
     def infer(self, logits, labels):
         self.check(logits, labels)
@@ -129,8 +128,7 @@ class SoftmaxCrossEntropyGrad(_SoftmaxCrossEntropyShapes, Op):
     def forward(self, g, logits, labels):
         out = _softmax(logits, axis=1)
         if self.sparse:
-            _pick(out, labels)      # checks the labels
-            out[np.arange(len(labels)), labels] -= 1
+            out.reshape(-1)[kernels.label_positions(labels, logits.shape[1])] -= 1
         else:
             out -= labels
         out *= g / len(logits)
@@ -161,13 +159,17 @@ def _per_row(g, logits):
 class SigmoidCrossEntropy(Op):
     """out = mean[max(x, 0) - x z + log(1 + e ** -|x|)]: cross-entropy of sigmoid(x), fused"""
 
-    broadcasts = True
+    broadcasts = (1,)       # the targets may broadcast to the logits' shape
 
     def forward(self, x, z):
         # The overflow-free form of -z log(sigmoid(x)) - (1 - z) log(1 - sigmoid(x)).
-        loss = np.maximum(x, 0) - x * z
-        loss += np.log1p(np.exp(-np.abs(x)))
-        return np.mean(loss)
+        loss = np.abs(x)
+        np.negative(loss, out=loss)
+        np.exp(loss, out=loss)
+        np.log1p(loss, out=loss)
+        loss += np.maximum(x, 0)
+        loss -= x * z
+        return np.add.reduce(loss, axis=None) / loss.size
 
     def infer(self, x, z):
         if broadcast_shapes(x.shape, z.shape) != x.shape:
@@ -176,8 +178,35 @@ class SigmoidCrossEntropy(Op):
         return (), x.dtype
 
     def backward(self, grad, x, z, out):
-        scale = _mean_scale(grad, x)
-        return multiply(subtract(sigmoid(x), z), scale), multiply(negative(x), scale)
+        d_targets = multiply(negative(x), _mean_scale(grad, x))
+        return sigmoid_cross_entropy_grad(grad, x, z), d_targets
+
+
+@register
+class SigmoidCrossEntropyGrad(Op):
+    """out = g * (sigmoid(x) - z) / size(x): the fused loss's backward"""
+
+    broadcasts = (0, 2)     # the scalar g and the targets
+
+    def forward(self, g, x, z):
+        out = np.multiply(x, 0.5, dtype=x.dtype)
+        np.tanh(out, out=out)                    # sigmoid(x) = (1 + tanh(x / 2)) / 2
+        out += 1
+        out *= 0.5
+        out -= z
+        out *= g / out.size
+        return out
+
+    def infer(self, g, x, z):
+        if g.shape != ():
+            raise ShapeError(f"the loss gradient must be a scalar, got {format_shape(g.shape)}")
+        return x.shape, x.dtype
+
+    def backward(self, grad, g, x, z, out):
+        probability = sigmoid(x)
+        d_g = _mean_scale(reduce_sum(multiply(grad, subtract(probability, z))), x)
+        scaled = multiply(grad, _mean_scale(g, x))
+        return d_g, sigmoid_grad(scaled, probability), negative(scaled)
 
 
 def _mean_scale(g, x):
@@ -259,6 +288,10 @@ def softmax_cross_entropy_grad(g, logits, labels, name=None):
 def sigmoid_cross_entropy(logits, targets, name=None):
     """Mean binary cross-entropy of sigmoid(logits) against ``targets`` in [0, 1]."""
     return apply(SigmoidCrossEntropy(), (logits, targets), name)
+
+
+def sigmoid_cross_entropy_grad(g, logits, targets, name=None):
+    return apply(SigmoidCrossEntropyGrad(), (g, logits, targets), name)
 
 
 def l2_loss(x, name=None):

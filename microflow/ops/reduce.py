@@ -3,9 +3,12 @@ BroadcastTo that the gradient walk uses to undo numpy broadcasting."""
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from microflow.errors import ShapeError
+from microflow.ops import kernels
 from microflow.ops.base import (Op, apply, format_shape, normalize_axes, register,
                                 static_size)
 
@@ -37,10 +40,20 @@ class ReduceSum(Op):
         self.keepdims = bool(keepdims)
 
     def forward(self, a):
-        return np.sum(a, axis=self._axes, keepdims=self.keepdims)
+        axes = self._axes
+        if axes == self._leading and a.ndim > len(axes):
+            out = kernels.sum_leading(a, len(axes))
+            return out.reshape(self._kept_shape(a)) if self.keepdims else out
+        if axes == (a.ndim - 1,) and a.ndim > 1:
+            return kernels.row_sum(a, self.keepdims)
+        return np.sum(a, axis=axes, keepdims=self.keepdims)
+
+    def _kept_shape(self, a):
+        return (1,) * len(self._axes) + a.shape[len(self._axes):]
 
     def infer(self, a):
         self._axes = normalize_axes(self.axis, a.ndim)
+        self._leading = tuple(range(len(self._axes)))
         return _reduced_shape(a.shape, self._axes, self.keepdims), a.dtype
 
     def backward(self, grad, a, out):
@@ -79,12 +92,7 @@ class SumTo(Op):
     def forward(self, a, like=None):
         target = _target(self, like)
         expanded = _insert_ones(target, self.axes) if self.axes else target
-        lead = a.ndim - len(expanded)
-        axes = tuple(range(lead)) + tuple(
-            lead + i for i, d in enumerate(expanded) if d == 1 and a.shape[lead + i] != 1)
-        if axes:
-            a = a.sum(axis=axes, keepdims=True)
-        return a.reshape(target)
+        return kernels.sum_to_shape(a, expanded).reshape(target)
 
     def infer(self, a, like=None):
         target = _target(self, like)
@@ -131,7 +139,7 @@ class CountOf(Op):
         self.axes = tuple(axes)
 
     def forward(self, a):
-        return np.asarray(np.prod([a.shape[i] for i in self.axes]), dtype=self._dtype)
+        return np.asarray(math.prod([a.shape[i] for i in self.axes]), dtype=self._dtype)
 
     def infer(self, a):
         self._dtype = a.dtype if a.dtype.kind in "fc" else np.dtype(np.float64)

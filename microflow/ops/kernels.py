@@ -1,0 +1,85 @@
+"""Fast numpy kernels for the reductions the ops use most.
+
+numpy's reductions along a short axis are slow: ``g.sum(axis=0)`` of a 1000x8 array takes
+several times longer than the same sum as a matrix-vector product with a ones vector, which
+BLAS does in one pass, and ``a.max(axis=1)`` of a 1000x2 array is many times slower than
+``np.maximum`` of its two columns. Bias gradients and softmax row sums are exactly such
+reductions, so the ops call these instead.
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+
+import numpy as np
+
+_NARROW = 16    # up to this many columns, a row max is a loop of np.maximum over columns
+
+
+@functools.lru_cache(maxsize=64)
+def ones(n, dtype):
+    array = np.ones(n, dtype)
+    array.flags.writeable = False
+    return array
+
+
+def sum_leading(a, count):
+    """``a`` summed over its first ``count`` axes."""
+    if count == 0:
+        return a
+    if a.dtype.kind == "f" and a.flags.c_contiguous and a.size:
+        rows = math.prod(a.shape[:count])
+        return (ones(rows, a.dtype) @ a.reshape(rows, -1)).reshape(a.shape[count:])
+    return a.sum(axis=tuple(range(count)))
+
+
+def sum_to_shape(a, target):
+    """``a`` summed over the axes along which it was broadcast from ``target`` (a shape)."""
+    lead = a.ndim - len(target)
+    if a.shape[lead:] == target:            # the common case: only leading axes to sum
+        return sum_leading(a, lead)
+    inner = tuple(lead + i for i, d in enumerate(target) if d == 1 and a.shape[lead + i] != 1)
+    return a.sum(axis=tuple(range(lead)) + inner, keepdims=True).reshape(target)
+
+
+def row_sum(a, keepdims=True):
+    """Sum over the last axis."""
+    if a.dtype.kind == "f":
+        out = a @ ones(a.shape[-1], a.dtype)
+        return out[..., None] if keepdims else out
+    return a.sum(axis=-1, keepdims=keepdims)
+
+
+def row_max(a, keepdims=True):
+    """Max over the last axis."""
+    columns = a.shape[-1]
+    if 1 < columns <= _NARROW and a.ndim >= 1:
+        out = np.maximum(a[..., 0], a[..., 1])
+        for j in range(2, columns):
+            np.maximum(out, a[..., j], out=out)
+        return out[..., None] if keepdims else out
+    return a.max(axis=-1, keepdims=keepdims)
+
+
+@functools.lru_cache(maxsize=64)
+def _row_starts(n, k):
+    starts = np.arange(0, n * k, k)
+    starts.flags.writeable = False
+    return starts
+
+
+def label_positions(labels, classes):
+    """Flat indices of ``(n, labels[n])`` in a C-contiguous (N, classes) array; raises
+    ValueError for a label outside 0..classes-1 (checked in one pass: a negative label is
+    huge as an unsigned integer)."""
+    if len(labels) and labels.view(labels.dtype.str.replace("i", "u")).max() >= classes:
+        bad = labels[(labels < 0) | (labels >= classes)][0]
+        raise ValueError(f"labels hold class {bad}, but the logits have only {classes} "
+                         f"classes (0..{classes - 1})")
+    return _row_starts(len(labels), classes) + labels
+
+
+def mean(vector):
+    """The mean of a 1-D array."""
+    return np.add.reduce(vector) / len(vector)
