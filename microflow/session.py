@@ -16,6 +16,7 @@ from microflow.graph import Const, Placeholder, Tensor, Variable, VariableOp, ge
     topological_order
 from microflow.ops.base import format_shape
 from microflow.ops.shape import Identity, StopGradient
+from microflow.ops.state import Group
 
 _ALIASES = (Identity, StopGradient)     # ops whose output is their input: no call at run time
 CODEGEN_LIMIT = 5000                    # longer plans are interpreted: compiling would cost more
@@ -114,6 +115,8 @@ class Plan:
                 raise FeedError(_missing_feed_message(node, self.fetches))
             elif isinstance(op, _ALIASES):
                 names[node] = names[node.inputs[0]]
+            elif isinstance(op, Group):
+                names[node] = "None"            # its inputs run; it has nothing to compute
             else:
                 names[node] = f"t{index}"
                 steps.append((node, op.forward, names[node], [names[i] for i in node.inputs]))

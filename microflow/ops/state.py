@@ -22,8 +22,10 @@ class Update(Op):
     def infer(self, *inputs):
         return (), None
 
+    _buffer = None
+
     def _scratch(self, like):
-        buffer = getattr(self, "_buffer", None)
+        buffer = self._buffer
         if buffer is None or buffer.shape != like.shape or buffer.dtype != like.dtype:
             buffer = self._buffer = np.empty_like(like)
         return buffer
