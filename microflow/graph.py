@@ -136,7 +136,7 @@ class Tensor:
 
     @property
     def op(self):
-        return type(self.operation).__name__
+        return self.operation.type_name
 
     @property
     def ndim(self):
@@ -190,13 +190,19 @@ class _Leaf:
 class Placeholder(_Leaf):
     """A value fed at run time through ``feed_dict``."""
 
+    type_name = "Placeholder"
+
 
 class VariableOp(_Leaf):
     """A mutable array owned by a Variable."""
 
+    type_name = "Variable"
+
 
 class Const(_Leaf):
     """A fixed array."""
+
+    type_name = "Const"
 
     def __init__(self, value):
         self.value = value

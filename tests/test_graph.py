@@ -38,6 +38,7 @@ def test_tensor_attributes_describe_the_node():
     assert y.op == "MatMul"
     assert y.inputs == (x, W)
     assert y.graph is mf.get_default_graph()
+    assert (x.op, W.op, mf.constant(1.0).op) == ("Placeholder", "Variable", "Const")
 
 
 def test_graph_as_default_switches_and_restores():

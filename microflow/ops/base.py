@@ -38,6 +38,11 @@ class Op:
                             # gradient walk sums their gradients back to their shapes
     stateful = False        # updates Variables in place: runs after everything else in a step
 
+    @property
+    def type_name(self):
+        """The op's type, as ``Tensor.op`` reports it: its registry key."""
+        return type(self).__name__
+
     def forward(self, *arrays):
         raise TypeError(f"{type(self).__name__} defines no forward")
 
