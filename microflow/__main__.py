@@ -1,0 +1,7 @@
+"""``python -m microflow``: the same as the ``microflow`` command."""
+
+import sys
+
+from microflow.cli import main
+
+sys.exit(main())
