@@ -20,8 +20,8 @@ from microflow.ops import (accuracy, add, argmax, cast, divide, equal, exp, expa
                            stop_gradient, subtract, tanh, transpose)
 from microflow.gradients import gradients
 from microflow.session import Session
-from microflow import (data, datasets, init, layers, model_selection, optimizers, random,
-                       testing, train)
+from microflow import (data, datasets, init, layers, model_selection, models, optimizers,
+                       random, testing, train, viz)
 from microflow.checkpoint import CheckpointError, restore, save
 from microflow.layers import l2_regularization
 from microflow.optimizers import trainable_variables
