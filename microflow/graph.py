@@ -54,6 +54,8 @@ class Graph:
 
     @contextlib.contextmanager
     def name_scope(self, name):
+        """Context manager: Tensors created inside are named ``name/...`` (``name_1/...`` if
+        the scope name is taken); yields the scope's full name."""
         unique = self.unique_name(_check_name(name))
         saved = self._scope_stack
         self._scope_stack = unique.split("/")
@@ -63,6 +65,7 @@ class Graph:
             self._scope_stack = saved
 
     def get_tensor_by_name(self, name):
+        """The Tensor named ``name`` (its full name, scopes included); KeyError if none."""
         for tensor in self.tensors:
             if tensor.name == name:
                 return tensor
@@ -70,6 +73,7 @@ class Graph:
 
     @property
     def variables(self):
+        """Every Variable of the graph, trainable or not, in creation order."""
         return [t for t in self.tensors if isinstance(t, Variable)]
 
     def _repr_mimebundle_(self, include=None, exclude=None):
@@ -136,10 +140,12 @@ class Tensor:
 
     @property
     def op(self):
+        """The op's type name, e.g. ``"MatMul"``: its label in drawings and error messages."""
         return self.operation.type_name
 
     @property
     def ndim(self):
+        """The number of dimensions, ``len(shape)``."""
         return len(self.shape)
 
     def __repr__(self):
@@ -171,6 +177,7 @@ class Tensor:
 
     @property
     def T(self):
+        """The transpose (axes reversed), as a new Tensor."""
         return _ops().transpose(self)
 
 
@@ -243,6 +250,7 @@ class Variable(Tensor):
 
     @property
     def value(self):
+        """The numpy array the Variable owns (training updates it in place)."""
         return self._value
 
     def assign(self, array):

@@ -2,11 +2,13 @@
 
 Each initializer takes a shape and a ``seed`` (None, an int or a numpy Generator) and returns
 a numpy array. Called without a shape, it returns itself with the other arguments fixed, to
-pass as ``kernel_init``::
+pass as ``kernel_init``.
 
-    >>> mf.init.normal((2, 3), stddev=0.1, seed=0).shape
-    (2, 3)
-    >>> layer_init = mf.init.normal(stddev=0.01)     # an initializer for mf.layers.dense
+Examples
+--------
+>>> mf.init.normal((2, 3), stddev=0.1, seed=0).shape
+(2, 3)
+>>> layer_init = mf.init.normal(stddev=0.01)     # an initializer for mf.layers.dense
 """
 
 from __future__ import annotations

@@ -1,5 +1,7 @@
 """Layers: functions that create their Variables under a name scope and return a Tensor.
 
+Examples
+--------
 >>> x = mf.placeholder((None, 2), name="x")
 >>> hidden = mf.layers.dense(x, 4, activation=mf.tanh)      # Variables dense/W, dense/b
 >>> logits = mf.layers.dense(hidden, 2)                     # dense_1/W, dense_1/b

@@ -1,6 +1,8 @@
 """Optimizers: ``minimize(loss)`` adds the gradients and one in-place update op per Variable,
 and returns the training op to fetch in ``Session.run``.
 
+Examples
+--------
 >>> opt = mf.optimizers.SGD(0.1)
 >>> W = mf.Variable(np.array([1.0, -2.0]))
 >>> train = opt.minimize(mf.l2_loss(W))

@@ -43,11 +43,13 @@ class History:
         return key in self.history
 
     def record(self, logs):
+        """Append one epoch's ``{name: value}`` logs."""
         for key, value in logs.items():
             self.history.setdefault(key, []).append(value)
         self.epochs += 1
 
     def last(self, key):
+        """The value of ``key`` at the last epoch recorded."""
         return self.history[key][-1]
 
 
@@ -55,13 +57,14 @@ class Callback:
     """Hooks into ``fit()``; set ``context.stop = True`` to end training after this epoch."""
 
     def on_train_begin(self, context):
-        pass
+        """Called once before the first epoch; ``context`` has ``session``, ``variables``
+        (the trainable ones), ``history`` and ``stop``."""
 
     def on_epoch_end(self, epoch, logs, context):
-        pass
+        """Called after each epoch (numbered from 1) with its ``{name: value}`` logs."""
 
     def on_train_end(self, context):
-        pass
+        """Called once after the last epoch, also when training stopped early."""
 
 
 class EarlyStopping(Callback):
