@@ -5,7 +5,9 @@ Every ```python block of a page in docs/ runs, in order, in one namespace per pa
 fresh default graph and a temporary folder as working directory. A python block followed
 by a ```text title="Output" block must print exactly that text. Blocks that are not meant to
 run use other fences (```text, ```bash). A ```python title="microflow/..." block is an excerpt
-of that file: it does not run, and its lines must appear in the file, in order.
+of that file: it does not run, and its lines must appear in the file, in order. A ```console
+block is a terminal session with the ``microflow`` command: each ``$ microflow ...`` line
+runs (in the same folder as the page's python), and must print the lines that follow it.
 """
 
 import contextlib
@@ -14,6 +16,7 @@ import io
 import os
 import pathlib
 import re
+import shlex
 import subprocess
 import sys
 import textwrap
@@ -84,6 +87,9 @@ def test_every_python_block_runs_and_prints_what_the_page_shows(page, isolated):
         if OUTPUT_HEADER.match(header):
             previous = blocks[index - 1][0] if index else ""
             assert previous == "python", f"{page.name}:{line}: an Output block follows no python block"
+        if header == "console":
+            run_console(page, code, line)
+            continue
         if header != "python":
             continue
         # Padding with blank lines makes tracebacks point at the page's own line numbers.
@@ -117,6 +123,30 @@ def test_excerpts_of_the_source_are_in_the_source(page):
                 raise AssertionError(
                     f"{page.name}:{line + offset}: {wanted!r} is not in {match.group(1)} (after "
                     "the excerpt's previous line): update the excerpt") from None
+
+
+def run_console(page, session, line):
+    """Run each ``$ microflow ...`` command of a console block; compare what it prints
+    (stdout and stderr, as a terminal shows them) with the lines that follow it."""
+    from microflow.cli import main
+    commands = []
+    for offset, text in enumerate(session.splitlines()):
+        if text.startswith("$ "):
+            commands.append((line + offset, text[2:], []))
+        else:
+            assert commands, f"{page.name}:{line + offset}: console output before any $ command"
+            commands[-1][2].append(text)
+    for number, command, expected in commands:
+        words = shlex.split(command)
+        assert words[0] == "microflow", (
+            f"{page.name}:{number}: a console block runs microflow commands only; use ```bash "
+            "for other shell commands")
+        printed = io.StringIO()
+        with contextlib.redirect_stdout(printed), contextlib.redirect_stderr(printed):
+            main(words[1:])
+        assert normalized(printed.getvalue()) == normalized("\n".join(expected)), (
+            f"{page.name}:{number}: `{command}` prints\n{printed.getvalue()}\nbut the page "
+            "shows\n" + "\n".join(expected))
 
 
 def test_python_fences_are_spelled_python():
