@@ -10,6 +10,7 @@ import argparse
 import sys
 
 from microflow import viz
+from microflow.cli_trainers import SUBCOMMANDS as TRAINER_SUBCOMMANDS
 from microflow.models import MODELS
 
 EXIT_BAD_INPUT = 2
@@ -60,7 +61,7 @@ def run_draw(args):
     print(f"wrote {path}")
 
 
-SUBCOMMANDS = {"draw": add_draw}
+SUBCOMMANDS = {"draw": add_draw, **TRAINER_SUBCOMMANDS}     # train, cv, search
 
 
 def build_parser():
@@ -80,11 +81,11 @@ def main(argv=None):
     prefix = f"microflow {command}" if command in SUBCOMMANDS else "microflow"
     try:
         args = build_parser().parse_args(argv)
-        args.run(args)
+        status = args.run(args)
     except UsageError as error:
         print(f"{prefix}: error: {error}", file=sys.stderr)
         return EXIT_BAD_INPUT
     except viz.GraphvizNotFound as error:
         print(f"{prefix}: error: {error}", file=sys.stderr)
         return 1
-    return 0
+    return status or 0

@@ -84,3 +84,38 @@ def xor(hidden=4, activation="tanh", seed=0, learning_rate=0.5):
 
 
 MODELS = {"xor": xor}
+
+
+# -- the course trainers' networks (``microflow train donut|clouds|faces``) -------------------
+def _trainer_model(problem, examples, **overrides):
+    """The network ``microflow.trainers`` trains for ``problem``, as a Model, with
+    ``examples`` (standardized like the trainer's) for ``microflow draw --values``."""
+    from microflow import data, trainers
+    cfg = trainers.config(problem, **overrides)
+    X, labels = examples
+    if cfg.standardize:
+        X = data.standardize(X)
+    net = trainers.build_network(cfg, X.shape[1], len(trainers.CLASS_NAMES[problem]),
+                                 seed=cfg.seed)
+    return Model(problem, net.x, net.y, net.logits, net.loss, net.accuracy, net.train_op,
+                 net.variables, net.graph, (X, labels))
+
+
+def donut(**overrides):
+    """The donut trainer's network: 2 inputs, 8 relu units, 2 classes; ``overrides`` are
+    :class:`microflow.trainers.Config` fields (``hidden=(16,)``, ``activation="tanh"``...)."""
+    return _trainer_model("donut", datasets.donut(200, seed=0), **overrides)
+
+
+def clouds(**overrides):
+    """The clouds trainer's network: 2 inputs, 8 relu units, 3 classes."""
+    return _trainer_model("clouds", datasets.clouds(50, seed=0), **overrides)
+
+
+def faces(**overrides):
+    """The faces trainer's network: 2304 pixels, 256 relu units, 7 expressions, with an L2
+    penalty; its data are 14 synthetic faces."""
+    return _trainer_model("faces", datasets.synthetic_faces(14, seed=0), **overrides)
+
+
+MODELS.update(donut=donut, clouds=clouds, faces=faces)
