@@ -7,11 +7,15 @@
 - Docstrings: some use Sphinx roles (``:func:`name` ``) and end a paragraph with ``::``
   before an example. The roles become code, linked when the name is a full dotted path;
   ``::`` becomes ``:``.
+- Docstring examples outside an ``Examples`` section (``>>>`` lines in a module's
+  description, say) would read as nested Markdown quotes: :class:`DoctestBlocks`, a griffe
+  extension that mkdocs.yml gives to mkdocstrings, fences them as Python code.
 """
 
 import html
 import re
 
+import griffe
 from latex2mathml.converter import convert
 
 _MATH = re.compile(r'<(div|span) class="arithmatex">\\[\[(](.*?)\\[\])]</\1>', re.S)
@@ -52,3 +56,35 @@ def on_page_content(html_text, **_):
     html_text = _MATH.sub(_to_mathml, html_text)
     html_text = _ROLE.sub(_role, html_text)
     return _DOUBLE_COLON.sub(":</p>", html_text)
+
+
+_SECTION_UNDERLINE = re.compile(r"^\s*-{3,}\s*$")
+
+
+def fence_doctests(text):
+    """``text`` with each run of ``>>>`` lines (and the output under them, up to a blank
+    line) outside an ``Examples`` section put in a ```python fence."""
+    lines, out, section, i = text.splitlines(), [], "", 0
+    while i < len(lines):
+        line = lines[i]
+        if i + 1 < len(lines) and line.strip() and _SECTION_UNDERLINE.match(lines[i + 1]):
+            section = line.strip().lower()
+        if line.lstrip().startswith(">>>") and section not in ("examples", "example"):
+            indent = line[:len(line) - len(line.lstrip())]
+            out.append(f"{indent}```python")
+            while i < len(lines) and lines[i].strip():
+                out.append(lines[i])
+                i += 1
+            out.append(f"{indent}```")
+            continue
+        out.append(line)
+        i += 1
+    return "\n".join(out)
+
+
+class DoctestBlocks(griffe.Extension):
+    """Fence the ``>>>`` examples that numpy-style parsing would leave as plain text."""
+
+    def on_instance(self, *, obj, **_):
+        if obj.docstring is not None and ">>>" in obj.docstring.value:
+            obj.docstring.value = fence_doctests(obj.docstring.value)

@@ -162,6 +162,14 @@ def test_python_fences_are_spelled_python():
                 '```python, or ```python title="microflow/FILE.py" for an excerpt')
 
 
+def load(script):
+    """A Python file of docs/, imported as a module."""
+    spec = importlib.util.spec_from_file_location(script.removesuffix(".py"), DOCS / script)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
 def _has_dot():
     import shutil
     return shutil.which("dot") is not None
@@ -171,11 +179,7 @@ def _has_dot():
 def test_the_concept_pictures_are_the_scripts(tmp_path):
     """docs/make_concept_pictures.py draws every concept picture the pages show, and the
     pictures in docs/assets are exactly those it draws."""
-    script = DOCS / "make_concept_pictures.py"
-    spec = importlib.util.spec_from_file_location("make_concept_pictures", script)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    made = {pathlib.Path(path).name for path in module.main(tmp_path)}
+    made = {pathlib.Path(path).name for path in load("make_concept_pictures.py").main(tmp_path)}
     committed = {path.name for path in (DOCS / "assets").glob("concept_*.svg")}
     shown = {name for page in PAGES for name in PICTURE.findall(page.read_text(encoding="utf-8"))}
     assert made == committed, "run `python docs/make_concept_pictures.py` and commit docs/assets"
@@ -199,3 +203,20 @@ def test_the_site_builds_in_strict_mode(tmp_path):
         cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stdout + result.stderr
     assert (tmp_path / "index.html").exists()
+
+
+@pytest.mark.skipif(not _docs_tools_installed(),
+                    reason='the docs tools are not installed: pip install -e ".[docs]"')
+def test_the_build_hooks_make_mathml_code_and_fenced_examples():
+    hooks = load("hooks.py")
+    page = ('<p><span class="arithmatex">\\(t_k \\log y_k &lt; 1\\)</span> and '
+            ':func:<code>microflow.random.set_seed</code> or :class:<code>Graph</code>::</p>')
+    html = hooks.on_page_content(page)
+    assert '<math xmlns="http://www.w3.org/1998/Math/MathML" display="inline">' in html
+    assert '<annotation encoding="application/x-tex">t_k \\log y_k &lt; 1</annotation>' in html
+    assert f"{hooks._THIN}<mi>log</mi>{hooks._THIN}" in html
+    assert '<autoref identifier="microflow.random.set_seed" optional><code>set_seed</code>' in html
+    assert " or <code>Graph</code>:</p>" in html
+    docstring = "Intro.\n\n>>> a = 1\n>>> a\n1\n\nExamples\n--------\n>>> b"
+    assert hooks.fence_doctests(docstring) == (
+        "Intro.\n\n```python\n>>> a = 1\n>>> a\n1\n```\n\nExamples\n--------\n>>> b")
