@@ -203,7 +203,7 @@ def torch_step(workload):
             for p in params:
                 p.sub_(p.grad, alpha=lr)
                 p.grad = None
-        return float(loss)
+        return loss.item()
     return step, params
 
 
@@ -405,6 +405,7 @@ def plot(rows, names, path):
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+    import matplotlib.ticker
     fig, ax = plt.subplots(figsize=(8, 3.6), dpi=120)
     width = 0.8 / len(names)
     for k, name in enumerate(names):
@@ -415,6 +416,9 @@ def plot(rows, names, path):
                   [r["workload"].name for r in rows])
     ax.set_ylabel("time per step / hand-written numpy")
     ax.set_yscale("log")
+    ax.yaxis.set_major_locator(matplotlib.ticker.FixedLocator([0.5, 1, 2, 4, 8]))
+    ax.yaxis.set_minor_locator(matplotlib.ticker.NullLocator())
+    ax.yaxis.set_major_formatter(matplotlib.ticker.FuncFormatter(lambda v, _: f"{v:g}x"))
     ax.legend(frameon=False, ncols=len(names))
     ax.set_title("Training step time relative to hand-written numpy (lower is faster)")
     fig.tight_layout()
@@ -445,7 +449,7 @@ on shared machines; the ratios are what to compare.
 
 {table(rows, names)}
 
-![step time relative to numpy](images/performance.png)
+![step time relative to numpy](assets/performance.png)
 
 Graph building and plan compilation are paid once, not per step:
 
@@ -482,13 +486,17 @@ PyTorch and JAX are measured when installed (`pip install torch jax`).
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("workloads", nargs="*", default=["W1", "W2", "W3", "W3-64", "W4"],
-                        choices=list(WORKLOADS))
+    parser.add_argument("workloads", nargs="*", metavar="WORKLOAD",
+                        help=f"some of {', '.join(WORKLOADS)} (default: all)")
     parser.add_argument("--quick", action="store_true", help="fewer repeats; write nothing")
     parser.add_argument("--only", nargs="*", help="implementations to run (default: all found)")
     parser.add_argument("--seconds", type=float, default=None,
                         help="time spent timing each implementation per workload")
     args = parser.parse_args(argv)
+    unknown = set(args.workloads) - set(WORKLOADS)
+    if unknown:
+        parser.error(f"unknown workload {', '.join(sorted(unknown))}; choose from {', '.join(WORKLOADS)}")
+    args.workloads = args.workloads or list(WORKLOADS)
     names = args.only or available()
     if "numpy" not in names:
         names = ["numpy", *names]
@@ -509,10 +517,10 @@ def main(argv=None):
     print(extra_table(rows))
     if not args.quick:
         root = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "docs")
-        os.makedirs(os.path.join(root, "images"), exist_ok=True)
-        plot(rows, names, os.path.join(root, "images", "performance.png"))
+        os.makedirs(os.path.join(root, "assets"), exist_ok=True)
+        plot(rows, names, os.path.join(root, "assets", "performance.png"))
         write_page(rows, names, os.path.join(root, "performance.md"))
-        print("\nwrote docs/performance.md and docs/images/performance.png")
+        print("\nwrote docs/performance.md and docs/assets/performance.png")
 
 
 if __name__ == "__main__":

@@ -29,6 +29,7 @@ class _Parser(argparse.ArgumentParser):
 
 # -- microflow draw -------------------------------------------------------------------------
 def add_draw(subparsers):
+    """Add ``microflow draw MODEL --out PATH [--backward] [--rankdir] [--values]``."""
     parser = subparsers.add_parser(
         "draw", help="draw the graph of a built-in model",
         description="Draw the computation graph of a built-in example model to a picture.")
@@ -45,6 +46,7 @@ def add_draw(subparsers):
 
 
 def run_draw(args):
+    """Draw the built-in model ``args.model`` to ``args.out``."""
     if args.model not in MODELS:
         raise UsageError(f"unknown model {args.model!r}; choose from: {', '.join(MODELS)}")
     if not args.out.lower().endswith(viz.FORMATS):
@@ -65,6 +67,7 @@ SUBCOMMANDS = {"draw": add_draw, **TRAINER_SUBCOMMANDS}     # train, cv, search
 
 
 def build_parser():
+    """The ``microflow`` argument parser, with one subcommand per entry of SUBCOMMANDS."""
     parser = _Parser(prog="microflow",
                      description="microflow: a small TensorFlow-style graph library on numpy.")
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)

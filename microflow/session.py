@@ -46,6 +46,7 @@ class Session:
         self.close()
 
     def close(self):
+        """Drop the compiled plans (a closed Session can still run: it compiles again)."""
         self._plans.clear()
 
     def run(self, fetches, feed_dict=None):
@@ -95,6 +96,7 @@ class Plan:
         self._compile(check_numerics)
 
     def run(self, feed_values):
+        """The fetches' values, from the fed values in the order of ``self.fed``."""
         arrays = [convert(value) for convert, value in zip(self._converters, feed_values)]
         return self._function(arrays)
 
@@ -212,16 +214,18 @@ def _missing_feed_message(placeholder, fetches):
 
 def _converter(tensor):
     """A function that turns a fed value into an array of ``tensor``'s dtype and shape."""
-    dtype, shape = tensor.dtype, tensor.shape
-    known = [(axis, d) for axis, d in enumerate(shape) if d is not None]
+    dtype, shape, ndim = tensor.dtype, tensor.shape, len(tensor.shape)
+    pattern = tuple(shape)
     what = "placeholder" if isinstance(tensor.operation, Placeholder) else "tensor"
 
     def convert(value):
         if type(value) is not np.ndarray or value.dtype != dtype:
             value = _as_array(value, tensor, what)
-        if value.ndim != len(shape) or any(value.shape[a] != d for a, d in known):
-            raise FeedError(f"cannot feed a value of shape {format_shape(value.shape)} into "
-                            f"{what} {tensor.name!r} of shape {format_shape(shape)}")
+        actual = value.shape
+        if actual != pattern:
+            if len(actual) != ndim or any(d is not None and d != n for d, n in zip(pattern, actual)):
+                raise FeedError(f"cannot feed a value of shape {format_shape(actual)} into "
+                                f"{what} {tensor.name!r} of shape {format_shape(shape)}")
         return value
     return convert
 

@@ -191,8 +191,8 @@ def fit(sess, train_op, loss, feeds, epochs, batch_size=None, shuffle=True, vali
                         f"{step}; the weights keep their last finite values. Try a learning rate "
                         "ten times lower.", epoch, step) from None
                 totals += np.asarray(values, dtype=np.float64) * len(index)
-            logs = {"loss": totals[0] / rows}
-            logs.update({name: total / rows for name, total in zip(metrics, totals[1:])})
+            logs = {"loss": float(totals[0] / rows)}
+            logs.update({name: float(total / rows) for name, total in zip(metrics, totals[1:])})
             if validation is not None:
                 logs.update(evaluate(sess, loss, validation, metrics, batch_size, prefix="val_"))
             history.record(logs)
@@ -226,7 +226,7 @@ def evaluate(sess, loss, feeds, metrics=None, batch_size=None, prefix=""):
         count = min(batch_size, rows - start)
         totals += np.asarray(sess.run(fetches, feed), dtype=np.float64) * count
     names = ["loss", *metrics]
-    return {prefix + name: total / rows for name, total in zip(names, totals)}
+    return {prefix + name: float(total / rows) for name, total in zip(names, totals)}
 
 
 def _checked(loss):

@@ -77,6 +77,7 @@ def describe(tensor):
 
 
 def format_shape(shape):
+    """A static shape as messages show it: ``(None, 3)``, ``(4,)``."""
     inner = ", ".join("None" if d is None else str(d) for d in shape)
     return f"({inner},)" if len(shape) == 1 else f"({inner})"
 
@@ -96,6 +97,7 @@ def broadcast_shapes(*shapes):
 
 
 def result_dtype(*tensors):
+    """numpy's result dtype for an op combining ``tensors``."""
     return np.result_type(*(t.dtype for t in tensors))
 
 

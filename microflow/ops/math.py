@@ -295,13 +295,16 @@ def cast(a, dtype, name=None):
 
 
 def sigmoid_grad(g, y, name=None):
+    """g * y * (1 - y): the sigmoid's backward from its output y (a fused kernel)."""
     return apply(SigmoidGrad(), (g, y), name)
 
 
 def tanh_grad(g, y, name=None):
+    """g * (1 - y ** 2): the tanh's backward from its output y (a fused kernel)."""
     return apply(TanhGrad(), (g, y), name)
 
 
 def relu_grad(g, y, name=None):
+    """g where y > 0, else 0: the relu's backward from its output y."""
     return apply(ReluGrad(), (g, y), name)
 

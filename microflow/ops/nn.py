@@ -282,6 +282,7 @@ def softmax_cross_entropy(logits, labels, name=None):
 
 
 def softmax_cross_entropy_grad(g, logits, labels, name=None):
+    """g * (softmax(logits) - t) / N: the fused loss's backward, in one kernel."""
     return apply(SoftmaxCrossEntropyGrad(), (g, logits, labels), name)
 
 
@@ -291,6 +292,7 @@ def sigmoid_cross_entropy(logits, targets, name=None):
 
 
 def sigmoid_cross_entropy_grad(g, logits, targets, name=None):
+    """g * (sigmoid(logits) - targets) / size: the fused loss's backward, in one kernel."""
     return apply(SigmoidCrossEntropyGrad(), (g, logits, targets), name)
 
 

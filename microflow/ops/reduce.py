@@ -98,10 +98,20 @@ class SumTo(Op):
         target = _target(self, like)
         if len(target) + len(self.axes) > a.ndim:
             raise ShapeError(f"cannot sum {format_shape(a.shape)} to {format_shape(target)}")
+        if (like is None and not self.axes and a.ndim == len(target) + 1 and
+                a.shape[1:] == target and a.dtype.kind == "f"):
+            self.forward = _sum_rows        # a bias gradient: (N, ...) summed to (...)
         return target, a.dtype
 
     def backward(self, grad, a, *like_and_out):
         return (broadcast_to(grad, a, self.axes),) + (None,) * (len(like_and_out) - 1)
+
+
+def _sum_rows(a):
+    """a summed over its first axis, as ones @ a: one BLAS call."""
+    if a.ndim == 2:
+        return kernels.ones(len(a), a.dtype) @ a
+    return kernels.sum_leading(a, 1)
 
 
 @register

@@ -36,8 +36,10 @@ class ApplySGD(Update):
     """w -= lr * g"""
 
     def forward(self, w, g, lr):
-        step = np.multiply(g, lr, out=self._scratch(w))
-        w -= step
+        if w.size < 4096:           # small: a temporary costs less than the buffer's upkeep
+            w -= g * lr
+            return
+        w -= np.multiply(g, lr, out=self._scratch(w))
 
 
 @register
