@@ -26,6 +26,7 @@ import numpy as np
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 import microflow as mf  # noqa: E402
+from microflow.files import atomic_write  # noqa: E402
 
 
 # -- workloads ---------------------------------------------------------------------------
@@ -422,10 +423,9 @@ def plot(rows, names, path):
     ax.legend(frameon=False, ncols=len(names))
     ax.set_title("Training step time relative to hand-written numpy (lower is faster)")
     fig.tight_layout()
-    temporary = path + ".tmp.png"
-    fig.savefig(temporary)
+    with atomic_write(path) as handle:
+        fig.savefig(handle, format="png")
     plt.close(fig)
-    os.replace(temporary, path)
 
 
 def write_page(rows, names, path):
@@ -478,10 +478,8 @@ python benchmarks/run.py --quick W1   # a quick look at one workload, nothing wr
 
 PyTorch and JAX are measured when installed (`pip install torch jax`).
 """
-    temporary = path + ".tmp"
-    with open(temporary, "w") as handle:
+    with atomic_write(path, "w") as handle:
         handle.write(text)
-    os.replace(temporary, path)
 
 
 def main(argv=None):

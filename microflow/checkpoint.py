@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import os
-import tempfile
 import zipfile
 
 import numpy as np
 
+from microflow.files import atomic_write
 from microflow.graph import Variable, get_default_graph
 
 
@@ -28,19 +28,8 @@ def save(path, variables=None):
     path = os.fspath(path)
     if not path.endswith(".npz"):
         path += ".npz"
-    folder = os.path.dirname(os.path.abspath(path))
-    descriptor, temporary = tempfile.mkstemp(prefix=".checkpoint-", suffix=".npz.tmp",
-                                             dir=folder)
-    try:
-        with os.fdopen(descriptor, "wb") as handle:
-            np.savez(handle, **arrays)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(temporary, path)
-    except BaseException:
-        if os.path.exists(temporary):
-            os.unlink(temporary)
-        raise
+    with atomic_write(path) as handle:
+        np.savez(handle, **arrays)
     return path
 
 

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import numpy as np
 
-from microflow.errors import GraphError
 from microflow.graph import Tensor, Variable, as_tensor, topological_order
 from microflow.gradients import gradients
 from microflow.ops.base import apply

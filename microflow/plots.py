@@ -18,13 +18,14 @@ from __future__ import annotations
 
 import math
 import os
-import tempfile
 
 import numpy as np
 from matplotlib.colors import to_rgb
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.ticker import MaxNLocator
+
+from microflow.files import atomic_write
 
 CLASS_COLOURS = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2",
                  "#7f7f7f", "#bcbd22", "#17becf")
@@ -40,17 +41,8 @@ def save(figure, path):
     then ``os.replace`` moves it over any previous file.
     """
     path = os.fspath(path)
-    folder = os.path.dirname(os.path.abspath(path))
-    handle, temporary = tempfile.mkstemp(prefix=".plot-", suffix=".png.tmp", dir=folder)
-    try:
-        with os.fdopen(handle, "wb") as file:
-            figure.savefig(file, format="png", dpi=DPI)
-        os.chmod(temporary, 0o644)          # mkstemp makes files only their owner can read
-        os.replace(temporary, path)
-    except BaseException:
-        if os.path.exists(temporary):
-            os.unlink(temporary)
-        raise
+    with atomic_write(path) as file:
+        figure.savefig(file, format="png", dpi=DPI)
     return path
 
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 
 from microflow.errors import FeedError, GraphError, NumericsError
-from microflow.graph import Const, Placeholder, Tensor, Variable, VariableOp, get_default_graph, \
+from microflow.graph import Const, Placeholder, Tensor, VariableOp, get_default_graph, \
     topological_order
 from microflow.ops.base import format_shape
 from microflow.ops.shape import Identity, StopGradient

@@ -346,7 +346,7 @@ def test_restore_names_missing_and_mismatched_variables_and_changes_nothing(tmp_
     path = mf.save(tmp_path / "ckpt.npz")
     mf.reset_default_graph()
     w2 = mf.Variable(np.zeros((3,)), name="w")
-    extra = mf.Variable(np.zeros(1), name="extra")
+    mf.Variable(np.zeros(1), name="extra")
     with pytest.raises(mf.CheckpointError, match=r"'w' is \(2, 2\) float64.*\(3,\) float64.*'extra' is missing"):
         mf.restore(path)
     assert not w2.value.any() and w is not w2

@@ -14,10 +14,10 @@ same layout, for instance from :func:`microflow.datasets.synthetic_faces`.
 """
 
 import csv
-import os
-import tempfile
 
 import numpy as np
+
+from microflow.files import atomic_write
 
 CLASSES = ("Angry", "Disgust", "Fear", "Happy", "Sad", "Surprise", "Neutral")
 USAGES = ("Training", "PublicTest", "PrivateTest")
@@ -263,15 +263,8 @@ def write_fer2013(path, X, y, usage="Training"):
     if unknown:
         raise ValueError(f"unknown usage {unknown[0]!r}; valid: {', '.join(USAGES)}")
     pixels = np.round(X.astype(np.float64) * 255).astype(np.int64)
-    folder = os.path.dirname(os.path.abspath(path))
-    handle, temporary = tempfile.mkstemp(dir=folder, prefix=".fer2013-", suffix=".csv.tmp")
-    try:
-        with os.fdopen(handle, "w", newline="") as file:
-            file.write("emotion,pixels,Usage\n")
-            for label, row, row_usage in zip(y.tolist(), pixels, usages.tolist()):
-                file.write(f"{int(label)},{' '.join(map(str, row.tolist()))},{row_usage}\n")
-        os.replace(temporary, path)
-    except BaseException:
-        os.unlink(temporary)
-        raise
+    with atomic_write(path, "w", newline="") as file:
+        file.write("emotion,pixels,Usage\n")
+        for label, row, row_usage in zip(y.tolist(), pixels, usages.tolist()):
+            file.write(f"{int(label)},{' '.join(map(str, row.tolist()))},{row_usage}\n")
     return path
