@@ -6,7 +6,7 @@
 >>> y = mf.reduce_sum(x @ W)
 >>> (dW,) = mf.gradients(y, [W])
 >>> mf.Session().run([y, dW], {x: [[1.0, 1.0]]})
-[array(3., dtype=float32), array([[1.],
+[np.float32(3.0), array([[1.],
        [1.]], dtype=float32)]
 """
 
