@@ -20,6 +20,7 @@ from microflow.ops.state import Group
 
 _ALIASES = (Identity, StopGradient)     # ops whose output is their input: no call at run time
 CODEGEN_LIMIT = 5000                    # longer plans are interpreted: compiling would cost more
+MAX_PLANS = 128                         # plans a Session keeps; the oldest goes first
 
 
 class Session:
@@ -63,6 +64,8 @@ class Session:
         key = (tuple(map(id, flat)), tuple(map(id, feed_dict)))
         plan = self._plans.get(key)
         if plan is None:
+            if len(self._plans) >= MAX_PLANS:       # e.g. a new Tensor fetched every call
+                del self._plans[next(iter(self._plans))]
             plan = self._plans[key] = Plan(self.graph, flat, list(feed_dict), self.check_numerics)
         values = plan.run(feed_dict.values())
         return values[0] if rebuild is None else rebuild(values)

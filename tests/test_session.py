@@ -48,6 +48,16 @@ def test_plans_are_cached_per_fetches_and_feeds():
     assert len(sess._plans) == 2
 
 
+def test_a_session_keeps_a_bounded_number_of_plans(monkeypatch):
+    from microflow import session
+    monkeypatch.setattr(session, "MAX_PLANS", 3)
+    x = mf.constant(1.0)
+    sess = mf.Session()
+    results = [sess.run(x * float(i)) for i in range(5)]
+    assert results == [0.0, 1.0, 2.0, 3.0, 4.0]
+    assert len(sess._plans) == 3
+
+
 def test_intermediate_arrays_are_deleted_after_their_last_use():
     x = mf.placeholder((None,), name="x")
     y = mf.exp(mf.tanh(x))
