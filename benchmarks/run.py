@@ -373,7 +373,7 @@ def table(rows, names):
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     for row in rows:
         times = row["times"]
-        cells = [f"{row['workload'].name}: {row['workload'].title}"]
+        cells = [row["workload"].name]
         for name in names:
             ratio = times[name] / times["numpy"]
             cells.append(format_time(times[name]) + ("" if name == "numpy" else f" ({ratio:.2f}x)"))
@@ -441,6 +441,10 @@ the plan the Session compiles is one numpy call per op with almost nothing aroun
 matrix products are the same BLAS calls. These figures come from `python benchmarks/run.py`,
 which runs every implementation in one process, from the same weights and data, after
 checking that they all reach the same loss after five steps.
+
+The workloads (one step = forward + backward + SGD update):
+
+{chr(10).join(f"- **{r['workload'].name}**: {r['workload'].title}" for r in rows)}
 
 Machine: {machine}{'; ' + ', '.join(versions) if versions else ''}.
 Times are per training step (forward, backward and SGD update), medians over repeats; the

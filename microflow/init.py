@@ -63,7 +63,7 @@ def constant(shape, value=0.0, seed=None, dtype=DEFAULT_DTYPE):
 
 
 @_configurable
-def normal(shape, stddev=1.0, mean=0.0, seed=None, dtype=DEFAULT_DTYPE):
+def normal(shape, stddev=1.0, seed=None, mean=0.0, dtype=DEFAULT_DTYPE):
     """Gaussian N(mean, stddev**2)."""
     return as_generator(seed).normal(mean, stddev, shape).astype(dtype)
 

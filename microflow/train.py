@@ -39,6 +39,12 @@ class History:
     def __getitem__(self, key):
         return self.history[key]
 
+    def __getattr__(self, key):         # history.loss, history.val_accuracy...
+        history = self.__dict__.get("history", {})
+        if key in history:
+            return history[key]
+        raise AttributeError(f"History has no {key!r}; it recorded {sorted(history)}")
+
     def __contains__(self, key):
         return key in self.history
 

@@ -29,6 +29,8 @@ def test_initializers_take_a_seed_or_a_generator_and_can_be_configured():
     a = mf.init.normal((3,), seed=7)
     b = mf.init.normal((3,), seed=np.random.default_rng(7))
     np.testing.assert_array_equal(a, b)
+    np.testing.assert_array_equal(mf.init.normal((3,), 1.0, np.random.default_rng(7)), a)
+    np.testing.assert_array_equal(mf.init.glorot_uniform((2, 3), 5), mf.init.glorot_uniform((2, 3), seed=5))
     configured = mf.init.normal(stddev=0.01)
     assert configured((1000,), seed=0).std() == pytest.approx(0.01, rel=0.1)
 
@@ -264,6 +266,7 @@ def test_fit_reports_validation_loss_and_metrics_per_epoch():
                            batch_size=32, validation={x: X[200:], y: Y[200:]},
                            metrics={"accuracy": mf.accuracy(logits, y)}, progress=False)
     assert set(history.history) == {"loss", "accuracy", "val_loss", "val_accuracy"}
+    assert history.val_accuracy is history["val_accuracy"]
     assert all(len(values) == 4 for values in history.history.values())
     sess = mf.Session()
     expected = sess.run(loss, {x: X[200:], y: Y[200:]})
