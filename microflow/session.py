@@ -155,7 +155,7 @@ class Plan:
                 lines.append(f"    _check(n{out}, {out})")
             if unused:
                 lines.append(f"    del {', '.join(unused)}")
-        lines.append(f"    return ({', '.join(results)},)")
+        lines.append(f"    return ({''.join(r + ', ' for r in results)})")
         self.source = "\n".join(lines) + "\n"
         exec(compile(self.source, "<microflow plan>", "exec"), globals_)
         return globals_["plan"]

@@ -27,6 +27,11 @@ def test_fetch_structures_are_preserved():
     assert isinstance(mf.Session().run([a, b]), list)
 
 
+def test_empty_fetches_give_empty_results():
+    sess = mf.Session()
+    assert (sess.run([]), sess.run(()), sess.run({})) == ([], (), {})
+
+
 def test_only_the_needed_subgraph_runs():
     x = mf.placeholder((), name="never_fed")
     unused = mf.log(x)
