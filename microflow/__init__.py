@@ -13,7 +13,7 @@
 from microflow.errors import FeedError, GraphError, NumericsError, ShapeError
 from microflow.graph import (Graph, Tensor, Variable, constant, get_default_graph, name_scope,
                              placeholder, reset_default_graph)
-from microflow.ops import (accuracy, add, argmax, cast, divide, equal, exp, expand_dims,
+from microflow.ops import (accuracy, add, argmax, cast, divide, equal, exp, expand_dims, get_item,
                            identity, l2_loss, log, log_softmax, matmul, multiply, negative,
                            ones_like, power, reduce_mean, reduce_sum, relu, reshape, sigmoid,
                            sigmoid_cross_entropy, softmax, softmax_cross_entropy, sqrt, square,

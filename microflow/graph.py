@@ -173,6 +173,9 @@ class Tensor:
     def __rmatmul__(self, other): return _ops().matmul(other, self)
     def __pow__(self, exponent): return _ops().power(self, exponent)
     def __neg__(self): return _ops().negative(self)
+    def __getitem__(self, key): return _ops().get_item(self, key)
+    def __iter__(self):
+        raise TypeError("a Tensor is not iterable; index it (t[0]) or run it in a Session")
     def __pos__(self): return self
 
     @property

@@ -10,7 +10,7 @@ from microflow.ops import REGISTRY, differentiable_ops
 from microflow.ops.math import relu_grad, sigmoid_grad, tanh_grad
 from microflow.ops.nn import sigmoid_cross_entropy_grad, softmax_cross_entropy_grad
 from microflow.ops.reduce import broadcast_to, sum_to
-from microflow.ops.shape import reshape_like
+from microflow.ops.shape import reshape_like, scatter_like
 from microflow.testing import check_gradients
 
 rng = np.random.default_rng(1234)
@@ -83,6 +83,12 @@ CASES = {
     "ExpandDims": [case(lambda a: mf.expand_dims(a, 1), randn(2, 3))],
     "Transpose": [case(mf.transpose, randn(2, 3)),
                   case(lambda a: mf.transpose(a, (1, 2, 0)), randn(2, 3, 4))],
+    "GetItem": [case(lambda a: a[1], randn(3, 4)),
+                case(lambda a: a[:, 1:3], randn(3, 4)),
+                case(lambda a: a[..., ::2, None], randn(2, 3, 4)),
+                case(lambda a: a[-1, :2], randn(3, 4), dynamic=True)],
+    "ScatterLike": [case(lambda a, b: scatter_like(a, b, (slice(None), 1)), randn(3), Fixed(randn(3, 4))),
+                    case(lambda a, b: scatter_like(a, b, (slice(1, 3),)), randn(2, 4), randn(5, 4), dynamic=True)],
     "Identity": [case(mf.identity, randn(2, 3))],
     "ReduceSum": [case(mf.reduce_sum, randn(3, 4)),
                   case(lambda a: mf.reduce_sum(a, axis=1), randn(3, 4, 2)),

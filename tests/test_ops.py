@@ -146,3 +146,25 @@ def test_power_needs_a_constant_exponent():
     x = mf.placeholder((2,))
     with pytest.raises(TypeError, match="constant number"):
         mf.power(x, x)
+
+
+def test_indexing_a_tensor_follows_numpy_basic_indexing():
+    a = np.arange(24.0).reshape(2, 3, 4)
+    x = mf.placeholder((None, 3, 4), dtype="float64")
+    keys = [0, (slice(None), 1), (Ellipsis, -1), (slice(None), None, slice(1, 3)), (1, 2, 3)]
+    tensors = [x[key] for key in keys]
+    assert [t.shape for t in tensors] == [(3, 4), (None, 4), (None, 3), (None, 1, 2, 4), ()]
+    for value, key in zip(mf.Session().run(tensors, {x: a}), keys):
+        np.testing.assert_array_equal(value, a[key])
+
+
+def test_bad_indices_are_reported_when_the_graph_is_built():
+    x = mf.placeholder((None, 3), name="x")
+    with pytest.raises(mf.ShapeError, match=r"GetItem op.*index 3 is out of range for axis 1"):
+        x[:, 3]
+    with pytest.raises(mf.ShapeError, match="too many indices"):
+        x[0, 0, 0]
+    with pytest.raises(TypeError, match="ints, slices, None"):
+        x[[0, 1]]
+    with pytest.raises(TypeError, match="not iterable"):
+        list(x)

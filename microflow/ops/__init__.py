@@ -3,8 +3,8 @@
 from microflow.ops.base import REGISTRY, Op, apply, differentiable_ops, register
 from microflow.ops.math import (add, cast, divide, exp, log, multiply, negative, power, relu,
                                 sigmoid, sqrt, square, subtract, tanh)
-from microflow.ops.shape import (expand_dims, identity, ones_like, reshape, stop_gradient,
-                                 transpose)
+from microflow.ops.shape import (expand_dims, get_item, identity, ones_like, reshape,
+                                 stop_gradient, transpose)
 from microflow.ops.reduce import argmax, broadcast_to, reduce_mean, reduce_sum, sum_to
 from microflow.ops.linalg import matmul
 from microflow.ops import state  # noqa: F401  (registers the update ops)
@@ -15,7 +15,7 @@ __all__ = [
     "REGISTRY", "Op", "apply", "differentiable_ops", "register",
     "add", "subtract", "multiply", "divide", "negative", "power", "exp", "log", "sqrt",
     "square", "sigmoid", "tanh", "relu", "cast", "matmul", "reshape", "transpose",
-    "expand_dims", "identity", "stop_gradient", "ones_like", "reduce_sum", "reduce_mean",
+    "expand_dims", "get_item", "identity", "stop_gradient", "ones_like", "reduce_sum", "reduce_mean",
     "argmax", "sum_to", "broadcast_to", "softmax", "log_softmax", "softmax_cross_entropy",
     "sigmoid_cross_entropy", "l2_loss", "equal", "accuracy",
 ]

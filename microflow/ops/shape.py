@@ -99,6 +99,83 @@ class Transpose(Op):
         return (transpose(grad, tuple(np.argsort(self.axes))),)
 
 
+def _normalize_key(key):
+    """An index as a tuple of ints, slices, None (new axis) and at most one Ellipsis."""
+    key = key if isinstance(key, tuple) else (key,)
+    for item in key:
+        if isinstance(item, Tensor) or not (
+                item is None or item is Ellipsis or isinstance(item, slice | int | np.integer)):
+            raise TypeError(f"a Tensor can be indexed with ints, slices, None and ..., not "
+                            f"{item!r}")
+        if isinstance(item, slice) and any(isinstance(v, Tensor) for v in
+                                           (item.start, item.stop, item.step)):
+            raise TypeError("slice bounds must be numbers, not Tensors")
+    if sum(item is Ellipsis for item in key) > 1:
+        raise ShapeError("an index can only have a single ellipsis ('...')")
+    return tuple(int(i) if isinstance(i, np.integer) else i for i in key)
+
+
+def _indexed_shape(shape, key):
+    """The static shape of ``array[key]`` for an array of ``shape`` (None: unknown)."""
+    used = sum(item is not None and item is not Ellipsis for item in key)
+    if used > len(shape):
+        raise ShapeError(f"too many indices for a tensor of shape {format_shape(shape)}")
+    if Ellipsis not in key:
+        key = key + (Ellipsis,)
+    at = key.index(Ellipsis)
+    key = key[:at] + (slice(None),) * (len(shape) - used) + key[at + 1:]
+    result, axis = [], 0
+    for item in key:
+        if item is None:
+            result.append(1)
+            continue
+        dim = shape[axis]
+        axis += 1
+        if isinstance(item, int):
+            if dim is not None and not -dim <= item < dim:
+                raise ShapeError(f"index {item} is out of range for axis {axis - 1} of "
+                                 f"{format_shape(shape)}")
+        else:
+            result.append(None if dim is None else len(range(*item.indices(dim))))
+    return tuple(result)
+
+
+@register
+class GetItem(Op):
+    """out = a[key], numpy's basic indexing (ints, slices, None, ...)"""
+
+    def __init__(self, key):
+        self.key = _normalize_key(key)
+
+    def forward(self, a):
+        return a[self.key]
+
+    def infer(self, a):
+        return _indexed_shape(a.shape, self.key), a.dtype
+
+    def backward(self, grad, a, out):
+        return (scatter_like(grad, a, self.key),)
+
+
+@register
+class ScatterLike(Op):
+    """out = zeros shaped like ``like``, with out[key] = a: GetItem's backward"""
+
+    def __init__(self, key):
+        self.key = key
+
+    def forward(self, a, like):
+        out = np.zeros(like.shape, a.dtype)
+        out[self.key] = a
+        return out
+
+    def infer(self, a, like):
+        return like.shape, a.dtype
+
+    def backward(self, grad, a, like, out):
+        return get_item(grad, self.key), None
+
+
 @register
 class Identity(Op):
     """out = a"""
@@ -163,6 +240,16 @@ def swap_last_axes(a):
     axes = list(range(a.ndim))
     axes[-2], axes[-1] = axes[-1], axes[-2]
     return transpose(a, axes)
+
+
+def get_item(a, key, name=None):
+    """``a[key]`` with numpy's basic indexing; also written ``a[key]`` on a Tensor."""
+    return apply(GetItem(key), (a,), name)
+
+
+def scatter_like(a, like, key, name=None):
+    """Zeros shaped like ``like`` with ``a`` written at ``key``: the transpose of indexing."""
+    return apply(ScatterLike(key), (a, like), name)
 
 
 def identity(a, name=None):
