@@ -162,7 +162,7 @@ class Plan:
 
     def _interpreter(self, globals_, steps, dead, copied, results, check_numerics):
         self.source = f"<a plan of {len(steps)} steps, run by a loop>"
-        slot_of = {}
+        slot_of = {"None": 0}                  # the Group op's output: always None
         for name in list(globals_) + [f"f{i}" for i in range(len(self.fed))] + \
                 [out for _, _, out, _ in steps] + [name + "_" for name in copied]:
             slot_of.setdefault(name, len(slot_of))

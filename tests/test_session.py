@@ -178,3 +178,24 @@ def test_long_plans_run_through_the_interpreter_too():
     plan = mf.Session().plan_for(y)
     assert "run by a loop" in plan.source
     np.testing.assert_array_equal(mf.Session().run(y), [1.0])
+
+
+def test_a_training_step_gives_the_same_weights_through_the_interpreter(monkeypatch):
+    from microflow import session
+    weights = []
+    for limit in (session.CODEGEN_LIMIT, 0):
+        monkeypatch.setattr(session, "CODEGEN_LIMIT", limit)
+        mf.reset_default_graph()
+        mf.set_seed(0)
+        x = mf.placeholder((None, 2), name="x")
+        y = mf.placeholder((None,), dtype="int64", name="y")
+        logits = mf.layers.dense(mf.layers.dense(x, 3, activation=mf.tanh), 2)
+        loss = mf.softmax_cross_entropy(logits, y)
+        train = mf.optimizers.Adam(0.1).minimize(loss)
+        sess = mf.Session(check_numerics=bool(limit))
+        X, Y = mf.datasets.xor()
+        losses = [sess.run([train, loss], {x: X, y: Y})[1] for _ in range(3)]
+        assert sess.run(train, {x: X, y: Y}) is None
+        weights.append([v.value.copy() for v in mf.trainable_variables()] + losses)
+    for a, b in zip(*weights):
+        np.testing.assert_array_equal(a, b)
