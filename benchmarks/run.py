@@ -473,6 +473,26 @@ Graph building and plan compilation are paid once, not per step:
 - **In-place updates.** Each optimizer update writes through a scratch buffer it keeps, so
   a step allocates no weight-sized temporaries.
 
+## Where a step spends its time
+
+`Session.profile` runs a plan through an interpreter that times every kernel, and prints the
+ops slowest first: the tool that guided the changes above.
+
+```python
+import numpy as np
+import microflow as mf
+
+x = mf.placeholder((None, 784), name="x")
+y = mf.placeholder((None,), dtype="int64", name="y")
+logits = mf.layers.mlp(x, [256], 10)
+loss = mf.softmax_cross_entropy(logits, y)
+train = mf.optimizers.SGD(0.1).minimize(loss)
+feed = {x: np.random.rand(128, 784), y: np.zeros(128, dtype=np.int64)}
+report = mf.Session().profile([train, loss], feed, steps=10)
+print(report)               # one row per op: type, name, time per step, share
+print(report.by_type())     # seconds per step for each op type
+```
+
 ## Reproduce
 
 ```bash

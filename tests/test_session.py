@@ -199,3 +199,19 @@ def test_a_training_step_gives_the_same_weights_through_the_interpreter(monkeypa
         weights.append([v.value.copy() for v in mf.trainable_variables()] + losses)
     for a, b in zip(*weights):
         np.testing.assert_array_equal(a, b)
+
+
+def test_profile_times_every_op_of_the_plan_and_runs_it_for_real():
+    x = mf.placeholder((None, 50), dtype="float64", name="x")
+    W = mf.Variable(np.ones((50, 50)) * 0.01, name="W")
+    loss = mf.reduce_sum(mf.tanh(x @ W), name="loss")
+    train = mf.optimizers.SGD(0.1).minimize(loss)
+    sess = mf.Session()
+    report = sess.profile([train, loss], {x: np.ones((100, 50))}, steps=3)
+    ops = {row.op for row in report.rows}
+    assert {"MatMul", "Tanh", "ReduceSum", "ApplySGD"} <= ops
+    assert abs(sum(row.share for row in report.rows) - 1) < 1e-9
+    assert report.total == pytest.approx(sum(row.seconds for row in report.rows))
+    assert list(report.by_type())[0] in ops
+    assert "loss" in str(report) and "total" in str(report)
+    assert not np.allclose(W.value, 0.01)          # the three profiled steps trained
