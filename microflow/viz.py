@@ -76,7 +76,8 @@ class GraphvizNotFound(RuntimeError):
 
 
 # -- drawing ----------------------------------------------------------------------------------
-def draw(*targets, backward=False, shapes=True, values=None, collapse=(), rankdir="TB"):
+def draw(*targets, backward=False, shapes=True, values=None, collapse=(), rankdir="TB",
+         optimizer_state=False):
     """Draw a computation graph.
 
     Parameters
@@ -102,6 +103,10 @@ def draw(*targets, backward=False, shapes=True, values=None, collapse=(), rankdi
         Name scopes to draw as one node each, keeping their inputs and outputs.
     rankdir : {"TB", "LR", "BT", "RL"}
         The direction the graph flows in: top to bottom (default) or left to right.
+    optimizer_state : bool
+        Draw the optimizers' state (Adam's ``m`` and ``v``, momentum's ``velocity``...) as
+        Variables of their own; by default each update lists its state in its label instead,
+        which keeps a drawing of an Adam-trained model readable.
 
     Returns
     -------
@@ -120,8 +125,20 @@ def draw(*targets, backward=False, shapes=True, values=None, collapse=(), rankdi
     if rankdir not in ("TB", "LR", "BT", "RL"):
         raise ValueError(f"rankdir must be 'TB', 'LR', 'BT' or 'RL', not {rankdir!r}")
     graph, nodes = _select(targets, backward)
-    return _Drawing(graph, nodes, shapes, _values(graph, nodes, values),
-                    _collapse_scopes(nodes, collapse), rankdir).digraph
+    folded = set() if optimizer_state else _optimizer_state(nodes)
+    return _Drawing(graph, [t for t in nodes if t not in folded], shapes,
+                    _values(graph, nodes, values), _collapse_scopes(nodes, collapse),
+                    rankdir, folded).digraph
+
+
+def _optimizer_state(nodes):
+    """The non-trainable Variables that only updates read: the optimizers' state."""
+    users = {}
+    for tensor in nodes:
+        for source in tensor.inputs:
+            users.setdefault(source, []).append(tensor)
+    return {t for t in nodes if isinstance(t, Variable) and not t.trainable and users.get(t)
+            and all(u.operation.stateful for u in users[t])}
 
 
 def _flatten_targets(targets):
@@ -415,7 +432,8 @@ class _Drawing:
     as one node with long edges to all of them (a learning rate feeds every update).
     """
 
-    def __init__(self, graph, nodes, shapes, values, collapsed, rankdir):
+    def __init__(self, graph, nodes, shapes, values, collapsed, rankdir, folded=frozenset()):
+        self.folded = folded        # optimizer state, listed in its updates' labels
         self.shapes = shapes
         self.values = values
         self.collapsed = collapsed
@@ -537,6 +555,9 @@ class _Drawing:
             attributes = _attributes(tensor)
             if attributes:
                 lines.append(_small(html.escape(attributes[:40])))
+            state = [t.name.rsplit("/", 1)[-1] for t in tensor.inputs if t in self.folded]
+            if state:
+                lines.append(_small(html.escape("state: " + ", ".join(state))))
         bad = False
         if value is not None:
             text, bad = _summarize(value)
@@ -564,7 +585,7 @@ class _Drawing:
                     edges[(source, target, kind)] = []
                     continue
                 source = self.ids.get(source_tensor)
-                if source is None or source == target:
+                if source is None or source == target or source_tensor in self.folded:
                     continue
                 labels = edges.setdefault((source, target, kind), [])
                 shown = self.shapes and source_tensor.dtype is not None \

@@ -448,3 +448,16 @@ def test_the_pictures_in_the_docs_are_drawn_by_the_script(tmp_path):
         shown |= set(re.findall(r"images/([\w.-]+\.(?:svg|png))", page.read_text()))
     assert shown and shown <= made
     assert (tmp_path / "xor_backward.png").read_bytes().startswith(b"\x89PNG")
+
+
+def test_optimizer_state_is_listed_in_the_updates_unless_asked_for():
+    x = mf.placeholder((None, 2), name="x")
+    W = mf.Variable(np.ones((2, 1)), name="W")
+    loss = mf.reduce_sum(mf.square(x @ W), name="loss")
+    mf.optimizers.Adam(0.1).minimize(loss)
+    folded = viz.draw(loss, backward=True).source
+    assert "state: m, v, steps_taken" in folded
+    assert "not trained" not in folded                 # no node for m, v or the step count
+    unfolded = viz.draw(loss, backward=True, optimizer_state=True).source
+    assert "state:" not in unfolded
+    assert unfolded.count("not trained") == 3
