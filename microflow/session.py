@@ -123,7 +123,26 @@ class Plan:
     def run(self, feed_values):
         """The fetches' values, from the fed values in the order of ``self.fed``."""
         arrays = [convert(value) for convert, value in zip(self._converters, feed_values)]
-        return self._function(arrays)
+        try:
+            return self._function(arrays)
+        except (FeedError, GraphError, NumericsError):
+            raise
+        except Exception as error:
+            node = self._failed_node(error)
+            if node is None:
+                raise
+            raise _naming(error, node) from error
+
+    def _failed_node(self, error):
+        """The op whose kernel raised ``error``: from the generated source's line number, or
+        as the interpreter marked it."""
+        node = getattr(error, "microflow_node", None)
+        traceback = error.__traceback__
+        while node is None and traceback is not None:
+            if traceback.tb_frame.f_code.co_filename == "<microflow plan>":
+                node = self._line_nodes.get(traceback.tb_lineno)
+            traceback = traceback.tb_next
+        return node
 
     def _compile(self, check_numerics):
         """Resolve every Tensor to a slot, then emit the steps as Python source (or, for very
@@ -166,12 +185,14 @@ class Plan:
 
     def _generate(self, globals_, steps, dead, copied, results, check_numerics):
         lines = ["def plan(feeds):"]
+        self._line_nodes = {}                   # line number -> the op it runs, for errors
         if self.fed:
             lines.append(f"    {', '.join(f'f{i}' for i in range(len(self.fed)))}, = feeds")
         lines += [f"    {name}_ = {name}.copy()" for name in copied]
         for (node, kernel, out, args), unused in zip(steps, dead):
             globals_["k" + out] = kernel
             lines.append(f"    {out} = k{out}({', '.join(args)})")
+            self._line_nodes[len(lines)] = node
             if check_numerics:
                 globals_["n" + out] = node
                 lines.append(f"    _check(n{out}, {out})")
@@ -207,17 +228,21 @@ class Plan:
                 slots[slot] = array
             for source, target in copies:
                 slots[target] = slots[source].copy()
-            for node, kernel, out, args, unused in program:
-                if timings is None:
-                    slots[out] = kernel(*[slots[a] for a in args])
-                else:
-                    started = time.perf_counter()
-                    slots[out] = kernel(*[slots[a] for a in args])
-                    timings[node] += time.perf_counter() - started
-                if check_numerics:
-                    _check_numerics(node, slots[out])
-                for slot in unused:
-                    slots[slot] = None
+            try:
+                for node, kernel, out, args, unused in program:
+                    if timings is None:
+                        slots[out] = kernel(*[slots[a] for a in args])
+                    else:
+                        started = time.perf_counter()
+                        slots[out] = kernel(*[slots[a] for a in args])
+                        timings[node] += time.perf_counter() - started
+                    if check_numerics:
+                        _check_numerics(node, slots[out])
+                    for slot in unused:
+                        slots[slot] = None
+            except Exception as error:
+                error.microflow_node = node
+                raise
             return tuple(slots[s] for s in result_slots)
         return plan
 
@@ -314,6 +339,19 @@ def _as_array(value, tensor, what):
         raise FeedError(f"cannot feed a value of dtype {array.dtype} into {what} "
                         f"{tensor.name!r} of dtype {tensor.dtype}")
     return array.astype(tensor.dtype, copy=False)
+
+
+def _naming(error, node):
+    """``error`` again, its message prefixed with the op that raised it and its inputs."""
+    inputs = ", ".join(f"{t.name!r} {format_shape(t.shape)}" for t in node.inputs)
+    message = f"{node.op} op {node.name!r} (inputs {inputs}) failed: {error}"
+    try:
+        named = type(error)(message)
+    except Exception:               # an exception type that wants other arguments
+        error.add_note(message)
+        return error
+    named.microflow_node = node
+    return named
 
 
 def _check_numerics(node, value):

@@ -215,3 +215,29 @@ def test_profile_times_every_op_of_the_plan_and_runs_it_for_real():
     assert list(report.by_type())[0] in ops
     assert "loss" in str(report) and "total" in str(report)
     assert not np.allclose(W.value, 0.01)          # the three profiled steps trained
+
+
+def test_an_op_failing_at_run_time_is_named_with_its_inputs():
+    a = mf.placeholder((None, 3), name="a")
+    b = mf.placeholder((None, 3), name="b")
+    total = mf.add(a, b, name="total")
+    with pytest.raises(ValueError, match=r"Add op 'total' \(inputs 'a' \(None, 3\), 'b' "
+                                         r"\(None, 3\)\) failed: operands could not be broadcast"):
+        mf.Session().run(total, {a: np.ones((4, 3)), b: np.ones((5, 3))})
+
+
+def test_labels_out_of_range_name_the_loss_op():
+    logits = mf.placeholder((None, 3), name="logits")
+    labels = mf.placeholder((None,), dtype="int64", name="labels")
+    loss = mf.softmax_cross_entropy(logits, labels, name="loss")
+    with pytest.raises(ValueError, match=r"SoftmaxCrossEntropy op 'loss'.*labels hold class 7, "
+                                         r"but the logits have only 3 classes"):
+        mf.Session().run(loss, {logits: np.zeros((2, 3)), labels: [0, 7]})
+
+
+def test_run_time_errors_are_named_by_the_interpreter_too(monkeypatch):
+    from microflow import session
+    monkeypatch.setattr(session, "CODEGEN_LIMIT", 0)
+    a = mf.placeholder((None, 3), name="a")
+    with pytest.raises(ValueError, match=r"Reshape op 'flat'"):
+        mf.Session().run(mf.reshape(a, (-1, 2), name="flat"), {a: np.ones((1, 3))})
