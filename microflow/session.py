@@ -322,7 +322,8 @@ def _converter(tensor):
             value = _as_array(value, tensor, what)
         actual = value.shape
         if actual != pattern:
-            if len(actual) != ndim or any(d is not None and d != n for d, n in zip(pattern, actual)):
+            if len(actual) != ndim or any(d is not None and d != n
+                                          for d, n in zip(pattern, actual)):
                 raise FeedError(f"cannot feed a value of shape {format_shape(actual)} into "
                                 f"{what} {tensor.name!r} of shape {format_shape(shape)}")
         return value

@@ -178,25 +178,11 @@ def fit(sess, train_op, loss, feeds, epochs, batch_size=None, shuffle=True, vali
     for callback in callbacks:
         callback.on_train_begin(context)
     bar = _progress_bar(epochs, progress)
-    quiet = np.errstate(over="ignore", invalid="ignore", divide="ignore")  # divergence is reported below
     try:
-        quiet.__enter__()
         for epoch in range(1, epochs + 1):
-            order = rng.permutation(rows) if shuffle else np.arange(rows)
-            totals = np.zeros(1 + len(metrics))
-            for step, start in enumerate(range(0, rows, batch_size), start=1):
-                index = order[start:start + batch_size]
-                feed = dict(fixed)
-                for tensor, array in batched.items():
-                    feed[tensor] = array[index] if shuffle else array[start:start + batch_size]
-                try:
-                    _, *values = sess.run(fetches, feed)
-                except NumericsError:
-                    raise DivergenceError(
-                        f"the loss {loss.name!r} became NaN or infinite at epoch {epoch}, step "
-                        f"{step}; the weights keep their last finite values. Try a learning rate "
-                        "ten times lower.", epoch, step) from None
-                totals += np.asarray(values, dtype=np.float64) * len(index)
+            order = rng.permutation(rows) if shuffle else None
+            totals = _train_epoch(sess, fetches, loss, epoch, rows, batch_size, order, fixed,
+                                  batched)
             logs = {"loss": float(totals[0] / rows)}
             logs.update({name: float(total / rows) for name, total in zip(metrics, totals[1:])})
             if validation is not None:
@@ -211,12 +197,33 @@ def fit(sess, train_op, loss, feeds, epochs, batch_size=None, shuffle=True, vali
                 history.stopped_early = True
                 break
     finally:
-        quiet.__exit__(None, None, None)
         if bar is not None:
             bar.close()
     for callback in callbacks:
         callback.on_train_end(context)
     return history
+
+
+def _train_epoch(sess, fetches, loss, epoch, rows, batch_size, order, fixed, batched):
+    """One pass over the rows (in ``order``, or as stored when None); the row-weighted sums
+    of the loss and metrics."""
+    totals = np.zeros(len(fetches) - 1)
+    # numpy's overflow warnings would only repeat what a DivergenceError says below.
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+        for step, start in enumerate(range(0, rows, batch_size), start=1):
+            rows_here = slice(start, start + batch_size) if order is None else \
+                order[start:start + batch_size]
+            feed = dict(fixed)
+            feed.update((tensor, array[rows_here]) for tensor, array in batched.items())
+            try:
+                _, *values = sess.run(fetches, feed)
+            except NumericsError:
+                raise DivergenceError(
+                    f"the loss {loss.name!r} became NaN or infinite at epoch {epoch}, step "
+                    f"{step}; the weights keep their last finite values. Try a learning rate "
+                    "ten times lower.", epoch, step) from None
+            totals += np.asarray(values, dtype=np.float64) * min(batch_size, rows - start)
+    return totals
 
 
 def evaluate(sess, loss, feeds, metrics=None, batch_size=None, prefix=""):

@@ -8,8 +8,8 @@ from microflow.errors import ShapeError
 from microflow.ops import kernels
 from microflow.ops.base import (Op, apply, broadcast_shapes, format_shape, normalize_axes,
                                 register)
-from microflow.ops.math import divide, exp, multiply, negative, sigmoid, sigmoid_grad, subtract
-from microflow.ops.reduce import count_of, reduce_sum
+from microflow.ops.math import exp, multiply, negative, sigmoid, sigmoid_grad, subtract
+from microflow.ops.reduce import divide_by_count, reduce_sum
 
 
 def _softmax(a, axis):
@@ -117,7 +117,8 @@ class SoftmaxCrossEntropy(_SoftmaxCrossEntropyShapes, Op):
         d_logits = softmax_cross_entropy_grad(grad, logits, labels)
         if self.sparse:
             return d_logits, None
-        d_labels = multiply(log_softmax(logits, axis=1), negative(_per_row(grad, logits)))
+        per_row = divide_by_count(grad, logits, (0,))
+        d_labels = multiply(log_softmax(logits, axis=1), negative(per_row))
         return d_logits, d_labels
 
 
@@ -144,15 +145,10 @@ class SoftmaxCrossEntropyGrad(_SoftmaxCrossEntropyShapes, Op):
         unit = softmax_cross_entropy_grad(np.ones((), g.dtype), logits, labels)
         d_g = reduce_sum(multiply(grad, unit))
         probabilities = softmax(logits, axis=1)
-        d_logits = multiply(_softmax_vjp(grad, probabilities, 1), _per_row(g, logits))
-        d_labels = None if self.sparse else multiply(grad, negative(_per_row(g, logits)))
+        per_row = divide_by_count(g, logits, (0,))
+        d_logits = multiply(_softmax_vjp(grad, probabilities, 1), per_row)
+        d_labels = None if self.sparse else multiply(grad, negative(per_row))
         return d_g, d_logits, d_labels
-
-
-def _per_row(g, logits):
-    """g / N for logits of N rows."""
-    rows = count_of(logits, (0,))
-    return multiply(g, 1.0 / rows) if isinstance(rows, int) else divide(g, rows)
 
 
 @register
@@ -178,7 +174,7 @@ class SigmoidCrossEntropy(Op):
         return (), x.dtype
 
     def backward(self, grad, x, z, out):
-        d_targets = multiply(negative(x), _mean_scale(grad, x))
+        d_targets = multiply(negative(x), divide_by_count(grad, x))
         return sigmoid_cross_entropy_grad(grad, x, z), d_targets
 
 
@@ -204,15 +200,9 @@ class SigmoidCrossEntropyGrad(Op):
 
     def backward(self, grad, g, x, z, out):
         probability = sigmoid(x)
-        d_g = _mean_scale(reduce_sum(multiply(grad, subtract(probability, z))), x)
-        scaled = multiply(grad, _mean_scale(g, x))
+        d_g = divide_by_count(reduce_sum(multiply(grad, subtract(probability, z))), x)
+        scaled = multiply(grad, divide_by_count(g, x))
         return d_g, sigmoid_grad(scaled, probability), negative(scaled)
-
-
-def _mean_scale(g, x):
-    """g / (number of elements of x)."""
-    count = count_of(x)
-    return multiply(g, 1.0 / count) if isinstance(count, int) else divide(g, count)
 
 
 @register

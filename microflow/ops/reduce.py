@@ -213,8 +213,8 @@ def count_of(a, axes=None):
     return apply(CountOf(axes), (a,))
 
 
-def divide_by_count(grad, a, axes):
-    """grad / (number of elements of ``a`` along ``axes``)."""
+def divide_by_count(grad, a, axes=None):
+    """grad / (number of elements of ``a`` along ``axes``; all when None)."""
     from microflow.ops.math import divide, multiply
     count = count_of(a, axes)
     if isinstance(count, int):
