@@ -23,6 +23,7 @@ from microflow.core.ops import (accuracy, add, argmax, cast, divide, equal, exp,
                                 negative, ones_like, power, reduce_mean, reduce_sum, relu, reshape,
                                 sigmoid, sigmoid_cross_entropy, softmax, softmax_cross_entropy,
                                 sqrt, square, stop_gradient, subtract, tanh, transpose)
+from microflow.core.ops import avg_pool, conv2d, max_pool
 from microflow.core.gradients import gradients
 from microflow.core.session import Session
 from microflow.core import errors, files, graph, ops, random, session, testing
