@@ -8,7 +8,8 @@ from hypothesis import given, settings, strategies as st
 import microflow as mf
 from microflow.core.ops import REGISTRY, Op, differentiable_ops, register
 from microflow.core.ops.math import relu_grad, sigmoid_grad, tanh_grad
-from microflow.core.ops.nn import sigmoid_cross_entropy_grad, softmax_cross_entropy_grad
+from microflow.core.ops.base import apply
+from microflow.core.ops.nn import Dropout, sigmoid_cross_entropy_grad, softmax_cross_entropy_grad
 from microflow.core.ops.reduce import broadcast_to, sum_to
 from microflow.core.ops.shape import reshape_like, scatter_like
 from microflow.core.testing import check_gradients
@@ -153,6 +154,9 @@ CASES.update({      # the ops of issue 15
     "Softplus": [case(mf.softplus, 3 * randn(3, 4))],
     "Gelu": [case(mf.gelu, 2 * randn(3, 4))],
     "Swish": [case(mf.swish, 2 * randn(3, 4))],
+    "Dropout": [case(lambda a, m: apply(Dropout(0.5), (a, m)), randn(3, 4),
+                     Fixed(np.array([[0.0, 2.0, 2.0, 0.0]] * 3)))],
+    "PlaceholderWithDefault": [case(mf.placeholder_with_default, randn(2, 3))],
 })
 
 
