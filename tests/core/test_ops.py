@@ -159,6 +159,10 @@ def test_bad_indices_are_reported_when_the_graph_is_built():
     with pytest.raises(mf.ShapeError, match="too many indices"):
         x[0, 0, 0]
     with pytest.raises(TypeError, match="ints, slices, None"):
-        x[[0, 1]]
+        x[0.5]
+    with pytest.raises(TypeError, match="must hold integers, not bool"):
+        x[[True, False]]
+    with pytest.raises(TypeError, match="alone or after full slices"):
+        x[0, [0, 1]]
     with pytest.raises(TypeError, match="not iterable"):
         list(x)
