@@ -217,7 +217,7 @@ def microflow(workload, timings=None):
 # -- PyTorch and JAX, where installed ------------------------------------------------------------
 def torch(workload):
     import torch
-    torch.set_num_threads(os.cpu_count() or 1)
+    torch.set_num_threads(THREADS or os.cpu_count() or 1)
     X, y = workload.data()
     X, y = torch.from_numpy(X), torch.from_numpy(y)
     params = [torch.from_numpy(w.copy()).requires_grad_() for w in workload.weights()]
@@ -302,6 +302,7 @@ def gemm(workload):
     return step, params
 
 
+THREADS = None          # set by run.py (--threads); None: the libraries' defaults
 BASELINE = "careful"
 IMPLEMENTATIONS = {"careful": careful, "textbook": textbook, "microflow": microflow,
                    "torch": torch, "jax": jax}

@@ -49,6 +49,19 @@ def bench(workload, names, seconds, rounds, memory=None):
     return row
 
 
+def limit_threads(threads):
+    """Run numpy's BLAS, torch and XLA with ``threads`` threads (set before jax is imported)."""
+    try:
+        import threadpoolctl
+        threadpoolctl.threadpool_limits(threads)
+    except ImportError:
+        print("threadpoolctl is not installed: BLAS runs with its default threads")
+    implementations.THREADS = threads
+    if threads == 1:
+        os.environ.setdefault("XLA_FLAGS", "--xla_cpu_multi_thread_eigen=false "
+                              "intra_op_parallelism_threads=1")
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("workloads", nargs="*", metavar="WORKLOAD",
@@ -62,6 +75,9 @@ def main(argv=None):
     parser.add_argument("--chains", type=int, nargs="*", default=None,
                         help=f"chain lengths for the scaling figures (default: "
                              f"{' '.join(map(str, CHAIN_SIZES))}; none with --quick)")
+    parser.add_argument("--threads", type=int, default=1,
+                        help="BLAS (and torch, XLA) threads (default 1: on a shared machine a "
+                             "second thread waits for a core and slows the products down)")
     parser.add_argument("--docs", default=None,
                         help="write performance.md and images/performance.png here "
                              "(default: the repository's docs/, unless --quick)")
@@ -71,6 +87,7 @@ def main(argv=None):
         parser.error(f"unknown workload {', '.join(sorted(unknown))}; "
                      f"choose from {', '.join(WORKLOADS)}")
     keys = args.workloads or list(WORKLOADS)
+    limit_threads(args.threads)
     names = implementations.available(args.only)
     if implementations.BASELINE not in names:
         names = [implementations.BASELINE, *names]
