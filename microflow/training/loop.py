@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import dataclasses
 import math
-import sys
 import weakref
 
 import numpy as np
@@ -15,6 +14,7 @@ from microflow.core.errors import NumericsError
 from microflow.core.graph import Tensor, Variable, topological_order
 from microflow.core.ops.base import apply
 from microflow.core.ops.state import CheckFinite, Update
+from microflow.core.progress import full_line, progress_bar, short
 from microflow.core.random import as_generator
 
 
@@ -149,8 +149,10 @@ def fit(sess, train_op, loss, feeds, epochs, batch_size=None, shuffle=True, vali
         Name -> scalar Tensor (e.g. ``{"accuracy": mf.accuracy(logits, y)}``), averaged over
         the epoch's batches.
     progress : bool
-        A tqdm progress bar over epochs, with the loss and metrics in its postfix; silent when
-        False or when stdout is not a terminal (a notebook still gets a widget).
+        A progress bar over epochs, with the loss (and validation loss) in its postfix, and
+        a line with every figure after each epoch (after every ``epochs // 20``-th epoch and
+        the last, for more than 40 epochs); silent when False or when stdout is not a
+        terminal (a notebook still gets a bar: a widget when ipywidgets is installed).
     seed : None, int or numpy Generator
         For the shuffling (None follows ``mf.set_seed``).
     callbacks : sequence of Callback
@@ -183,7 +185,8 @@ def fit(sess, train_op, loss, feeds, epochs, batch_size=None, shuffle=True, vali
     context = _Context(sess, variables, history)
     for callback in callbacks:
         callback.on_train_begin(context)
-    bar = _progress_bar(epochs, progress)
+    bar = progress_bar(epochs, "training", "epoch", enabled=progress)
+    every = max(1, epochs // 20)
     try:
         for epoch in range(1, epochs + 1):
             order = rng.permutation(rows) if shuffle else None
@@ -197,7 +200,10 @@ def fit(sess, train_op, loss, feeds, epochs, batch_size=None, shuffle=True, vali
             for callback in callbacks:
                 callback.on_epoch_end(epoch, logs, context)
             if bar is not None:
-                bar.set_postfix({k: f"{v:.4g}" for k, v in logs.items()}, refresh=False)
+                if epoch % every == 0 or epoch == epochs or context.stop:
+                    bar.write(full_line(f"epoch {epoch}/{epochs}", logs), file=bar.fp)
+                bar.set_postfix({k: short(v) for k, v in logs.items() if k.endswith("loss")},
+                                refresh=False)
                 bar.update(1)
             if context.stop:
                 history.stopped_early = True
@@ -315,16 +321,6 @@ def _split_feeds(feeds, caller):
                            for t, a in batched.items())
         raise ValueError(f"the data given to {caller} has no rows: {shapes}")
     return rows, fixed, batched
-
-
-def _progress_bar(epochs, progress):
-    if not progress:
-        return None
-    in_notebook = "ipykernel" in sys.modules
-    if not in_notebook and not sys.stdout.isatty():
-        return None
-    from tqdm.auto import tqdm
-    return tqdm(total=epochs, desc="training", unit="epoch", leave=True)
 
 
 __all__ = ['fit', 'evaluate', 'Callback', 'EarlyStopping', 'History', 'DivergenceError']
