@@ -14,12 +14,11 @@ Learning rates and regularisation strengths are best searched on a log scale (0.
 
 import itertools
 import math
-import sys
 from dataclasses import dataclass
 
 import numpy as np
-from tqdm.auto import tqdm
 
+from microflow.core.progress import progress_bar
 from microflow.core.random import as_generator
 
 
@@ -268,11 +267,17 @@ def _search(train_and_score, X, Y, settings, n_trials, k, rng, progress):
     _check_same_length(X, Y)
     # The same folds for every setting, so their scores differ by the settings alone.
     folds = list(kfold(len(X), k, rng))
-    show = progress and sys.stdout.isatty()
+    bar = progress_bar(n_trials, "search", "trial", enabled=progress)
     rows = []
-    for params in tqdm(settings, total=n_trials, disable=not show, desc="search", unit="trial"):
-        scores = _score_folds(train_and_score, X, Y, folds, params)
-        rows.append(SearchRow(params, float(np.mean(scores)), float(np.std(scores)), scores))
+    try:
+        for params in settings:
+            scores = _score_folds(train_and_score, X, Y, folds, params)
+            rows.append(SearchRow(params, float(np.mean(scores)), float(np.std(scores)), scores))
+            if bar is not None:
+                bar.update(1)
+    finally:
+        if bar is not None:
+            bar.close()
     # Stable sort: ties keep the order they were tried in; diverged (NaN) runs go last.
     rows.sort(key=lambda row: math.inf if math.isnan(row.mean) else -row.mean)
     return SearchResult(rows)
@@ -294,7 +299,7 @@ def grid_search(train_and_score, X, Y, grid, k=5, seed=None, progress=True):
     seed : None, int or numpy.random.Generator
         Source of the fold shuffle.
     progress : bool
-        Show a progress bar over the combinations (only when stdout is a terminal).
+        Show a progress bar over the combinations (in a terminal or a notebook).
 
     Returns
     -------
@@ -350,7 +355,7 @@ def random_search(train_and_score, X, Y, space, n_trials=10, k=5, seed=None, pro
     seed : None, int or numpy.random.Generator
         Source of the folds and of the draws.
     progress : bool
-        Show a progress bar over the trials (only when stdout is a terminal).
+        Show a progress bar over the trials (in a terminal or a notebook).
 
     Returns
     -------
