@@ -146,9 +146,10 @@ class Plan:
         return node
 
     def _compile(self, check_numerics):
-        """Resolve every Tensor to a slot, then emit the steps as Python source (or, for very
-        long plans, where compiling the source would take longer than it saves, as a list
-        that a loop interprets)."""
+        """Resolve every Tensor to a slot, pick the kernels (in place where an input dies
+        there, sharing saved values between an op and its gradient op), then emit the steps
+        as Python source (or, for very long plans, where compiling the source would take
+        longer than it saves, as a list that a loop interprets)."""
         fed = {t: i for i, t in enumerate(self.fed)}
         names, globals_, steps = {}, {"_check": _check_numerics}, []
         for index, node in enumerate(self.order):
@@ -166,14 +167,16 @@ class Plan:
                 names[node] = "None"            # its inputs run; it has nothing to compute
             else:
                 names[node] = f"t{index}"
-                steps.append((node, op.forward, names[node], [names[i] for i in node.inputs]))
-        last_use = {}
-        for position, (_, _, _, args) in enumerate(steps):
-            for arg in args:
-                last_use[arg] = position
+                steps.append(_Step(node, op.forward, [names[node]], [names[i] for i in node.inputs]))
         kept = {names[t] for t in self.fetches}
-        dead = [sorted({a for a in args if last_use[a] == position and a[0] == "t"} - kept)
-                for position, (_, _, _, args) in enumerate(steps)]
+        _share_saved_values(steps)
+        _work_in_place(steps, kept)
+        last_use = {}
+        for position, step in enumerate(steps):
+            for arg in step.args:
+                last_use[arg] = position
+        dead = [sorted({a for a in step.args if last_use[a] == position and a[0] in "ts"} - kept)
+                for position, step in enumerate(steps)]
         # Arrays the graph owns (constants, Variables, feeds) are copied before any update.
         copied = sorted({names[t] for t in self.fetches if names[t][0] in "cf"})
         results = [names[t] + ("_" if names[t][0] in "cf" else "") for t in self.fetches]
@@ -190,12 +193,14 @@ class Plan:
         if self.fed:
             lines.append(f"    {', '.join(f'f{i}' for i in range(len(self.fed)))}, = feeds")
         lines += [f"    {name}_ = {name}.copy()" for name in copied]
-        for (node, kernel, out, args), unused in zip(steps, dead):
-            globals_["k" + out] = kernel
-            lines.append(f"    {out} = k{out}({', '.join(args)})")
-            self._line_nodes[len(lines)] = node
+        for step, unused in zip(steps, dead):
+            out = step.outs[0]
+            globals_["k" + out] = step.kernel
+            into = f", out={step.into}" if step.into else ""
+            lines.append(f"    {', '.join(step.outs)} = k{out}({', '.join(step.args)}{into})")
+            self._line_nodes[len(lines)] = step.node
             if check_numerics:
-                globals_["n" + out] = node
+                globals_["n" + out] = step.node
                 lines.append(f"    _check(n{out}, {out})")
             if unused:
                 lines.append(f"    del {', '.join(unused)}")
@@ -208,20 +213,23 @@ class Plan:
         self.source = f"<a plan of {len(steps)} steps, run by a loop>"
         slot_of = {"None": 0}                  # the Group op's output: always None
         for name in list(globals_) + [f"f{i}" for i in range(len(self.fed))] + \
-                [out for _, _, out, _ in steps] + [name + "_" for name in copied]:
+                [out for step in steps for out in step.outs] + [name + "_" for name in copied]:
             slot_of.setdefault(name, len(slot_of))
         template = [None] * len(slot_of)
         for name, value in globals_.items():
             template[slot_of[name]] = value
         fed_slots = [slot_of[f"f{i}"] for i in range(len(self.fed))]
         copies = [(slot_of[name], slot_of[name + "_"]) for name in copied]
-        program = [(node, kernel, slot_of[out], [slot_of[a] for a in args],
+        program = [(step.node, step.kernel, slot_of[step.outs[0]],
+                    [slot_of[o] for o in step.outs[1:]], [slot_of[a] for a in step.args],
+                    None if step.into is None else slot_of[step.into],
                     [slot_of[d] for d in unused])
-                   for (node, kernel, out, args), unused in zip(steps, dead)]
+                   for step, unused in zip(steps, dead)]
         result_slots = [slot_of[name] for name in results]
         timings = self.timings
         if timings is not None:
             timings.update((step[0], 0.0) for step in program)
+        clock = time.perf_counter
 
         def plan(feeds):
             slots = template.copy()
@@ -230,15 +238,20 @@ class Plan:
             for source, target in copies:
                 slots[target] = slots[source].copy()
             try:
-                for node, kernel, out, args, unused in program:
-                    if timings is None:
-                        slots[out] = kernel(*[slots[a] for a in args])
+                for node, kernel, out, saved, args, into, unused in program:
+                    if timings is not None:
+                        started = clock()
+                    if into is None:
+                        value = kernel(*[slots[a] for a in args])
                     else:
-                        started = time.perf_counter()
-                        slots[out] = kernel(*[slots[a] for a in args])
-                        timings[node] += time.perf_counter() - started
+                        value = kernel(*[slots[a] for a in args], out=slots[into])
+                    if timings is not None:
+                        timings[node] += clock() - started
+                    if saved:
+                        value, slots[saved[0]] = value
+                    slots[out] = value
                     if check_numerics:
-                        _check_numerics(node, slots[out])
+                        _check_numerics(node, value)
                     for slot in unused:
                         slots[slot] = None
             except Exception as error:
@@ -246,6 +259,74 @@ class Plan:
                 raise
             return tuple(slots[s] for s in result_slots)
         return plan
+
+
+class _Step:
+    """One kernel call of a plan: ``outs = kernel(*args, out=into)``."""
+
+    __slots__ = ("node", "kernel", "outs", "args", "into")
+
+    def __init__(self, node, kernel, outs, args):
+        self.node, self.kernel, self.outs, self.args, self.into = node, kernel, outs, args, None
+
+
+def _share_saved_values(steps):
+    """Let a gradient op reuse what its forward op computed on the same inputs (the softmax of
+    a loss, say): an op with ``saved_from = "Forward"`` and ``forward_saved(saved, g, *inputs)``
+    pairs with an earlier op of type Forward on those ``inputs``, whose ``forward_saving``
+    returns its output and the value to share. The saved value has one user, which may write
+    into it; each forward op pairs with one gradient op at most."""
+    forwards = {}
+    for step in steps:
+        op = step.node.operation
+        if hasattr(op, "forward_saving"):
+            forwards.setdefault((op.type_name, step.node.inputs), step)
+        source_type = getattr(op, "saved_from", None)
+        source = forwards.pop((source_type, step.node.inputs[1:]), None) if source_type else None
+        if source is not None:
+            saved = "s" + source.outs[0][1:]
+            source.outs.append(saved)
+            source.kernel = source.node.operation.forward_saving
+            step.args.insert(0, saved)
+            step.kernel = op.forward_saved
+
+
+def _work_in_place(steps, kept):
+    """Let an op write its output into an input array that dies there: an op listing that
+    input in ``inplace`` (its forward takes ``out=``), where the array was made fresh by
+    the plan (by an op with ``fresh = True``, never a constant, Variable, feed or view), is
+    used by this op alone, is not fetched, and has the output's dtype and, surely, shape."""
+    uses, fresh = {}, set()
+    for step in steps:
+        for arg in step.args:
+            uses[arg] = uses.get(arg, 0) + 1
+        if step.node.operation.fresh:
+            fresh.add(step.outs[0])
+    for step in steps:
+        node = step.node
+        if step.args[:1] and step.args[0][0] == "s" or not node.shape:
+            continue                            # a kernel sharing saved values, or a scalar
+        for index in node.operation.inplace:
+            name, inp = step.args[index], node.inputs[index]
+            if name in fresh and uses[name] == 1 and name not in kept and \
+                    inp.dtype == node.dtype and _surely_same_shape(node, inp):
+                step.into = name
+                break
+
+
+def _surely_same_shape(node, inp):
+    """Whether ``inp`` surely has ``node``'s shape at run time (static shapes may hold None)."""
+    if inp.shape != node.shape:
+        return False
+    if not node.operation.broadcasts:
+        return True                             # elementwise without broadcasting
+    for axis, dim in enumerate(inp.shape):
+        if dim is None:                         # unknown: safe if no other input stretches it
+            offset = axis - len(inp.shape)
+            for other in node.inputs:
+                if other is not inp and len(other.shape) >= -offset and other.shape[offset] != 1:
+                    return False
+    return True
 
 
 @dataclasses.dataclass

@@ -14,11 +14,11 @@ Learning rates and regularisation strengths are best searched on a log scale (0.
 
 import itertools
 import math
-import sys
 from dataclasses import dataclass
 
 import numpy as np
 
+from microflow.core.progress import progress_bar
 from microflow.core.random import as_generator
 from microflow.data.parallel import SearchInterrupted, Task, run_tasks
 
@@ -105,14 +105,6 @@ def _tasks(settings, folds, rng):
     base = int(rng.integers(2**63))
     return [Task(i * len(folds) + j, i, j, params, train, test, (base, i, j))
             for i, params in enumerate(settings) for j, (train, test) in enumerate(folds)]
-
-
-def _progress_bar(total, show, desc, unit):
-    """A tqdm bar (imported only when shown) or a stand-in that counts nothing."""
-    if not show:
-        return None
-    from tqdm.auto import tqdm
-    return tqdm(total=total, desc=desc, unit=unit)
 
 
 def cross_validate(train_and_score, X, Y, k=5, seed=None, n_jobs=1, cluster=None):
@@ -308,7 +300,7 @@ def _search(train_and_score, X, Y, make_settings, k, rng, progress, n_jobs, clus
     folds = list(kfold(len(X), k, rng))
     settings = make_settings()
     tasks = _tasks(settings, folds, rng)
-    bar = _progress_bar(len(settings), progress and sys.stdout.isatty(), "search", "trial")
+    bar = progress_bar(len(settings), "search", "trial", enabled=progress)
     folds_left = [len(folds)] * len(settings)
 
     def count(outcome):                     # the bar counts settings whose folds all finished

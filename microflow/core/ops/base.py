@@ -37,6 +37,9 @@ class Op:
     broadcasts = False      # True, or the indices of the inputs that numpy may broadcast: the
                             # gradient walk sums their gradients back to their shapes
     stateful = False        # updates Variables in place: runs after everything else in a step
+    fresh = False           # forward always returns a new array (never an input or a view)
+    inplace = ()            # inputs forward(..., out=that input) may overwrite with its output
+                            # (a plan passes out= only where that input dies, see session.py)
 
     @property
     def type_name(self):

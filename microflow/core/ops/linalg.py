@@ -31,6 +31,8 @@ class MatMul(Op):
     """out = op(a) @ op(b), op transposing a matrix when its flag is set (numpy's matmul:
     1-D operands are vectors, leading axes broadcast)"""
 
+    fresh = True
+
     # Only the leading (batch) axes of 3-D and higher operands broadcast; the rule below sums
     # them back itself, so the gradient walk does not mistake the matrix axes for broadcast.
 
