@@ -181,7 +181,8 @@ def test_optimizer_updates_are_drawn_with_an_updates_edge_to_their_variable():
     assert node_with(nodes, "Group")                       # the train op, dotted edges in
     group = node_with(nodes, "Group")
     assert all("dotted" in a for s, t, a in edges if t == group)
-    assert [label for label, _, _ in nodes.values()].count("0.25") == 3   # lr beside each
+    # lr beside each update, and as the gradients' seed: plain SGD folds it into the gradients
+    assert [label for label, _, _ in nodes.values()].count("0.25") == 4
     assert train.op == "Group"
     # With an update for each Variable, no separate gradient edge is drawn.
     assert not [a for s, t, a in edges if t in variables and "updates" not in a

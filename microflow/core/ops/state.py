@@ -33,7 +33,18 @@ class Update(Op):
 
 @register
 class ApplySGD(Update):
-    """w -= lr * g"""
+    """w -= lr * g (folded: w -= g, the learning rate already in g)"""
+
+    def __init__(self, folded=False):
+        # SGD.minimize seeds the gradient walk with lr instead of 1, so that every gradient
+        # comes out scaled by it at no cost, and the update is one in-place subtraction.
+        self.folded = bool(folded)
+        if self.folded:
+            self.forward = self._forward_folded
+
+    @staticmethod
+    def _forward_folded(w, g, lr):
+        w -= g
 
     def forward(self, w, g, lr):
         if w.size < 4096:           # small: a temporary costs less than the buffer's upkeep
