@@ -13,6 +13,8 @@ from microflow.core.ops.base import Op, apply, format_shape, normalize_axes, reg
 class Reshape(Op):
     """out = a with a new shape (one dimension may be -1: inferred)"""
 
+    views = True            # its output may be a view of its input
+
     def __init__(self, shape):
         self.shape = tuple(int(d) for d in shape)
 
@@ -44,6 +46,8 @@ class Reshape(Op):
 class ReshapeLike(Op):
     """out = a reshaped to the run-time shape of ``like``"""
 
+    views = True            # its output may be a view of its input
+
     def forward(self, a, like):
         return a.reshape(like.shape)
 
@@ -57,6 +61,8 @@ class ReshapeLike(Op):
 @register
 class ExpandDims(Op):
     """out = a with a new axis of length 1 at ``axis``"""
+
+    views = True            # its output may be a view of its input
 
     def __init__(self, axis):
         self.axis = int(axis)
@@ -79,6 +85,8 @@ class ExpandDims(Op):
 @register
 class Transpose(Op):
     """out = a with its axes permuted (reversed when ``axes`` is None)"""
+
+    views = True            # its output may be a view of its input
 
     def __init__(self, axes=None):
         self.axes = None if axes is None else tuple(int(a) for a in axes)
@@ -147,6 +155,8 @@ def _indexed_shape(shape, key):
 class GetItem(Op):
     """out = a[key], numpy's basic indexing (ints, slices, None, ...)"""
 
+    views = True            # its output may be a view of its input
+
     def __init__(self, key):
         self.key = _normalize_key(key)
 
@@ -183,6 +193,8 @@ class ScatterLike(Op):
 class Identity(Op):
     """out = a"""
 
+    views = True            # its output may be a view of its input
+
     def forward(self, a):
         return a
 
@@ -193,6 +205,8 @@ class Identity(Op):
 @register
 class StopGradient(Op):
     """out = a, but no gradient flows back through it"""
+
+    views = True            # its output may be a view of its input
 
     differentiable = False
 
