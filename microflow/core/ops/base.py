@@ -40,6 +40,9 @@ class Op:
     fresh = False           # forward always returns a new array (never an input or a view)
     inplace = ()            # inputs forward(..., out=that input) may overwrite with its output
                             # (a plan passes out= only where that input dies, see session.py)
+    writes = ()             # the inputs a stateful op writes into (a fed one is copied first)
+    views = False           # the output may share memory with an input (a view, or the input
+                            # itself): a fetched one is copied, so that the caller owns it
 
     @property
     def type_name(self):

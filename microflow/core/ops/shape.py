@@ -13,6 +13,8 @@ from microflow.core.ops.base import Op, apply, format_shape, normalize_axes, reg
 class Reshape(Op):
     """out = a with a new shape (one dimension may be -1: inferred)"""
 
+    views = True            # its output may be a view of its input
+
     def __init__(self, shape):
         self.shape = tuple(int(d) for d in shape)
 
@@ -44,6 +46,8 @@ class Reshape(Op):
 class ReshapeLike(Op):
     """out = a reshaped to the run-time shape of ``like``"""
 
+    views = True            # its output may be a view of its input
+
     def forward(self, a, like):
         return a.reshape(like.shape)
 
@@ -57,6 +61,8 @@ class ReshapeLike(Op):
 @register
 class ExpandDims(Op):
     """out = a with a new axis of length 1 at ``axis``"""
+
+    views = True            # its output may be a view of its input
 
     def __init__(self, axis):
         self.axis = int(axis)
@@ -80,6 +86,8 @@ class ExpandDims(Op):
 class Transpose(Op):
     """out = a with its axes permuted (reversed when ``axes`` is None)"""
 
+    views = True            # its output may be a view of its input
+
     def __init__(self, axes=None):
         self.axes = None if axes is None else tuple(int(a) for a in axes)
 
@@ -91,12 +99,15 @@ class Transpose(Op):
         if sorted(normalize_axes(axes, a.ndim)) != list(range(a.ndim)) or len(axes) != a.ndim:
             raise ShapeError(f"axes {self.axes} are not a permutation of the {a.ndim} axes of "
                              f"{format_shape(a.shape)}")
+        self._axes = tuple(axis % a.ndim for axis in axes)     # -1 -> ndim - 1
         return tuple(a.shape[i] for i in axes), a.dtype
 
     def backward(self, grad, a, out):
         if self.axes is None:
             return (transpose(grad),)
-        return (transpose(grad, tuple(np.argsort(self.axes))),)
+        # The inverse permutation, of the axes counted from the front (argsort of (-1, 0)
+        # would not invert (1, 0)).
+        return (transpose(grad, tuple(int(i) for i in np.argsort(self._axes))),)
 
 
 def _normalize_key(key):
@@ -144,6 +155,8 @@ def _indexed_shape(shape, key):
 class GetItem(Op):
     """out = a[key], numpy's basic indexing (ints, slices, None, ...)"""
 
+    views = True            # its output may be a view of its input
+
     def __init__(self, key):
         self.key = _normalize_key(key)
 
@@ -180,6 +193,8 @@ class ScatterLike(Op):
 class Identity(Op):
     """out = a"""
 
+    views = True            # its output may be a view of its input
+
     def forward(self, a):
         return a
 
@@ -190,6 +205,8 @@ class Identity(Op):
 @register
 class StopGradient(Op):
     """out = a, but no gradient flows back through it"""
+
+    views = True            # its output may be a view of its input
 
     differentiable = False
 
