@@ -205,7 +205,7 @@ class Plan:
                 written.update(names[node.inputs[i]] for i in op.writes
                                if i < len(node.inputs) and names[node.inputs[i]][0] == "f")
         kept = {names[t] for t in self.fetches}
-        _share_saved_values(steps)
+        steps = _share_saved_values(steps)
         _work_in_place(steps, kept)
         last_use = {}
         for position, step in enumerate(steps):
@@ -325,24 +325,45 @@ class _Step:
 
 
 def _share_saved_values(steps):
-    """Let a gradient op reuse what its forward op computed on the same inputs (the softmax of
-    a loss, say): an op with ``saved_from = "Forward"`` and ``forward_saved(saved, g, *inputs)``
-    pairs with an earlier op of type Forward on those ``inputs``, whose ``forward_saving``
-    returns its output and the value to share. The saved value has one user, which may write
-    into it; each forward op pairs with one gradient op at most."""
+    """``steps`` with each gradient op that can reuse what its forward op computed on the same
+    inputs (the softmax of a loss, say) paired with it: an op with ``saved_from = "Forward"``
+    and ``forward_saved(saved, g, *inputs)`` pairs with an op of type Forward on those
+    ``inputs``, whose ``forward_saving`` returns its output and the value to share. A forward
+    op that comes later (the loss, fetched beside the training op) moves up to just before its
+    gradient op: its inputs are ready there, and its users all come later. The saved value has
+    one user, which may write into it; each forward op pairs with one gradient op at most."""
     forwards = {}
     for step in steps:
         op = step.node.operation
         if hasattr(op, "forward_saving"):
             forwards.setdefault((op.type_name, step.node.inputs), step)
+    if not forwards:
+        return steps
+    seen, before = set(), {}
+    for step in steps:
+        seen.add(id(step))
+        op = step.node.operation
         source_type = getattr(op, "saved_from", None)
         source = forwards.pop((source_type, step.node.inputs[1:]), None) if source_type else None
-        if source is not None:
-            saved = "s" + source.outs[0][1:]
-            source.outs.append(saved)
-            source.kernel = source.node.operation.forward_saving
-            step.args.insert(0, saved)
-            step.kernel = op.forward_saved
+        if source is None:
+            continue
+        saved = "s" + source.outs[0][1:]
+        source.outs.append(saved)
+        source.kernel = source.node.operation.forward_saving
+        step.args.insert(0, saved)
+        step.kernel = op.forward_saved
+        if id(source) not in seen:
+            before[id(step)] = source
+    if not before:
+        return steps
+    moved = {id(source) for source in before.values()}
+    reordered = []
+    for step in steps:
+        if id(step) in before:
+            reordered.append(before[id(step)])
+        if id(step) not in moved:
+            reordered.append(step)
+    return reordered
 
 
 def _work_in_place(steps, kept):

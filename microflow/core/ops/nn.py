@@ -126,6 +126,24 @@ class SoftmaxCrossEntropy(_SoftmaxCrossEntropyShapes, Op):
         return np.add.reduce(log_sum_exp * kernels.row_sum(labels, False)
                              - kernels.row_sum(labels * shifted, False)) / rows
 
+    def forward_saving(self, logits, labels):
+        """The loss, as ``forward`` computes it, and softmax(logits) (with the labels' flat
+        positions) for the SoftmaxCrossEntropyGrad a plan pairs with it: the gradient then
+        costs three in-place passes instead of a second softmax."""
+        rows = self.rows(logits, labels)
+        shifted = logits - kernels.row_max(logits)
+        probabilities = np.exp(shifted)
+        total = kernels.row_sum(probabilities, keepdims=False)
+        log_sum_exp = np.log(total)
+        probabilities /= total[:, None]         # the same passes as _softmax: the same bits
+        if self.sparse:
+            positions = kernels.label_positions(labels, logits.shape[1])
+            log_sum_exp -= shifted.reshape(-1)[positions]
+            return kernels.mean(log_sum_exp), (probabilities, positions)
+        loss = np.add.reduce(log_sum_exp * kernels.row_sum(labels, False)
+                             - kernels.row_sum(labels * shifted, False)) / rows
+        return loss, (probabilities, None)
+
     def infer(self, logits, labels):
         self.check(logits, labels)
         return (), logits.dtype
@@ -153,6 +171,20 @@ class SoftmaxCrossEntropyGrad(_SoftmaxCrossEntropyShapes, Op):
             out *= kernels.row_sum(labels)      # a row of soft or masked (all 0) labels
             out -= labels
         out *= g / rows
+        return out
+
+    saved_from = "SoftmaxCrossEntropy"      # a plan may hand this op that op's softmax
+
+    def forward_saved(self, saved, g, logits, labels):
+        """``forward``, from the softmax SoftmaxCrossEntropy saved on the same inputs (which
+        it also checked): written into that array, which has no other user."""
+        out, positions = saved
+        if self.sparse:
+            out.reshape(-1)[positions] -= 1     # out is the loss's own C-contiguous array
+        else:
+            out *= kernels.row_sum(labels)
+            out -= labels
+        out *= g / len(logits)
         return out
 
     def infer(self, g, logits, labels):
