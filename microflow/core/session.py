@@ -84,6 +84,13 @@ class Session:
         structure of ``fetches``, which the caller owns: none shares memory with a fed array,
         a Variable or a constant.
         """
+        kind = type(fetches)
+        if kind is list or kind is tuple:           # the common case, in O(1) per Tensor
+            plan = self._plans.get((tuple(map(id, fetches)),
+                                    tuple(map(id, feed_dict)) if feed_dict else ()))
+            if plan is not None:                    # so fetches are Tensors: the plan has them
+                values = plan.run(feed_dict.values() if feed_dict else ())
+                return list(values) if kind is list else values
         feed_dict = feed_dict or {}
         if isinstance(fetches, Tensor):
             flat, rebuild = (fetches,), None
@@ -474,15 +481,18 @@ def _converter(tensor):
     pattern = tuple(shape)
     what = "placeholder" if isinstance(tensor.operation, Placeholder) else "tensor"
 
+    accepted = [pattern]                # the last shape that fitted: repeats cost one comparison
+
     def convert(value):
         if type(value) is not np.ndarray or value.dtype != dtype:
             value = _as_array(value, tensor, what)
         actual = value.shape
-        if actual != pattern:
+        if actual != accepted[0]:
             if len(actual) != ndim or any(d is not None and d != n
                                           for d, n in zip(pattern, actual)):
                 raise FeedError(f"cannot feed a value of shape {format_shape(actual)} into "
                                 f"{what} {tensor.name!r} of shape {format_shape(shape)}")
+            accepted[0] = actual
         return value
     return convert
 
