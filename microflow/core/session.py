@@ -245,11 +245,18 @@ class Plan:
         lines += [f"    {name}_ = {name}.copy()" for name in copied]
         for step, unused in zip(steps, dead):
             node, out = step.node, step.outs[0]
-            globals_["k" + out] = step.kernel
-            into = f", out={step.into}" if step.into else ""
+            inline = None if step.kernel is not step.plain else node.operation.inline(step.args,
+                                                                                     step.into)
+            if inline is None:
+                globals_["k" + out] = step.kernel
+                into = f", out={step.into}" if step.into else ""
+                call = f"k{out}({', '.join(step.args)}{into})"
+            else:                               # numpy called directly, no forward() between
+                call, functions = inline
+                globals_.update(functions)
             # The comment names the op in tracebacks and in numpy's warnings, which show
             # this line (the source is registered with linecache below).
-            lines.append(f"    {', '.join(step.outs)} = k{out}({', '.join(step.args)}{into})"
+            lines.append(f"    {', '.join(step.outs)} = {call}"
                          f"{'.copy()' if step.copy else ''}  # {node.op} op {node.name!r}")
             self._line_nodes[len(lines)] = node
             if check_numerics:
@@ -323,10 +330,11 @@ class Plan:
 class _Step:
     """One kernel call of a plan: ``outs = kernel(*args, out=into)``."""
 
-    __slots__ = ("node", "kernel", "outs", "args", "into", "copy")
+    __slots__ = ("node", "kernel", "plain", "outs", "args", "into", "copy")
 
     def __init__(self, node, kernel, outs, args):
         self.node, self.kernel, self.outs, self.args = node, kernel, outs, args
+        self.plain = kernel                     # the op's forward: kernel unless values are shared
         self.into = None        # the input the output is written into, if any
         self.copy = False       # a fetched view of a feed, constant or Variable: copied
 

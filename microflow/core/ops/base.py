@@ -55,6 +55,12 @@ class Op:
     def backward(self, grad, *inputs_and_output):
         raise TypeError(f"{type(self).__name__} defines no backward rule")
 
+    def inline(self, args, into):
+        """Python source calling numpy directly, ``(expression, {name: function})``, that a
+        generated plan may write in place of ``forward(*args)`` (``out=into`` when ``into``
+        names an input), saving the call of ``forward`` itself; None when there is none."""
+        return None
+
     def infer(self, *inputs):
         """(shape, dtype) of the output; the default keeps the first input's."""
         return inputs[0].shape, inputs[0].dtype

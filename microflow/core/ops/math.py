@@ -214,6 +214,10 @@ class Relu(Op):
     def forward(self, a, out=None):
         return np.maximum(a, 0, out=out, dtype=a.dtype)
 
+    def inline(self, args, into):
+        return f"_maximum({args[0]}, 0{f', out={into}' if into else ''}, dtype={args[0]}.dtype)", \
+            {"_maximum": np.maximum}
+
     def backward(self, grad, a, out):
         return (relu_grad(grad, out),)
 
@@ -227,6 +231,11 @@ class ReluGrad(Op):
 
     def forward(self, g, y, out=None):
         return np.multiply(g, y > 0, out=out, dtype=g.dtype)
+
+    def inline(self, args, into):
+        g, y = args
+        return f"_multiply({g}, {y} > 0{f', out={into}' if into else ''}, dtype={g}.dtype)", \
+            {"_multiply": np.multiply}
 
     def backward(self, grad, g, y, out):
         # Linear in g; the step in y has derivative 0 wherever it is defined.

@@ -106,7 +106,13 @@ class SumTo(Op):
         if (like is None and not self.axes and a.ndim == len(target) + 1 and
                 a.shape[1:] == target and a.dtype.kind == "f"):
             self.forward = _sum_rows        # a bias gradient: (N, ...) summed to (...)
+            self._rows_2d = a.ndim == 2
         return target, a.dtype
+
+    def inline(self, args, into):
+        if not getattr(self, "_rows_2d", False):
+            return None
+        return f"_ones(len({args[0]}), {args[0]}.dtype) @ {args[0]}", {"_ones": kernels.ones}
 
     def backward(self, grad, a, *like_and_out):
         return (broadcast_to(grad, a, self.axes),) + (None,) * (len(like_and_out) - 1)

@@ -47,6 +47,12 @@ class ApplySGD(Update):
     def _forward_folded(w, g, lr):
         w -= g
 
+    def inline(self, args, into):
+        if not self.folded:
+            return None
+        return f"(_subtract({args[0]}, {args[1]}, out={args[0]}), None)[1]", \
+            {"_subtract": np.subtract}          # the update's own output is None
+
     def forward(self, w, g, lr):
         if w.size < 4096:           # small: a temporary costs less than the buffer's upkeep
             w -= g * lr
