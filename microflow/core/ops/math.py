@@ -206,6 +206,8 @@ class ReluGrad(Op):
 class Cast(Op):
     """out = a converted to another dtype"""
 
+    views = True            # a itself, when it has the dtype already
+
     def __init__(self, dtype):
         self.dtype = np.dtype(dtype)
 
