@@ -6,8 +6,8 @@ import numpy as np
 
 from microflow.core.errors import ShapeError
 from microflow.core.ops import kernels
-from microflow.core.ops.base import (Op, apply, broadcast_shapes, format_shape, normalize_axes,
-                                     register)
+from microflow.core.ops.base import (Op, apply, broadcast_shapes, format_shape, integer,
+                                     normalize_axes, register)
 from microflow.core.ops.math import exp, multiply, negative, sigmoid, sigmoid_grad, subtract
 from microflow.core.ops.reduce import divide_by_count, reduce_sum
 
@@ -36,7 +36,7 @@ class Softmax(Op):
     """out_k = e ** a_k / sum_j e ** a_j along ``axis``"""
 
     def __init__(self, axis=-1):
-        self.axis = int(axis)
+        self.axis = integer(axis, "Softmax: axis")
 
     def forward(self, a):
         return _softmax(a, self.axis)
@@ -54,7 +54,7 @@ class LogSoftmax(Op):
     """out_k = a_k - log(sum_j e ** a_j) along ``axis``, computed with log-sum-exp"""
 
     def __init__(self, axis=-1):
-        self.axis = int(axis)
+        self.axis = integer(axis, "LogSoftmax: axis")
 
     def forward(self, a):
         shifted = a - a.max(axis=self.axis, keepdims=True)

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from microflow.core.errors import ShapeError
 from microflow.core.graph import Tensor
-from microflow.core.ops.base import Op, apply, format_shape, normalize_axes, register, static_size
+from microflow.core.ops.base import (Op, apply, format_shape, integer, normalize_axes, register,
+                                     static_size)
 
 
 @register
@@ -16,7 +19,7 @@ class Reshape(Op):
     views = True            # its output may be a view of its input
 
     def __init__(self, shape):
-        self.shape = tuple(int(d) for d in shape)
+        self.shape = tuple(integer(d, "Reshape: dimension") for d in shape)
 
     def forward(self, a):
         return a.reshape(self.shape)
@@ -26,7 +29,7 @@ class Reshape(Op):
         if sum(d == -1 for d in target) > 1 or any(d < -1 for d in target):
             raise ShapeError(f"invalid target shape {target}: at most one -1, no other negatives")
         size = static_size(a.shape)
-        known = int(np.prod([d for d in target if d != -1], dtype=np.int64))
+        known = math.prod(d for d in target if d != -1)     # Python ints never overflow
         if -1 in target:
             if size is None or known == 0:
                 return tuple(None if d == -1 else d for d in target), a.dtype
@@ -65,7 +68,7 @@ class ExpandDims(Op):
     views = True            # its output may be a view of its input
 
     def __init__(self, axis):
-        self.axis = int(axis)
+        self.axis = integer(axis, "ExpandDims: axis")
 
     def forward(self, a):
         return np.expand_dims(a, self.axis)
@@ -89,7 +92,7 @@ class Transpose(Op):
     views = True            # its output may be a view of its input
 
     def __init__(self, axes=None):
-        self.axes = None if axes is None else tuple(int(a) for a in axes)
+        self.axes = None if axes is None else tuple(integer(a, "Transpose: axis") for a in axes)
 
     def forward(self, a):
         return np.transpose(a, self.axes)
