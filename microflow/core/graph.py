@@ -307,6 +307,7 @@ class Variable(Tensor):
         if dtype.kind not in "biufc":
             raise TypeError(f"Variable {name or 'Variable'!r}: dtype {dtype} cannot be a "
                             "Variable's (save and restore hold numbers): use a numeric dtype")
+        _check_holds(initial_value, dtype, f"Variable {name or 'Variable'!r}")
         try:
             value = np.array(initial_value, dtype=dtype)    # a copy the Variable owns
         except (TypeError, ValueError) as error:
@@ -376,9 +377,22 @@ def out_of_range(array, dtype):
             f"({target_low} to {target_high})")
 
 
+def _check_holds(value, dtype, what):
+    """ValueError naming ``what`` when ``dtype`` cannot hold ``value`` (2**40 as int32, 1e300
+    as float32): numpy would wrap it around or make it inf without a word."""
+    if isinstance(value, np.ndarray | np.generic | int | float | list | tuple):
+        try:
+            problem = out_of_range(np.asarray(value), dtype)
+        except (TypeError, ValueError):     # ragged or odd values: np.array reports them
+            return
+        if problem:
+            raise ValueError(f"{what} ({dtype}): {problem}")
+
+
 def constant(value, dtype=None, name=None):
     """A Tensor with a fixed value (a numpy array keeps its dtype; Python floats become float32)."""
     dtype = np.dtype(dtype) if dtype is not None else _default_float(value)
+    _check_holds(value, dtype, f"constant {name or 'Const'!r}")
     array = np.array(value, dtype=dtype)
     array.flags.writeable = False
     return Tensor(Const(array), (), array.shape, dtype, name or "Const")

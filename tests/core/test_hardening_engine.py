@@ -134,6 +134,18 @@ def test_sigmoid_cross_entropy_at_infinite_logits_is_exact(silent):
     assert run(wrong) == np.inf
 
 
+def test_softmax_cross_entropy_with_masked_logits_and_one_hot_labels_is_finite(silent):
+    logits_value = np.array([[-np.inf, 0.0, 1.0], [2.0, -np.inf, 0.0]])
+    logits = mf.Variable(logits_value)
+    one_hot = mf.softmax_cross_entropy(logits, mf.constant(np.array([[0.0, 1.0, 0.0], [1.0, 0, 0]])))
+    sparse = mf.softmax_cross_entropy(logits, mf.constant(np.array([1, 0])))
+    (grad,) = mf.gradients(one_hot, [logits])
+    dense_value, sparse_value, gradient = run([one_hot, sparse, grad])
+    expected = -np.mean([np.log(softmax(logits_value[0])[1]), np.log(softmax(logits_value[1])[0])])
+    assert dense_value == pytest.approx(expected) and sparse_value == pytest.approx(expected)
+    assert np.isfinite(gradient).all() and gradient[0, 0] == 0 and gradient[1, 1] == 0
+
+
 # -- 9. every fast kernel on the shapes it may meet -----------------------------------------
 @pytest.mark.parametrize("n", [1, 2, 3, 8, 16, 17])
 def test_softmax_of_a_vector_of_any_length(n, silent):
@@ -271,6 +283,18 @@ def test_assigning_a_value_that_does_not_fit_a_variable_is_refused():
     np.testing.assert_array_equal(counts.value, [0, 0])
     counts.assign(np.array([3, -4]))
     np.testing.assert_array_equal(counts.value, [3, -4])
+
+
+@pytest.mark.parametrize("make", [
+    lambda: mf.constant(np.array([0, 2**40]), dtype="int32", name="big"),
+    lambda: mf.Variable(np.array([0, 2**40]), dtype="int32", name="big"),
+    lambda: mf.constant(np.array([1e300]), dtype="float32", name="big"),
+    lambda: mf.Variable(np.array([1e300]), dtype="float32", name="big"),
+], ids=["constant-int", "Variable-int", "constant-float", "Variable-float"])
+def test_a_constant_or_variable_whose_dtype_cannot_hold_its_value_is_refused(make, silent):
+    with pytest.raises(ValueError, match=r"'big'.*from .* outside (int32|float32)'s range"):
+        make()
+    assert mf.get_default_graph().tensors == []
 
 
 # -- 12. feeding a Tensor as a value ----------------------------------------------------------

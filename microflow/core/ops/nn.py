@@ -123,8 +123,16 @@ class SoftmaxCrossEntropy(_SoftmaxCrossEntropyShapes, Op):
             picked = shifted.reshape(-1)[kernels.label_positions(labels, logits.shape[1])]
             log_sum_exp -= picked
             return kernels.mean(log_sum_exp)
-        return np.add.reduce(log_sum_exp * kernels.row_sum(labels, False)
-                             - kernels.row_sum(labels * shifted, False)) / rows
+        # A masked logit (-inf) meets a label of 0 there: 0 * -inf, taken as 0 below.
+        with np.errstate(invalid="ignore"):
+            weighted = labels * shifted
+        total = np.add.reduce(log_sum_exp * kernels.row_sum(labels, False)
+                              - kernels.row_sum(weighted, False)) / rows
+        if total != total and np.isinf(shifted).any():
+            weighted[labels == 0] = 0
+            total = np.add.reduce(log_sum_exp * kernels.row_sum(labels, False)
+                                  - kernels.row_sum(weighted, False)) / rows
+        return total
 
     def infer(self, logits, labels):
         self.check(logits, labels)
@@ -227,9 +235,8 @@ def _at_infinite_logits(loss, x, z):
     """``loss`` with its entries at x = +-inf set to their limits: (1 - z) x at +inf and -z x
     at -inf, which are 0 for the matching target (0 * inf taken as 0) and inf otherwise."""
     infinite = np.isinf(x)
-    weight = np.where(x > 0, 1 - z, z)
-    loss = loss.copy()
-    loss[infinite] = np.where(weight == 0, 0.0, np.inf)[infinite]
+    weight = np.where(x > 0, 1 - z, z)[infinite]
+    loss[infinite] = np.where(weight == 0, 0.0, np.inf)
     return loss
 
 
