@@ -456,3 +456,33 @@ def test_fit_on_data_with_no_rows_names_the_feed():
                      validation={x: np.ones((0, 2)), y: np.ones(0, int)})
     with pytest.raises(ValueError, match=r"evaluate\(\).*no rows"):
         mf.train.evaluate(mf.Session(), loss, {x: np.ones((0, 2)), y: np.ones(0, int)})
+
+
+def test_a_save_error_names_the_users_path_not_the_temporary_file(tmp_path):
+    graph_loss()
+    with pytest.raises(FileNotFoundError) as info:
+        mf.save(tmp_path / "nowhere" / "w")
+    assert str(tmp_path / "nowhere" / "w.npz") in str(info.value)
+    assert ".tmp" not in str(info.value)
+
+
+def test_restore_finds_the_npz_that_save_wrote_without_the_extension(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    w, _ = graph_loss()
+    saved = w.value.copy()
+    assert mf.save("m") == "m.npz"
+    w.assign(np.zeros_like(saved))
+    mf.restore("m")
+    np.testing.assert_array_equal(w.value, saved)
+    with pytest.raises(FileNotFoundError, match=r"'other' \(nor 'other.npz'\)"):
+        mf.restore("other")
+
+
+def test_save_to_a_folder_is_refused_naming_it(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    graph_loss()
+    (tmp_path / "dir").mkdir()
+    for path in ["dir/", "dir" + os.sep, str(tmp_path / "new") + "/"]:
+        with pytest.raises(IsADirectoryError, match=rf"{path!r}.*names a folder.*model.npz"):
+            mf.save(path)
+    assert os.listdir(tmp_path / "dir") == [] and sorted(os.listdir(tmp_path)) == ["dir"]
