@@ -2,6 +2,7 @@
 values), real rendering, the fallbacks without Graphviz, and Jupyter display."""
 
 import importlib.util
+import os
 import pathlib
 import re
 import shutil
@@ -462,3 +463,17 @@ def test_optimizer_state_is_listed_in_the_updates_unless_asked_for():
     unfolded = viz.draw(loss, backward=True, optimizer_state=True).source
     assert "state:" not in unfolded
     assert unfolded.count("not trained") == 3
+
+
+def test_render_writes_atomically_through_a_symlink_keeping_the_mode(tmp_path):
+    x = mf.placeholder((None, 2), name="x")
+    y = mf.reduce_sum(x * 2.0, name="y")
+    target = tmp_path / "real.dot"
+    target.write_text("old")
+    target.chmod(0o600)
+    link = tmp_path / "graph.dot"
+    link.symlink_to(target)
+    mf.viz.render(y, link)
+    assert link.is_symlink() and "digraph" in target.read_text()
+    assert oct(target.stat().st_mode & 0o777) == oct(0o600)
+    assert sorted(os.listdir(tmp_path)) == ["graph.dot", "real.dot"]
