@@ -172,6 +172,10 @@ class Tensor:
     def __bool__(self):
         raise TypeError("a Tensor has no truth value until it is run in a Session")
 
+    def __array__(self, dtype=None, copy=None):
+        raise TypeError(f"a Tensor ({self.name!r}) has no value outside a Session: use the "
+                        "array that Session.run returns for it")
+
     def _repr_mimebundle_(self, include=None, exclude=None):
         return _display(self)
 
@@ -187,6 +191,13 @@ class Tensor:
     def __matmul__(self, other): return _ops().matmul(self, other)
     def __rmatmul__(self, other): return _ops().matmul(other, self)
     def __pow__(self, exponent): return _ops().power(self, exponent)
+    def __rpow__(self, base): return _ops().power(base, self)
+    # Comparisons give boolean Tensors; == and != stay Python's identity tests (so that
+    # Tensors can be dict keys): mf.equal and mf.not_equal compare elementwise.
+    def __lt__(self, other): return _ops().less(self, other)
+    def __le__(self, other): return _ops().less_equal(self, other)
+    def __gt__(self, other): return _ops().greater(self, other)
+    def __ge__(self, other): return _ops().greater_equal(self, other)
     def __neg__(self): return _ops().negative(self)
     def __getitem__(self, key): return _ops().get_item(self, key)
     def __iter__(self):
