@@ -82,6 +82,11 @@ class Optimizer:
 
     def _apply(self, pairs, name, folded):
         """The training op; ``folded`` is the learning rate the gradients are scaled by, if any."""
+        for variable, _ in pairs:
+            if variable.dtype.kind != "f":
+                raise TypeError(f"cannot train Variable {variable.name!r}: it has dtype "
+                                f"{variable.dtype}, and only float Variables can be trained "
+                                "(create it with a float dtype, or with trainable=False)")
         graph = pairs[0][0].graph
         graph._backward_depth += 1
         try:
