@@ -63,9 +63,9 @@ def table(rows, baseline="careful"):
             if name not in times:
                 cells.append("-")
                 continue
-            ratio = times[name] / times[baseline]
+            ratio = row["ratios"][name]
             cells.append(format_time(times[name]) + ("" if name == baseline else f" ({ratio:.2f}x)"))
-        cells.append(f"**{times['microflow'] / times[baseline]:.2f}x**"
+        cells.append(f"**{row['ratios']['microflow']:.2f}x**"
                      if "microflow" in times else "-")
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines)
@@ -79,7 +79,7 @@ def extra_table(rows, baseline="careful"):
         mf_row, times, mem = row["microflow"], row["times"], row["memory"]
         gemm = times.get("gemm")
         memory = [f"{mem[k] / 2**20:.1f} MiB" if k in mem else "-" for k in (baseline, "microflow")]
-        ratio = f"{times['microflow'] / gemm:.2f}x" if gemm else "-"
+        ratio = f"{row['ratios']['microflow'] / row['ratios']['gemm']:.2f}x" if gemm else "-"
         if "microflow" not in times:
             continue
         once = [format_time(mf_row[k]) if k in mf_row else "-" for k in ("build", "first_step")]
@@ -138,8 +138,7 @@ def plot(rows, path, baseline="careful"):
     fig, ax = plt.subplots(figsize=(8, 3.6), dpi=120)
     width = 0.8 / max(len(names), 1)
     for k, name in enumerate(names):
-        ratios = [r["times"][name] / r["times"][baseline] if name in r["times"] else np.nan
-                  for r in rows]
+        ratios = [r["ratios"].get(name, np.nan) for r in rows]
         ax.bar(np.arange(len(rows)) + k * width, ratios, width, label=LABELS.get(name, name))
     ax.axhline(1.0, color="black", linewidth=0.8)
     ax.set_xticks(np.arange(len(rows)) + width * (len(names) - 1) / 2,

@@ -43,8 +43,9 @@ def bench(workload, names, seconds, rounds, memory=None):
         steps["gemm"] = implementations.gemm(workload)[0]
     elif workload.big and workload.floor is not None:
         steps["gemm"] = workload.floor(workload)[0]
-    measured = timing.interleaved(steps, seconds * len(steps), rounds)
+    measured = timing.interleaved(steps, seconds, rounds)
     row["times"] = {name: m["median"] for name, m in measured.items()}
+    row["ratios"] = timing.paired_ratios(measured, implementations.BASELINE)
     if memory if memory is not None else workload.big:
         for name in (implementations.BASELINE, "microflow"):
             if name in builders:
@@ -98,11 +99,10 @@ def main(argv=None):
     for key in keys:
         workload = WORKLOADS[key]
         seconds = args.seconds or (0.6 if args.quick else 3.0) * (2 if workload.big else 1)
-        rounds = args.rounds or (3 if args.quick else 7)
+        rounds = args.rounds or (10 if args.quick else 30)
         row = bench(workload, names, seconds, rounds)
         rows.append(row)
-        base = row["times"][implementations.BASELINE]
-        print(f"{key:6s} " + "  ".join(f"{n}={report.format_time(t)} ({t / base:.2f}x)"
+        print(f"{key:6s} " + "  ".join(f"{n}={report.format_time(t)} ({row['ratios'][n]:.2f}x)"
                                        for n, t in row["times"].items()), flush=True)
     chains = args.chains if args.chains is not None else ([] if args.quick else CHAIN_SIZES)
     figures = []

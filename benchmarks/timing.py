@@ -45,20 +45,28 @@ def sample(step, calls):
             gc.enable()
 
 
-def interleaved(steps, seconds=1.0, rounds=5, samples=3):
-    """Per-call medians of every step in ``steps`` (name -> callable), ``rounds`` rounds, each
-    round taking ``samples`` samples of every step in turn, ``seconds`` per step in all;
-    the order rotates every round. Returns ``{name: {"median": s, "samples": [...]}}``."""
+def interleaved(steps, seconds=1.0, rounds=20):
+    """Per-call times of every step in ``steps`` (name -> callable) over ``rounds`` rounds:
+    each round takes one sample of every step in turn (the order rotating), ``seconds`` per
+    step in all. Returns ``{name: {"median": s, "samples": [one per round]}}``; samples of
+    the same round were taken side by side, which ``paired_ratios`` uses."""
     names = list(steps)
-    per_sample = seconds / (rounds * samples)
+    per_sample = seconds / rounds
     calls = {name: calibrate(steps[name], per_sample) for name in names}
     collected = {name: [] for name in names}
     for r in range(rounds):
         for name in names[r % len(names):] + names[:r % len(names)]:
-            for _ in range(samples):
-                collected[name].append(sample(steps[name], calls[name]))
+            collected[name].append(sample(steps[name], calls[name]))
     return {name: {"median": statistics.median(values), "samples": values}
             for name, values in collected.items()}
+
+
+def paired_ratios(measured, baseline):
+    """``{name: median over rounds of (its sample / the baseline's sample of that round)}``:
+    drift that lasts a round (another job taking a core) cancels out of each ratio."""
+    base = measured[baseline]["samples"]
+    return {name: statistics.median(s / b for s, b in zip(m["samples"], base))
+            for name, m in measured.items()}
 
 
 def peak_memory(build, workload, steps=3):

@@ -50,11 +50,15 @@ def test_interleaved_returns_a_median_per_step_from_every_round():
         def step():
             calls[name] += 1
         return step
-    result = timing.interleaved({"a": counter("a"), "b": counter("b")}, seconds=0.003, rounds=2,
-                                samples=2)
+    result = timing.interleaved({"a": counter("a"), "b": counter("b")}, seconds=0.003, rounds=4)
     assert set(result) == {"a", "b"}
     assert all(len(r["samples"]) == 4 and r["median"] > 0 for r in result.values())
     assert calls["a"] > 4 and calls["b"] > 4
+
+
+def test_paired_ratios_take_the_median_of_the_ratios_of_each_round():
+    measured = {"base": {"samples": [1.0, 2.0, 4.0]}, "other": {"samples": [2.0, 2.0, 12.0]}}
+    assert timing.paired_ratios(measured, "base") == {"base": 1.0, "other": 2.0}
 
 
 def test_the_writer_makes_the_page_and_the_plot_in_images(tmp_path):

@@ -9,20 +9,39 @@ with one numpy call per op and almost nothing around it.
 
 from __future__ import annotations
 
+import collections
 import dataclasses
+import itertools
+import linecache
+import threading
 import time
 
 import numpy as np
 
 from microflow.core.errors import FeedError, GraphError, NumericsError
 from microflow.core.graph import Const, Placeholder, Tensor, VariableOp, get_default_graph, \
-    topological_order
+    out_of_range, topological_order
 from microflow.core.ops.base import format_shape
+from microflow.core.ops.kernels import NoRows
 from microflow.core.ops.shape import Identity, PlaceholderWithDefault, StopGradient
 from microflow.core.ops.state import Group
 
 _ALIASES = (Identity, StopGradient,     # ops whose output is their input: no call at run time
             PlaceholderWithDefault)
+_plan_numbers = itertools.count(1)      # each generated plan's file name is its own
+_SOURCES_KEPT = 256                     # generated sources linecache keeps (the newest)
+_sources = collections.deque()
+_sources_lock = threading.Lock()
+
+
+def _remember_source(filename, source):
+    """Let linecache show the generated line (which names its op) in tracebacks and numpy's
+    warnings, for the newest plans, even after the plan itself is gone."""
+    with _sources_lock:
+        linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
+        _sources.append(filename)
+        while len(_sources) > _SOURCES_KEPT:
+            linecache.cache.pop(_sources.popleft(), None)
 CODEGEN_LIMIT = 5000                    # longer plans are interpreted: compiling would cost more
 MAX_PLANS = 128                         # plans a Session keeps; the oldest goes first
 
@@ -43,6 +62,7 @@ class Session:
         self.graph = graph if graph is not None else get_default_graph()
         self.check_numerics = bool(check_numerics)
         self._plans = {}
+        self._plans_lock = threading.Lock()     # threads may share a Session
 
     def __enter__(self):
         return self
@@ -52,14 +72,26 @@ class Session:
 
     def close(self):
         """Drop the compiled plans (a closed Session can still run: it compiles again)."""
-        self._plans.clear()
+        with self._plans_lock:
+            self._plans.clear()
 
     def run(self, fetches, feed_dict=None):
         """Evaluate ``fetches`` (a Tensor or any nesting of lists, tuples and dicts of them).
 
         ``feed_dict`` maps Tensors (usually placeholders) to values; feeding any Tensor
-        overrides its value. Returns numpy arrays in the structure of ``fetches``.
+        overrides its value for this run (a fed Variable too: an update in the same run changes
+        a copy, never the fed array nor the Variable). A value is converted to the Tensor's
+        dtype only when it fits (a ``FeedError`` otherwise). Returns numpy arrays in the
+        structure of ``fetches``, which the caller owns: none shares memory with a fed array,
+        a Variable or a constant.
         """
+        kind = type(fetches)
+        if kind is list or kind is tuple:           # the common case, in O(1) per Tensor
+            plan = self._plans.get((tuple(map(id, fetches)),
+                                    tuple(map(id, feed_dict)) if feed_dict else ()))
+            if plan is not None:                    # so fetches are Tensors: the plan has them
+                values = plan.run(feed_dict.values() if feed_dict else ())
+                return list(values) if kind is list else values
         feed_dict = feed_dict or {}
         if isinstance(fetches, Tensor):
             flat, rebuild = (fetches,), None
@@ -68,9 +100,11 @@ class Session:
         key = (tuple(map(id, flat)), tuple(map(id, feed_dict)))
         plan = self._plans.get(key)
         if plan is None:
-            if len(self._plans) >= MAX_PLANS:       # e.g. a new Tensor fetched every call
-                del self._plans[next(iter(self._plans))]
-            plan = self._plans[key] = Plan(self.graph, flat, list(feed_dict), self.check_numerics)
+            plan = Plan(self.graph, flat, list(feed_dict), self.check_numerics)
+            with self._plans_lock:                  # check and insert as one step
+                while len(self._plans) >= MAX_PLANS:    # e.g. a new Tensor fetched every call
+                    del self._plans[next(iter(self._plans))]
+                plan = self._plans.setdefault(key, plan)
         values = plan.run(feed_dict.values())
         return values[0] if rebuild is None else rebuild(values)
 
@@ -132,7 +166,8 @@ class Plan:
             node = self._failed_node(error)
             if node is None:
                 raise
-            raise _naming(error, node) from error
+            empty = [(t, a.shape) for t, a in zip(self.fed, arrays) if a.ndim and not len(a)]
+            raise _naming(error, node, empty if isinstance(error, NoRows) else ()) from error
 
     def _failed_node(self, error):
         """The op whose kernel raised ``error``: from the generated source's line number, or
@@ -140,7 +175,7 @@ class Plan:
         node = getattr(error, "microflow_node", None)
         traceback = error.__traceback__
         while node is None and traceback is not None:
-            if traceback.tb_frame.f_code.co_filename == "<microflow plan>":
+            if traceback.tb_frame.f_code.co_filename == self._filename:
                 node = self._line_nodes.get(traceback.tb_lineno)
             traceback = traceback.tb_next
         return node
@@ -152,24 +187,33 @@ class Plan:
         longer than it saves, as a list that a loop interprets)."""
         fed = {t: i for i, t in enumerate(self.fed)}
         names, globals_, steps = {}, {"_check": _check_numerics}, []
+        shared = set()          # Tensors whose array may be (a view of) a feed, constant or Variable
+        written = set()         # feeds that an in-place kernel (an update) would write into
         for index, node in enumerate(self.order):
             op = node.operation
             if node in fed:
                 names[node] = f"f{fed[node]}"
+                shared.add(node)
             elif isinstance(op, Const | VariableOp):
                 names[node] = f"c{index}"       # a Variable's array is updated in place
                 globals_[names[node]] = op.value if isinstance(op, Const) else node._value
+                shared.add(node)
             elif isinstance(op, Placeholder):
                 raise FeedError(_missing_feed_message(node, self.fetches))
             elif isinstance(op, _ALIASES):
                 names[node] = names[node.inputs[0]]
+                shared.update([node] if node.inputs[0] in shared else [])
             elif isinstance(op, Group):
                 names[node] = "None"            # its inputs run; it has nothing to compute
             else:
                 names[node] = f"t{index}"
                 steps.append(_Step(node, op.forward, [names[node]], [names[i] for i in node.inputs]))
+                if op.views and any(i in shared for i in node.inputs):
+                    shared.add(node)
+                written.update(names[node.inputs[i]] for i in op.writes
+                               if i < len(node.inputs) and names[node.inputs[i]][0] == "f")
         kept = {names[t] for t in self.fetches}
-        _share_saved_values(steps)
+        steps = _share_saved_values(steps)
         _work_in_place(steps, kept)
         last_use = {}
         for position, step in enumerate(steps):
@@ -177,40 +221,60 @@ class Plan:
                 last_use[arg] = position
         dead = [sorted({a for a in step.args if last_use[a] == position and a[0] in "ts"} - kept)
                 for position, step in enumerate(steps)]
-        # Arrays the graph owns (constants, Variables, feeds) are copied before any update.
+        # Arrays the graph owns (constants, Variables, feeds) are copied before any update;
+        # so are fetched views of them, right after they are made; and a feed that an update
+        # would write into is copied first, so that the caller's array is never written.
         copied = sorted({names[t] for t in self.fetches if names[t][0] in "cf"})
         results = [names[t] + ("_" if names[t][0] in "cf" else "") for t in self.fetches]
+        views = {names[t] for t in self.fetches if t in shared and names[t][0] == "t"}
+        for step in steps:
+            step.copy = step.outs[0] in views
+        written = sorted(written)
         if len(steps) <= CODEGEN_LIMIT and self.timings is None:
-            self._function = self._generate(globals_, steps, dead, copied, results,
+            self._function = self._generate(globals_, steps, dead, copied, written, results,
                                             check_numerics)
         else:
-            self._function = self._interpreter(globals_, steps, dead, copied, results,
+            self._function = self._interpreter(globals_, steps, dead, copied, written, results,
                                                check_numerics)
 
-    def _generate(self, globals_, steps, dead, copied, results, check_numerics):
+    def _generate(self, globals_, steps, dead, copied, written, results, check_numerics):
         lines = ["def plan(feeds):"]
         self._line_nodes = {}                   # line number -> the op it runs, for errors
         if self.fed:
             lines.append(f"    {', '.join(f'f{i}' for i in range(len(self.fed)))}, = feeds")
+        lines += [f"    {name} = {name}.copy()" for name in written]
         lines += [f"    {name}_ = {name}.copy()" for name in copied]
         for step, unused in zip(steps, dead):
-            out = step.outs[0]
-            globals_["k" + out] = step.kernel
-            into = f", out={step.into}" if step.into else ""
-            lines.append(f"    {', '.join(step.outs)} = k{out}({', '.join(step.args)}{into})")
-            self._line_nodes[len(lines)] = step.node
+            node, out = step.node, step.outs[0]
+            inline = None if step.kernel is not step.plain else node.operation.inline(step.args,
+                                                                                     step.into)
+            if inline is None:
+                globals_["k" + out] = step.kernel
+                into = f", out={step.into}" if step.into else ""
+                call = f"k{out}({', '.join(step.args)}{into})"
+            else:                               # numpy called directly, no forward() between
+                call, functions = inline
+                globals_.update(functions)
+            # The comment names the op in tracebacks and in numpy's warnings, which show
+            # this line (the source is registered with linecache below).
+            lines.append(f"    {', '.join(step.outs)} = {call}"
+                         f"{'.copy()' if step.copy else ''}  # {node.op} op {node.name!r}")
+            self._line_nodes[len(lines)] = node
             if check_numerics:
-                globals_["n" + out] = step.node
+                globals_["n" + out] = node
                 lines.append(f"    _check(n{out}, {out})")
             if unused:
                 lines.append(f"    del {', '.join(unused)}")
         lines.append(f"    return ({''.join(r + ', ' for r in results)})")
         self.source = "\n".join(lines) + "\n"
-        exec(compile(self.source, "<microflow plan>", "exec"), globals_)
+        self._filename = f"<microflow plan {next(_plan_numbers)}>"
+        _remember_source(self._filename, self.source)
+        exec(compile(self.source, self._filename, "exec"), globals_)
         return globals_["plan"]
 
-    def _interpreter(self, globals_, steps, dead, copied, results, check_numerics):
+    def _interpreter(self, globals_, steps, dead, copied, written, results, check_numerics):
         self.source = f"<a plan of {len(steps)} steps, run by a loop>"
+        self._filename = None
         slot_of = {"None": 0}                  # the Group op's output: always None
         for name in list(globals_) + [f"f{i}" for i in range(len(self.fed))] + \
                 [out for step in steps for out in step.outs] + [name + "_" for name in copied]:
@@ -219,11 +283,12 @@ class Plan:
         for name, value in globals_.items():
             template[slot_of[name]] = value
         fed_slots = [slot_of[f"f{i}"] for i in range(len(self.fed))]
-        copies = [(slot_of[name], slot_of[name + "_"]) for name in copied]
+        copies = [(slot_of[name], slot_of[name]) for name in written] + \
+            [(slot_of[name], slot_of[name + "_"]) for name in copied]
         program = [(step.node, step.kernel, slot_of[step.outs[0]],
                     [slot_of[o] for o in step.outs[1:]], [slot_of[a] for a in step.args],
                     None if step.into is None else slot_of[step.into],
-                    [slot_of[d] for d in unused])
+                    [slot_of[d] for d in unused], step.copy)
                    for step, unused in zip(steps, dead)]
         result_slots = [slot_of[name] for name in results]
         timings = self.timings
@@ -238,7 +303,7 @@ class Plan:
             for source, target in copies:
                 slots[target] = slots[source].copy()
             try:
-                for node, kernel, out, saved, args, into, unused in program:
+                for node, kernel, out, saved, args, into, unused, copy in program:
                     if timings is not None:
                         started = clock()
                     if into is None:
@@ -249,6 +314,8 @@ class Plan:
                         timings[node] += clock() - started
                     if saved:
                         value, slots[saved[0]] = value
+                    if copy:
+                        value = value.copy()
                     slots[out] = value
                     if check_numerics:
                         _check_numerics(node, value)
@@ -264,31 +331,55 @@ class Plan:
 class _Step:
     """One kernel call of a plan: ``outs = kernel(*args, out=into)``."""
 
-    __slots__ = ("node", "kernel", "outs", "args", "into")
+    __slots__ = ("node", "kernel", "plain", "outs", "args", "into", "copy")
 
     def __init__(self, node, kernel, outs, args):
-        self.node, self.kernel, self.outs, self.args, self.into = node, kernel, outs, args, None
+        self.node, self.kernel, self.outs, self.args = node, kernel, outs, args
+        self.plain = kernel                     # the op's forward: kernel unless values are shared
+        self.into = None        # the input the output is written into, if any
+        self.copy = False       # a fetched view of a feed, constant or Variable: copied
 
 
 def _share_saved_values(steps):
-    """Let a gradient op reuse what its forward op computed on the same inputs (the softmax of
-    a loss, say): an op with ``saved_from = "Forward"`` and ``forward_saved(saved, g, *inputs)``
-    pairs with an earlier op of type Forward on those ``inputs``, whose ``forward_saving``
-    returns its output and the value to share. The saved value has one user, which may write
-    into it; each forward op pairs with one gradient op at most."""
+    """``steps`` with each gradient op that can reuse what its forward op computed on the same
+    inputs (the softmax of a loss, say) paired with it: an op with ``saved_from = "Forward"``
+    and ``forward_saved(saved, g, *inputs)`` pairs with an op of type Forward on those
+    ``inputs``, whose ``forward_saving`` returns its output and the value to share. A forward
+    op that comes later (the loss, fetched beside the training op) moves up to just before its
+    gradient op: its inputs are ready there, and its users all come later. The saved value has
+    one user, which may write into it; each forward op pairs with one gradient op at most."""
     forwards = {}
     for step in steps:
         op = step.node.operation
         if hasattr(op, "forward_saving"):
             forwards.setdefault((op.type_name, step.node.inputs), step)
+    if not forwards:
+        return steps
+    seen, before = set(), {}
+    for step in steps:
+        seen.add(id(step))
+        op = step.node.operation
         source_type = getattr(op, "saved_from", None)
         source = forwards.pop((source_type, step.node.inputs[1:]), None) if source_type else None
-        if source is not None:
-            saved = "s" + source.outs[0][1:]
-            source.outs.append(saved)
-            source.kernel = source.node.operation.forward_saving
-            step.args.insert(0, saved)
-            step.kernel = op.forward_saved
+        if source is None:
+            continue
+        saved = "s" + source.outs[0][1:]
+        source.outs.append(saved)
+        source.kernel = source.node.operation.forward_saving
+        step.args.insert(0, saved)
+        step.kernel = op.forward_saved
+        if id(source) not in seen:
+            before[id(step)] = source
+    if not before:
+        return steps
+    moved = {id(source) for source in before.values()}
+    reordered = []
+    for step in steps:
+        if id(step) in before:
+            reordered.append(before[id(step)])
+        if id(step) not in moved:
+            reordered.append(step)
+    return reordered
 
 
 def _work_in_place(steps, kept):
@@ -300,13 +391,15 @@ def _work_in_place(steps, kept):
     for step in steps:
         for arg in step.args:
             uses[arg] = uses.get(arg, 0) + 1
-        if step.node.operation.fresh:
+        if type(step.node.operation).__dict__.get("fresh", False):     # said by the class itself
             fresh.add(step.outs[0])
     for step in steps:
         node = step.node
         if step.args[:1] and step.args[0][0] == "s" or not node.shape:
             continue                            # a kernel sharing saved values, or a scalar
-        for index in node.operation.inplace:
+        # Only a class that names its own in-place inputs: a subclass with another forward
+        # does not inherit them.
+        for index in type(node.operation).__dict__.get("inplace", ()):
             name, inp = step.args[index], node.inputs[index]
             if name in fresh and uses[name] == 1 and name not in kept and \
                     inp.dtype == node.dtype and _surely_same_shape(node, inp):
@@ -399,35 +492,50 @@ def _converter(tensor):
     pattern = tuple(shape)
     what = "placeholder" if isinstance(tensor.operation, Placeholder) else "tensor"
 
+    accepted = [pattern]                # the last shape that fitted: repeats cost one comparison
+
     def convert(value):
         if type(value) is not np.ndarray or value.dtype != dtype:
             value = _as_array(value, tensor, what)
         actual = value.shape
-        if actual != pattern:
+        if actual != accepted[0]:
             if len(actual) != ndim or any(d is not None and d != n
                                           for d, n in zip(pattern, actual)):
                 raise FeedError(f"cannot feed a value of shape {format_shape(actual)} into "
                                 f"{what} {tensor.name!r} of shape {format_shape(shape)}")
+            accepted[0] = actual
         return value
     return convert
 
 
 def _as_array(value, tensor, what):
+    if isinstance(value, Tensor):
+        raise FeedError(f"cannot feed {what} {tensor.name!r}: the value is a Tensor "
+                        f"({value.name!r}) where an array was expected; feed the array that "
+                        f"Session.run returns for it")
     try:
         array = np.asarray(value)
     except (ValueError, TypeError) as error:
         raise FeedError(f"cannot feed {what} {tensor.name!r} (dtype {tensor.dtype}): "
                         f"{error}") from None
-    if array.dtype.kind not in "biuf" or (array.dtype.kind == "f" and tensor.dtype.kind in "iub"):
+    source, target = array.dtype, tensor.dtype
+    if source.kind not in "biuf" or (source.kind == "f" and target.kind in "iub"):
         raise FeedError(f"cannot feed a value of dtype {array.dtype} into {what} "
                         f"{tensor.name!r} of dtype {tensor.dtype}")
-    return array.astype(tensor.dtype, copy=False)
+    problem = out_of_range(array, target)
+    if problem:
+        raise FeedError(f"cannot feed {what} {tensor.name!r} ({target}) {problem}")
+    return array.astype(target, copy=False)
 
 
-def _naming(error, node):
-    """``error`` again, its message prefixed with the op that raised it and its inputs."""
+def _naming(error, node, empty=()):
+    """``error`` again, its message prefixed with the op that raised it and its inputs (and
+    followed by the ``(tensor, shape)`` feeds that had no rows, for an empty batch)."""
     inputs = ", ".join(f"{t.name!r} {format_shape(t.shape)}" for t in node.inputs)
     message = f"{node.op} op {node.name!r} (inputs {inputs}) failed: {error}"
+    if empty:
+        message += "; fed with no rows: " + ", ".join(f"{t.name!r} {format_shape(shape)}"
+                                                      for t, shape in empty)
     try:
         named = type(error)(message)
     except Exception:               # an exception type that wants other arguments

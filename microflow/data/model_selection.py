@@ -352,8 +352,8 @@ def grid_search(train_and_score, X, Y, grid, k=5, seed=None, progress=True, n_jo
     seed : None, int or numpy.random.Generator
         Source of the fold shuffle.
     progress : bool
-        Show a progress bar counting the combinations as they finish (only when stdout is
-        a terminal).
+        Show a progress bar counting the combinations as they finish (in a terminal or a
+        notebook).
     n_jobs : int
         Local worker processes (joblib's process backend): 1 runs everything here, ``-1``
         one process per core. Each worker limits its BLAS threads to its share of the cores.
@@ -417,8 +417,8 @@ def random_search(train_and_score, X, Y, space, n_trials=10, k=5, seed=None, pro
     seed : None, int or numpy.random.Generator
         Source of the folds and of the draws.
     progress : bool
-        Show a progress bar counting the trials as they finish (only when stdout is a
-        terminal).
+        Show a progress bar counting the trials as they finish (in a terminal or a
+        notebook).
     n_jobs : int
         Local worker processes (joblib's process backend): 1 runs everything here, ``-1``
         one process per core. Each worker limits its BLAS threads to its share of the cores.

@@ -182,6 +182,7 @@ def fit(sess, train_op, loss, feeds, epochs, batch_size=None, shuffle=True, vali
     fixed.update(_training_only(train_feeds, feeds))
     if validation is not None:
         _split_feeds(validation, "fit()'s validation")
+    fixed.update(_training_only(train_feeds, feeds))
     batch_size = rows if batch_size is None else int(batch_size)
     if batch_size < 1:
         raise ValueError(f"batch_size must be at least 1, got {batch_size}")
@@ -305,17 +306,6 @@ def _guard(loss, train_op):
     return guards[loss]
 
 
-def _training_only(train_feeds, feeds):
-    """``train_feeds`` checked: Tensors as keys, none of them also in ``feeds``."""
-    train_feeds = dict(train_feeds or {})
-    for tensor in train_feeds:
-        if not isinstance(tensor, Tensor):
-            raise TypeError(f"fit(): train_feeds key {tensor!r} is not a Tensor")
-        if tensor in feeds:
-            raise ValueError(f"fit(): {tensor.name!r} is in both feeds and train_feeds")
-    return train_feeds
-
-
 def _update_reads(train_op):
     """{tensor: what it is} for every value the stateful ops under ``train_op`` read, except
     the Variable each update changes and the outputs of other updates."""
@@ -336,6 +326,17 @@ def _update_reads(train_op):
             else:
                 reads[tensor] = f"{tensor.name!r}, read by {node.name!r}"
     return reads
+
+
+def _training_only(train_feeds, feeds):
+    """``train_feeds`` checked: Tensors as keys, none of them also in ``feeds``."""
+    train_feeds = dict(train_feeds or {})
+    for tensor in train_feeds:
+        if not isinstance(tensor, Tensor):
+            raise TypeError(f"fit(): train_feeds key {tensor!r} is not a Tensor")
+        if tensor in feeds:
+            raise ValueError(f"fit(): {tensor.name!r} is in both feeds and train_feeds")
+    return train_feeds
 
 
 def _split_feeds(feeds, caller):

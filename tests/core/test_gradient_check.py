@@ -56,9 +56,9 @@ def conv_input(like, strides=1, padding="VALID", dilations=1):
 
 
 def conv_filter(window, strides=1, padding="VALID", dilations=1):
-    """The filter gradient for filters of shape ``window``."""
-    filters = mf.constant(np.zeros(window))
-    return lambda x, g: conv2d_backprop_filter(x, g, filters, strides, padding, dilations)
+    """The filter gradient for filters of shape ``window`` (their values are not used)."""
+    return lambda x, g: conv2d_backprop_filter(x, g, mf.constant(np.zeros(window)), strides,
+                                               padding, dilations)
 
 
 def pool_grad(op, size=2, strides=None, padding="VALID"):
@@ -501,3 +501,19 @@ def test_second_derivatives_of_pooling(pool):
     x = mf.Variable(spread(1, 5, 5, 2))
     (d_x,) = mf.gradients(mf.reduce_sum(mf.square(pool(x))), [x])
     assert check_gradients(d_x, [x]) < 1e-6
+
+
+@pytest.mark.parametrize("name, build, inputs, dynamic", all_cases())
+def test_ops_whose_output_may_share_memory_with_an_input_say_so(name, build, inputs, dynamic):
+    """``views = True`` is what makes a Session copy a fetched view of a fed array or a
+    Variable, so that the caller never gets (and never writes into) someone else's buffer."""
+    y, xs, feed = _build(build, inputs, dynamic)
+    sess = mf.Session(y.graph)
+    for node in y.graph.tensors:
+        if not node.inputs or node.operation.stateful:
+            continue
+        values = sess.run(list(node.inputs), feed)
+        out = node.operation.forward(*values)
+        if isinstance(out, np.ndarray) and any(isinstance(v, np.ndarray) and
+                                               np.shares_memory(out, v) for v in values):
+            assert node.operation.views, f"{node.op} returns a view of an input: set views = True"

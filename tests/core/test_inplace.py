@@ -2,6 +2,8 @@
 gradient op); none of that may leak: a fetched value is never overwritten by a later run or a
 later op, a fed array is never written, a Variable changes only through its updates."""
 
+import re
+
 import numpy as np
 import pytest
 
@@ -109,3 +111,30 @@ def test_in_place_plans_give_the_same_values_as_plain_numpy():
     z, h, logits = mf.Session().run([m["z"], m["h"], m["logits"]], {m["x"]: m["X"]})
     np.testing.assert_array_equal(z, m["X"] @ W1 + b1)
     np.testing.assert_array_equal(logits, np.maximum(m["X"] @ W1 + b1, 0) @ W2)
+
+
+@pytest.mark.parametrize("labels", ["sparse", "rows"])
+def test_the_loss_gradient_from_the_saved_softmax_is_bit_for_bit_the_one_computed_alone(labels):
+    rng = np.random.default_rng(5)
+    logits = mf.placeholder((None, 4), dtype="float64", name="logits")
+    if labels == "sparse":
+        y = mf.placeholder((None,), dtype="int64", name="y")
+        Y = rng.integers(0, 4, 7)
+    else:
+        y = mf.placeholder((None, 4), dtype="float64", name="y")
+        Y = rng.uniform(0, 1, (7, 4))
+    loss = mf.softmax_cross_entropy(logits, y)
+    (d_logits,) = mf.gradients(loss, [logits])
+    feed = {logits: rng.standard_normal((7, 4)) * 3, y: Y}
+    sess = mf.Session()
+    paired = sess.plan_for([d_logits, loss], [logits, y]).source
+    assert re.search(r"t\d+, s\d+ = kt\d+\(", paired)         # the loss saves its softmax
+    alone_grad = sess.run(d_logits, feed)
+    alone_loss = sess.run(loss, feed)
+    first = sess.run([d_logits, loss], feed)
+    copy = first[0].copy()
+    second = sess.run([loss, d_logits], feed)
+    np.testing.assert_array_equal(first[0], alone_grad)
+    assert first[1] == alone_loss and second[0] == alone_loss
+    np.testing.assert_array_equal(second[1], alone_grad)
+    np.testing.assert_array_equal(first[0], copy)               # not written by the 2nd run

@@ -2,6 +2,7 @@
 values), real rendering, the fallbacks without Graphviz, and Jupyter display."""
 
 import importlib.util
+import os
 import pathlib
 import re
 import shutil
@@ -181,7 +182,8 @@ def test_optimizer_updates_are_drawn_with_an_updates_edge_to_their_variable():
     assert node_with(nodes, "Group")                       # the train op, dotted edges in
     group = node_with(nodes, "Group")
     assert all("dotted" in a for s, t, a in edges if t == group)
-    assert [label for label, _, _ in nodes.values()].count("0.25") == 3   # lr beside each
+    # lr beside each update, and as the gradients' seed: plain SGD folds it into the gradients
+    assert [label for label, _, _ in nodes.values()].count("0.25") == 4
     assert train.op == "Group"
     # With an update for each Variable, no separate gradient edge is drawn.
     assert not [a for s, t, a in edges if t in variables and "updates" not in a
@@ -474,3 +476,48 @@ def test_a_collapsed_conv_layer_reads_as_one_box_with_its_filters_and_strides():
     assert "filters 5x5x1x20, strides 2, SAME" in boxes[0]
     assert "filters 3x1x20x8, strides 1, VALID" in boxes[1]
     assert "Conv2D" not in source.replace("Conv2D, Add", "")   # no Conv2D node of its own
+
+
+def test_render_writes_atomically_through_a_symlink_keeping_the_mode(tmp_path):
+    x = mf.placeholder((None, 2), name="x")
+    y = mf.reduce_sum(x * 2.0, name="y")
+    target = tmp_path / "real.dot"
+    target.write_text("old")
+    target.chmod(0o600)
+    link = tmp_path / "graph.dot"
+    link.symlink_to(target)
+    mf.viz.render(y, link)
+    assert link.is_symlink() and "digraph" in target.read_text()
+    assert oct(target.stat().st_mode & 0o777) == oct(0o600)
+    assert sorted(os.listdir(tmp_path)) == ["graph.dot", "real.dot"]
+
+def test_the_ops_of_issue_15_are_labelled_with_their_type_and_settings():
+    x = mf.placeholder((None, 4), name="x")
+    rate = mf.placeholder_with_default(0.0, (), name="rate")
+    hidden = mf.dropout(mf.leaky_relu(x, alpha=0.1), 0.5)
+    switched = mf.dropout(mf.elu(x, alpha=0.5), rate)
+    left, right = mf.split(hidden, [1, 3], axis=1)
+    joined = mf.concat([right, switched], axis=1)
+    picked = mf.pad(mf.gather(joined, [0, 2], axis=1), [(0, 0), (1, 1)])
+    targets = [
+        mf.softmax_cross_entropy(picked, mf.placeholder((None,), "int64", name="y"),
+                                 reduction="none"),
+        mf.stack([mf.tile(mf.reduce_max(joined, axis=1, keepdims=True), (1, 3))] * 2, axis=1),
+        mf.one_hot(mf.placeholder((None,), "int64", name="ids"), 3),
+        mf.logsumexp(left, axis=0), mf.clip(x, 0.0, 1.0), mf.where(x > 0, x, 0.0),
+    ]
+    nodes, _ = parse(viz.draw(targets))
+    expected = {
+        "LeakyRelu": "LeakyRelu alpha=0.1", "Elu": "Elu alpha=0.5",
+        "Dropout rate": "Dropout rate=0.5", "DropoutMask dropout_mask rate": "DropoutMask "
+        "dropout_mask rate=0.5", "Split_1": "Split Split_1 sizes=(1, 3), axis=1, index=1",
+        "Concat": "Concat axis=1", "Gather": "Gather axis=1",
+        "Pad": "Pad paddings=((0, 0), (1, 1)), constant=0",
+        "SoftmaxCrossEntropyPerExample": "SoftmaxCrossEntropyPerExample sparse",
+        "ReduceMax": "ReduceMax axis=1, keepdims", "Tile": "Tile reps=(1, 3)",
+        "Stack": "Stack axis=1", "OneHot": "OneHot depth=3, dtype=float32",
+        "Logsumexp": "Logsumexp axis=0", "PlaceholderWithDefault": "PlaceholderWithDefault rate",
+        "Clip": "Clip", "Where": "Where", "Greater": "Greater",
+    }
+    for text, label in expected.items():
+        assert nodes[node_with(nodes, text)][0] == label

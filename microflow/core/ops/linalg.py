@@ -41,6 +41,13 @@ class MatMul(Op):
         self.transpose_b = bool(transpose_b)
         self.forward = _KERNELS[self.transpose_a, self.transpose_b]
 
+    def inline(self, args, into):
+        if not (self.transpose_a or self.transpose_b):
+            return None                         # forward is np.matmul itself
+        a, b = (f"{arg}.T" if flag else arg
+                for arg, flag in zip(args, (self.transpose_a, self.transpose_b)))
+        return f"_matmul({a}, {b})", {"_matmul": np.matmul}
+
     def infer(self, a, b):
         if a.ndim == 0 or b.ndim == 0:
             raise ShapeError(f"matmul needs arrays of rank >= 1, got shapes "

@@ -7,14 +7,13 @@ import numpy as np
 from microflow.core.errors import ShapeError
 from microflow.core.graph import Tensor, as_tensor
 from microflow.core.ops.base import Op, apply, broadcast_shapes, register, result_dtype
+from microflow.core.ops.shape import zeros_like
 
 
 class Binary(Op):
     """An elementwise op of two broadcasting inputs (a numpy ufunc: it takes ``out=``)."""
 
     broadcasts = True
-    fresh = True
-    inplace = (0, 1)
 
     def infer(self, a, b):
         return broadcast_shapes(a.shape, b.shape), result_dtype(a, b)
@@ -24,6 +23,8 @@ class Binary(Op):
 class Add(Binary):
     """out = a + b"""
 
+    fresh = True
+    inplace = (0, 1)        # a ufunc: it takes out=
     forward = staticmethod(np.add)
 
     def backward(self, grad, a, b, out):
@@ -34,6 +35,8 @@ class Add(Binary):
 class Sub(Binary):
     """out = a - b"""
 
+    fresh = True
+    inplace = (0, 1)        # a ufunc: it takes out=
     forward = staticmethod(np.subtract)
 
     def backward(self, grad, a, b, out):
@@ -44,6 +47,8 @@ class Sub(Binary):
 class Mul(Binary):
     """out = a * b"""
 
+    fresh = True
+    inplace = (0, 1)        # a ufunc: it takes out=
     forward = staticmethod(np.multiply)
 
     def backward(self, grad, a, b, out):
@@ -54,6 +59,8 @@ class Mul(Binary):
 class Div(Binary):
     """out = a / b"""
 
+    fresh = True
+    inplace = (0, 1)        # a ufunc: it takes out=
     forward = staticmethod(np.divide)
 
     def backward(self, grad, a, b, out):
@@ -215,6 +222,10 @@ class Relu(Op):
     def forward(self, a, out=None):
         return np.maximum(a, 0, out=out, dtype=a.dtype)
 
+    def inline(self, args, into):
+        return f"_maximum({args[0]}, 0{f', out={into}' if into else ''}, dtype={args[0]}.dtype)", \
+            {"_maximum": np.maximum}
+
     def backward(self, grad, a, out):
         return (relu_grad(grad, out),)
 
@@ -229,6 +240,11 @@ class ReluGrad(Op):
     def forward(self, g, y, out=None):
         return np.multiply(g, y > 0, out=out, dtype=g.dtype)
 
+    def inline(self, args, into):
+        g, y = args
+        return f"_multiply({g}, {y} > 0{f', out={into}' if into else ''}, dtype={g}.dtype)", \
+            {"_multiply": np.multiply}
+
     def backward(self, grad, g, y, out):
         # Linear in g; the step in y has derivative 0 wherever it is defined.
         return relu_grad(grad, y), None
@@ -237,6 +253,8 @@ class ReluGrad(Op):
 @register
 class Cast(Op):
     """out = a converted to another dtype"""
+
+    views = True            # a itself, when it has the dtype already
 
     def __init__(self, dtype):
         self.dtype = np.dtype(dtype)
@@ -387,7 +405,6 @@ class Sign(Op):
 
     def backward(self, grad, a, out):
         # Flat wherever it is defined: the gradient is 0 (not None, so gradients() gives zeros).
-        from microflow.core.ops.shape import zeros_like
         return (zeros_like(a),)
 
 
