@@ -5,6 +5,7 @@ process, with the same threads.
     python benchmarks/run.py W5          # in the benchmark table, with the other workloads
     python benchmarks/conv.py            # W5 alone: ratios, peak memory, GEMM floor, profile
     python benchmarks/conv.py --quick    # fewer repeats
+    python benchmarks/conv.py --threads 2    # BLAS and torch on two threads (default one)
 
 Network: 48x48x1 images, conv 5x5x20 SAME + relu, max pool 2, conv 5x5x50 SAME + relu, max
 pool 2, dense 500 relu, dense 300 relu, dense 7, softmax cross-entropy; batch 64, float32;
@@ -386,7 +387,11 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="fewer and shorter rounds")
     parser.add_argument("--only", nargs="*", help="implementations (default: all found)")
+    parser.add_argument("--threads", type=int, default=1,
+                        help="BLAS and torch threads, the same for all (default 1, as run.py)")
     args = parser.parse_args(argv)
+    from benchmarks.run import limit_threads
+    limit_threads(args.threads)
     names = args.only or available()
     if "numpy" not in names:
         names = ["numpy", *names]
