@@ -256,23 +256,26 @@ class Conv2DBackpropInput(_Conv):
         kernel = filters.shape[:2]
         pads, out = self.geometry(height, width, kernel)
         (top, bottom), (left, right) = pads
-        padded = np.zeros((n, height + top + bottom, width + left + right, channels),
+        # Channels first while adding: the GEMM w @ g.T gives each window offset's rows as
+        # one contiguous (C, n, OH, OW) block, added into the (C, n, H, W) image in runs of
+        # a row; the result is turned back to NHWC once at the end.
+        padded = np.zeros((channels, n, height + top + bottom, width + left + right),
                           np.result_type(g, filters))
         weights = filters.reshape(-1, filters.shape[3])
+        (s_h, s_w), (d_h, d_w) = self.strides, self.dilations
         for part in _chunks(n, out[0] * out[1], weights.shape[0]):
             rows = g[part].reshape(-1, g.shape[3])
-            d_cols = self._scratch("d_cols", (rows.shape[0], weights.shape[0]), padded.dtype)
-            np.matmul(rows, weights.T, out=d_cols)
-            # col2im: each window offset adds its column block back where it was read from.
-            d_cols = d_cols.reshape(-1, *out, *kernel, channels)
-            target = padded[part]
+            d_cols = self._scratch("d_cols", (weights.shape[0], rows.shape[0]), padded.dtype)
+            np.matmul(weights, rows.T, out=d_cols)
+            # col2im: each window offset adds its block back where it was read from.
+            blocks = d_cols.reshape(*kernel, channels, -1, *out)
+            target = padded[:, part]
             for i in range(kernel[0]):
                 for j in range(kernel[1]):
-                    _offset(target, i, j, out, self.strides, self.dilations)[...] += \
-                        d_cols[:, :, :, i, j]
-        if top or bottom or left or right:
-            return padded[:, top:top + height, left:left + width].copy()
-        return padded
+                    target[:, :, i * d_h:i * d_h + s_h * (out[0] - 1) + 1:s_h,
+                           j * d_w:j * d_w + s_w * (out[1] - 1) + 1:s_w] += blocks[i, j]
+        image = padded[:, :, top:top + height, left:left + width]
+        return np.ascontiguousarray(image.transpose(1, 2, 3, 0))
 
     def infer(self, g, filters, like):
         _check_image(g, "gradient")
@@ -437,14 +440,14 @@ class MaxPoolGrad(_ArgMaxRouting):
         left_over = g.copy()
         offsets = self._offsets()
         hit = np.empty(pooled.shape, bool)
-        given = np.empty(pooled.shape, g.dtype)
+        given = None if tiles else np.empty(pooled.shape, g.dtype)
         for number, (i, j) in enumerate(offsets):
             np.equal(self._view(padded_x, i, j, out), pooled, out=hit)
-            np.multiply(left_over, hit, out=given)
             target = self._view(padded, i, j, out)
-            if tiles:
-                target[...] = given
+            if tiles:                       # written straight into the cells
+                given = np.multiply(left_over, hit, out=target)
             else:
+                np.multiply(left_over, hit, out=given)
                 target += given
             if number < len(offsets) - 1:
                 left_over -= given
