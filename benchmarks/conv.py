@@ -64,8 +64,8 @@ def weights():
 # -- by hand in numpy ---------------------------------------------------------------------------
 def numpy_step():
     """The step as a careful person writes it: im2col rows copied from a strided view into a
-    preallocated matrix, one GEMM per convolution and per gradient, col2im as 25 strided
-    adds, pooling as np.maximum of the four cells, biases summed as products with ones,
+    preallocated matrix, one GEMM per convolution and per gradient, col2im as 25 adds of
+    contiguous blocks (channels first), pooling as np.maximum of the four cells, biases summed as products with ones,
     updates in place."""
     from numpy.lib.stride_tricks import as_strided
     X, y = data()
@@ -80,8 +80,8 @@ def numpy_step():
     cols1 = np.empty((n * SIDE * SIDE, 25), f32)
     pad2 = np.zeros((n, 28, 28, 20), f32)
     cols2 = np.empty((n * 24 * 24, 500), f32)
-    d_cols2 = np.empty((n * 24 * 24, 500), f32)
-    d_pad2 = np.zeros((n, 28, 28, 20), f32)
+    d_cols2 = np.empty((500, n * 24 * 24), f32)
+    d_pad2 = np.zeros((20, n, 28, 28), f32)
     ones = {m: np.ones(m, f32) for m in (n, n * 48 * 48, n * 24 * 24)}
 
     def im2col(padded, cols, out_side, k):
@@ -152,13 +152,14 @@ def numpy_step():
         d *= a2 > 0
         d2 = d.reshape(-1, 50)
         grads[2], grads[3] = (cols2.T @ d2).reshape(W2.shape), ones[n * 576] @ d2
-        np.matmul(d2, W2.reshape(500, 50).T, out=d_cols2)
+        # col2im channels first: each window offset's rows are one contiguous block.
+        np.matmul(W2.reshape(500, 50), d2.T, out=d_cols2)
         d_pad2.fill(0)
-        blocks = d_cols2.reshape(n, 24, 24, 5, 5, 20)
+        blocks = d_cols2.reshape(5, 5, 20, n, 24, 24)
         for i in range(5):
             for j in range(5):
-                d_pad2[:, i:i + 24, j:j + 24] += blocks[:, :, :, i, j]
-        d = unpool(d_pad2[:, 2:26, 2:26], a1, p1)
+                d_pad2[:, :, i:i + 24, j:j + 24] += blocks[i, j]
+        d = unpool(d_pad2[:, :, 2:26, 2:26].transpose(1, 2, 3, 0), a1, p1)
         d *= a1 > 0
         d1 = d.reshape(-1, 20)
         grads[0], grads[1] = (cols1.T @ d1).reshape(W1.shape), ones[n * 2304] @ d1
