@@ -243,6 +243,9 @@ def _has_usage_column(path):
 
 
 def _load_fer_file(path):
+    if os.path.isdir(path):
+        raise IsADirectoryError(f"--data {os.fspath(path)!r} is a folder, not a FER2013 CSV "
+                                "file")
     if not os.path.isfile(path):
         raise FileNotFoundError(f"no such file: {os.fspath(path)!r}")
     if _has_usage_column(path):
