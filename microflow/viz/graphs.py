@@ -170,8 +170,15 @@ def _is_late(tensor, late):
 
 
 def _select(targets, backward):
-    """The graph and the Tensors to draw, inputs before users."""
+    """The graph and the Tensors to draw, inputs before users; not fit()'s guards (checks
+    that stop a step), unless asked for."""
     graph, roots = _flatten_targets(targets)
+    graph, nodes = _select_all(graph, roots, backward)
+    return graph, [t for t in nodes if not getattr(t.operation, "guard", False)
+                   or (roots is not None and t in roots)]
+
+
+def _select_all(graph, roots, backward):
     late = set()
     for tensor in graph.tensors:
         if _is_late(tensor, late):

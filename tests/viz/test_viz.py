@@ -500,3 +500,12 @@ def test_render_writes_atomically_through_a_symlink_keeping_the_mode(tmp_path):
     assert link.is_symlink() and "digraph" in target.read_text()
     assert oct(target.stat().st_mode & 0o777) == oct(0o600)
     assert sorted(os.listdir(tmp_path)) == ["graph.dot", "real.dot"]
+
+
+def test_fits_guard_is_not_drawn():
+    m = two_layers()
+    train = mf.optimizers.Adam(0.1).minimize(m.loss)
+    mf.train.fit(mf.Session(), train, m.loss, {m.x: np.ones((4, 2)), m.y: np.zeros(4, int)},
+                 epochs=1, progress=False)
+    for drawing in (viz.draw(mf.get_default_graph()), viz.draw(m.loss, backward=True)):
+        assert "CheckFinite" not in drawing.source and "is_finite" not in drawing.source
