@@ -34,6 +34,13 @@ def probabilities(*shape):
     return p / p.sum(axis=-1, keepdims=True)
 
 
+def unnormalized(*shape):
+    """Label rows that do not sum to 1 (soft labels, weights), the first one all 0 (masked)."""
+    t = rng.uniform(0.0, 1.5, shape)
+    t[0] = 0.0
+    return t
+
+
 class Fixed:
     """An input that is not differentiated (integer labels, shapes): a constant in the graph."""
 
@@ -82,7 +89,8 @@ CASES = {
     "ReshapeLike": [case(lambda a, b: reshape_like(a, b), randn(6), randn(2, 3), dynamic=True)],
     "ExpandDims": [case(lambda a: mf.expand_dims(a, 1), randn(2, 3))],
     "Transpose": [case(mf.transpose, randn(2, 3)),
-                  case(lambda a: mf.transpose(a, (1, 2, 0)), randn(2, 3, 4))],
+                  case(lambda a: mf.transpose(a, (1, 2, 0)), randn(2, 3, 4)),
+                  case(lambda a: mf.transpose(a, (-2, -1, 1, 0)), randn(2, 3, 4, 5))],
     "GetItem": [case(lambda a: a[1], randn(3, 4)),
                 case(lambda a: a[:, 1:3], randn(3, 4)),
                 case(lambda a: a[..., ::2, None], randn(2, 3, 4)),
@@ -106,24 +114,29 @@ CASES = {
     "SoftmaxCrossEntropy": [
         case(mf.softmax_cross_entropy, randn(4, 3), Fixed([0, 2, 1, 2])),
         case(mf.softmax_cross_entropy, randn(4, 3), probabilities(4, 3)),
+        case(mf.softmax_cross_entropy, randn(4, 3), unnormalized(4, 3)),
         case(mf.softmax_cross_entropy, randn(4, 3), Fixed([0, 2, 1, 2]), dynamic=True)],
     "SoftmaxCrossEntropyGrad": [
         case(softmax_cross_entropy_grad, randn(), randn(4, 3), Fixed([0, 2, 1, 2])),
-        case(softmax_cross_entropy_grad, randn(), randn(4, 3), probabilities(4, 3))],
+        case(softmax_cross_entropy_grad, randn(), randn(4, 3), probabilities(4, 3)),
+        case(softmax_cross_entropy_grad, randn(), randn(4, 3), unnormalized(4, 3))],
     "SigmoidCrossEntropy": [
         case(mf.sigmoid_cross_entropy, randn(4, 2), rng.uniform(0, 1, (4, 2))),
-        case(mf.sigmoid_cross_entropy, randn(4, 2), rng.uniform(0, 1, (2,)))],
+        case(mf.sigmoid_cross_entropy, randn(), rng.uniform(0, 1, ())),
+        case(mf.sigmoid_cross_entropy, randn(4, 2), rng.uniform(0, 1, (4, 2)), dynamic=True)],
     "SigmoidCrossEntropyGrad": [
         case(sigmoid_cross_entropy_grad, randn(), randn(4, 2), rng.uniform(0, 1, (4, 2))),
-        case(sigmoid_cross_entropy_grad, randn(), randn(4, 2), rng.uniform(0, 1, (2,)))],
+        case(sigmoid_cross_entropy_grad, randn(), randn(), rng.uniform(0, 1, ())),
+        case(sigmoid_cross_entropy_grad, randn(), randn(4, 2), rng.uniform(0, 1, (4, 2)),
+             dynamic=True)],
     "L2Loss": [case(mf.l2_loss, randn(3, 4))],
 }
 
 
 def all_cases():
-    for name, cases in CASES.items():
-        for param in cases:
-            yield pytest.param(name, *param.values, id=f"{name}-{param.id or len(param.values[1])}")
+    """Every case as a pytest.param: a list, since parametrize takes no generators."""
+    return [pytest.param(name, *param.values, id=f"{name}-{param.id or len(param.values[1])}")
+            for name, cases in CASES.items() for param in cases]
 
 
 def test_every_differentiable_op_has_a_case():

@@ -135,7 +135,7 @@ def test_broadcast_mismatch_names_the_op_and_shapes():
     (lambda: mf.softmax_cross_entropy(mf.placeholder((4, 3)), mf.placeholder((5,), "int64")),
      r"SoftmaxCrossEntropy op.*\(4, 3\) and labels \(5,\)"),
     (lambda: mf.sigmoid_cross_entropy(mf.placeholder((4,)), mf.placeholder((2, 4))),
-     r"SigmoidCrossEntropy op.*\(2, 4\) must broadcast"),
+     r"SigmoidCrossEntropy op.*logits \(4,\) and targets \(2, 4\) do not match"),
 ])
 def test_build_time_errors_name_the_op_and_shapes(build, message):
     with pytest.raises(mf.ShapeError, match=message):

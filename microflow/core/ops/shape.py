@@ -91,12 +91,15 @@ class Transpose(Op):
         if sorted(normalize_axes(axes, a.ndim)) != list(range(a.ndim)) or len(axes) != a.ndim:
             raise ShapeError(f"axes {self.axes} are not a permutation of the {a.ndim} axes of "
                              f"{format_shape(a.shape)}")
+        self._axes = tuple(axis % a.ndim for axis in axes)     # -1 -> ndim - 1
         return tuple(a.shape[i] for i in axes), a.dtype
 
     def backward(self, grad, a, out):
         if self.axes is None:
             return (transpose(grad),)
-        return (transpose(grad, tuple(np.argsort(self.axes))),)
+        # The inverse permutation, of the axes counted from the front (argsort of (-1, 0)
+        # would not invert (1, 0)).
+        return (transpose(grad, tuple(int(i) for i in np.argsort(self._axes))),)
 
 
 def _normalize_key(key):
