@@ -123,7 +123,7 @@ class _Context:
 
 
 def fit(sess, train_op, loss, feeds, epochs, batch_size=None, shuffle=True, validation=None,
-        metrics=None, progress=True, seed=None, callbacks=()):
+        metrics=None, progress=True, seed=None, callbacks=(), train_feeds=None):
     """Train: run ``train_op`` over minibatches of ``feeds`` for ``epochs`` epochs.
 
     Parameters
@@ -157,6 +157,12 @@ def fit(sess, train_op, loss, feeds, epochs, batch_size=None, shuffle=True, vali
         For the shuffling (None follows ``mf.set_seed``).
     callbacks : sequence of Callback
         e.g. ``[mf.train.EarlyStopping(patience=5)]``.
+    train_feeds : dict, optional
+        Tensor -> value fed unchanged at every training step, and never when evaluating
+        (``validation``, ``evaluate``): a dropout rate, a training flag. With
+        ``rate = mf.placeholder_with_default(0.0, ())``, ``train_feeds={rate: 0.5}`` trains
+        with dropout and evaluates without it. The loss and metrics logged for the epoch are
+        those of the training steps, with these values fed.
 
     Returns
     -------
@@ -174,6 +180,7 @@ def fit(sess, train_op, loss, feeds, epochs, batch_size=None, shuffle=True, vali
     rows, fixed, batched = _split_feeds(feeds, "fit()")
     if validation is not None:
         _split_feeds(validation, "fit()'s validation")
+    fixed.update(_training_only(train_feeds, feeds))
     batch_size = rows if batch_size is None else int(batch_size)
     if batch_size < 1:
         raise ValueError(f"batch_size must be at least 1, got {batch_size}")
@@ -297,6 +304,17 @@ def _update_reads(train_op):
             else:
                 reads[tensor] = f"{tensor.name!r}, read by {node.name!r}"
     return reads
+
+
+def _training_only(train_feeds, feeds):
+    """``train_feeds`` checked: Tensors as keys, none of them also in ``feeds``."""
+    train_feeds = dict(train_feeds or {})
+    for tensor in train_feeds:
+        if not isinstance(tensor, Tensor):
+            raise TypeError(f"fit(): train_feeds key {tensor!r} is not a Tensor")
+        if tensor in feeds:
+            raise ValueError(f"fit(): {tensor.name!r} is in both feeds and train_feeds")
+    return train_feeds
 
 
 def _split_feeds(feeds, caller):

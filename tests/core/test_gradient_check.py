@@ -6,11 +6,12 @@ import pytest
 from hypothesis import given, settings, strategies as st
 
 import microflow as mf
-from microflow.core.ops import REGISTRY, differentiable_ops
+from microflow.core.ops import REGISTRY, Op, differentiable_ops, register
 from microflow.core.ops.math import relu_grad, sigmoid_grad, tanh_grad
-from microflow.core.ops.nn import sigmoid_cross_entropy_grad, softmax_cross_entropy_grad
+from microflow.core.ops.base import apply
+from microflow.core.ops.nn import Dropout, sigmoid_cross_entropy_grad, softmax_cross_entropy_grad
 from microflow.core.ops.reduce import broadcast_to, sum_to
-from microflow.core.ops.shape import reshape_like, scatter_like
+from microflow.core.ops.shape import reshape_like, scatter_add, scatter_like, split_like, tile_grad
 from microflow.core.testing import check_gradients
 
 rng = np.random.default_rng(1234)
@@ -133,6 +134,106 @@ CASES = {
 }
 
 
+def mask(*shape):
+    """A fixed boolean condition with both values in it."""
+    return Fixed(np.arange(np.prod(shape)).reshape(shape) % 3 == 0)
+
+
+CASES.update({      # the ops of issue 15
+    "Sin": [case(mf.sin, randn(3, 2))],
+    "Cos": [case(mf.cos, randn(3, 2))],
+    "Abs": [case(mf.abs, away_from_zero(3, 4))],
+    "Sign": [case(mf.sign, away_from_zero(3, 2))],
+    "Log1p": [case(mf.log1p, rng.uniform(-0.5, 2.0, (3, 2)))],
+    "Expm1": [case(mf.expm1, randn(3, 2))],
+    "Power": [case(mf.power, positive(3, 4), randn(4)),
+              case(mf.power, positive(3, 1), randn(1, 4)),
+              case(lambda a: 0.7 ** a, randn(2, 3), id="number-base"),
+              case(lambda a: 2 ** a, randn(3), id="two-to-the"),
+              case(lambda a, b: a ** b, randn(3, 2), Fixed([2.0, 3.0]), id="negative-base"),
+              case(mf.power, positive(2, 3), randn(2, 3), dynamic=True)],
+    "Where": [case(mf.where, mask(3, 4), randn(3, 4), randn(4)),
+              case(mf.where, mask(3, 1), randn(1, 4), randn(3, 1)),
+              case(lambda a, b: mf.where(a > b, a, b), randn(2, 3), randn(2, 3), id="compare")],
+    "Maximum": [case(mf.maximum, randn(3, 4), randn(4)), case(mf.maximum, randn(3, 1), randn(1, 2)),
+                case(mf.maximum, randn(2, 3), randn(2, 3), dynamic=True)],
+    "Minimum": [case(mf.minimum, randn(3, 4), randn(4)), case(mf.minimum, randn(3, 1), randn(1, 2))],
+    "Clip": [case(lambda a: mf.clip(a, -0.5, 0.5), randn(4, 3)),
+             case(mf.clip, randn(3, 4), randn(4) - 1, randn(1) + 1)],
+    "LeakyRelu": [case(mf.leaky_relu, away_from_zero(3, 4)),
+                  case(lambda a: mf.leaky_relu(a, alpha=0.01), away_from_zero(5))],
+    "Elu": [case(mf.elu, away_from_zero(3, 4)),
+            case(lambda a: mf.elu(a, alpha=0.5), away_from_zero(5))],
+    "Softplus": [case(mf.softplus, 3 * randn(3, 4))],
+    "Gelu": [case(mf.gelu, 2 * randn(3, 4))],
+    "Swish": [case(mf.swish, 2 * randn(3, 4))],
+    "Dropout": [case(lambda a, m: apply(Dropout(0.5), (a, m)), randn(3, 4),
+                     Fixed(np.array([[0.0, 2.0, 2.0, 0.0]] * 3)))],
+    "PlaceholderWithDefault": [case(mf.placeholder_with_default, randn(2, 3))],
+    "ReduceMax": [case(mf.reduce_max, randn(3, 4)),
+                  case(lambda a: mf.reduce_max(a, axis=1), randn(3, 4, 2)),
+                  case(lambda a: mf.reduce_max(a, axis=(0, 2), keepdims=True), randn(3, 4, 2)),
+                  case(lambda a: mf.reduce_max(a, axis=0), randn(3, 4), dynamic=True)],
+    "ReduceMin": [case(mf.reduce_min, randn(3, 4)),
+                  case(lambda a: mf.reduce_min(a, axis=-1, keepdims=True), randn(3, 4)),
+                  case(lambda a: mf.reduce_min(a, axis=1), randn(2, 3), dynamic=True)],
+    "Concat": [case(lambda a, b: mf.concat([a, b], 1), randn(2, 3), randn(2, 2)),
+               case(lambda a, b, c: mf.concat([a, b, c], -2), randn(1, 3), randn(2, 3), randn(3, 3)),
+               case(lambda a, b: mf.concat([a, b], 0), randn(2, 3), randn(1, 3), dynamic=True)],
+    "SplitLike": [case(lambda g, a, b: split_like(g, [a, b], 0, 1), randn(5, 3), Fixed(randn(2, 3)),
+                       Fixed(randn(3, 3))),
+                  case(lambda g, a, b: split_like(g, [a, b], 1, 0), randn(2, 5), randn(2, 3),
+                       randn(2, 2), dynamic=True)],
+    "Stack": [case(lambda a, b: mf.stack([a, b], 1), randn(2, 3), randn(2, 3)),
+              case(lambda a, b, c: mf.stack([a, b, c], -1), randn(3), randn(3), randn(3)),
+              case(lambda a, b: mf.stack([a, b]), randn(2, 3), randn(2, 3), dynamic=True)],
+    "Split": [case(lambda a: mf.split(a, [1, 3], axis=1)[1], randn(2, 4)),
+              case(lambda a: mf.split(a, 3)[2], randn(3, 2)),
+              case(lambda a: mf.split(mf.reshape(a, (-1, 4)), 2, axis=1)[0], randn(3, 4), dynamic=True)],
+    "Squeeze": [case(mf.squeeze, randn(2, 1, 3)),
+                case(lambda a: mf.squeeze(a, 0), randn(1, 3), dynamic=True)],
+    "Pad": [case(lambda a: mf.pad(a, [(1, 0), (2, 1)]), randn(2, 3)),
+            case(lambda a: mf.pad(a, [(0, 2), (1, 1)], constant=5.0), randn(2, 3), dynamic=True)],
+    "Tile": [case(lambda a: mf.tile(a, (2, 3)), randn(2, 2)),
+             case(lambda a: mf.tile(a, (1, 2, 2)), randn(2, 1, 3), dynamic=True)],
+    "TileGrad": [case(lambda g, like: tile_grad(g, like, (2, 1)), randn(4, 3), Fixed(randn(2, 3))),
+                 case(lambda g, like: tile_grad(g, like, (1, 3)), randn(2, 6), randn(2, 2), dynamic=True)],
+    "Gather": [case(lambda p: mf.gather(p, [2, 0, 2]), randn(3, 4)),
+               case(lambda p: mf.gather(p, np.array([[0, 1], [1, 1]]), axis=1), randn(2, 3)),
+               case(lambda p: p[[0, 2, 2]], randn(3, 2), id="list-index"),
+               case(lambda p, i: p[:, i], randn(2, 3), Fixed([2, 2, 0]), id="tensor-index"),
+               case(lambda p: mf.gather(p, [1, 1]), randn(3, 2), dynamic=True)],
+    "ScatterAdd": [case(lambda g, like: scatter_add(g, np.array([1, 1, 0]), like), randn(3, 4),
+                        Fixed(randn(2, 4))),
+                   case(lambda g, like: scatter_add(g, np.array([0, 2]), like, axis=1), randn(3, 2),
+                        randn(3, 3), dynamic=True)],
+    "SoftmaxCrossEntropyPerExample": [
+        case(lambda a, t: mf.softmax_cross_entropy(a, t, reduction="none"), randn(4, 3),
+             Fixed([0, 2, 1, 2])),
+        case(lambda a, t: mf.softmax_cross_entropy(a, t, reduction="none"), randn(4, 3),
+             probabilities(4, 3)),
+        case(lambda a, t: mf.softmax_cross_entropy(a, t, reduction="sum"), randn(4, 3),
+             unnormalized(4, 3)),
+        case(lambda a, t: mf.softmax_cross_entropy(a, t, reduction="none"), randn(4, 3),
+             Fixed([0, 2, 1, 2]), dynamic=True)],
+    "SigmoidCrossEntropyPerElement": [
+        case(lambda x, z: mf.sigmoid_cross_entropy(x, z, reduction="none"), randn(4, 2),
+             rng.uniform(0, 1, (4, 2))),
+        case(lambda x, z: mf.sigmoid_cross_entropy(x, z, reduction="sum"), randn(3),
+             rng.uniform(0, 1, 3), dynamic=True)],
+    "SquaredError": [case(mf.mean_squared_error, randn(4, 3), randn(4, 3)),
+                     case(lambda p, t: mf.mean_squared_error(p, t, reduction="sum"), randn(5), randn(5)),
+                     case(lambda p, t: mf.mean_squared_error(p, t, reduction="none"), randn(2, 3),
+                          randn(2, 3)),
+                     case(mf.mean_squared_error, randn(4, 1), randn(4, 1), dynamic=True)],
+    "L1Loss": [case(mf.l1_loss, away_from_zero(3, 4))],
+    "Logsumexp": [case(mf.logsumexp, randn(3, 4)),
+                  case(lambda a: mf.logsumexp(a, axis=1), 3 * randn(3, 4, 2)),
+                  case(lambda a: mf.logsumexp(a, axis=(0, 2), keepdims=True), randn(3, 4, 2)),
+                  case(lambda a: mf.logsumexp(a, axis=0), randn(3, 4), dynamic=True)],
+})
+
+
 def all_cases():
     """Every case as a pytest.param: a list, since parametrize takes no generators."""
     return [pytest.param(name, *param.values, id=f"{name}-{param.id or len(param.values[1])}")
@@ -143,6 +244,20 @@ def test_every_differentiable_op_has_a_case():
     assert set(differentiable_ops()) == set(CASES), (
         "ops registered without gradient-check cases: "
         f"{sorted(set(differentiable_ops()) - set(CASES))}")
+
+
+def test_an_op_registered_without_cases_fails_the_check():
+    @register
+    class Unchecked(Op):
+        """out = a"""
+
+        def forward(self, a):
+            return a
+
+    try:
+        assert set(differentiable_ops()) - set(CASES) == {"Unchecked"}
+    finally:
+        del REGISTRY["Unchecked"]
 
 
 def test_the_registry_knows_every_public_op():
@@ -241,3 +356,66 @@ def test_elementwise_gradients_on_any_broadcastable_shapes(name, shapes, seed):
     arrays = [generator.standard_normal(shape) for shape in shapes.input_shapes]
     y, xs, feed = _build(ELEMENTWISE[name], arrays, dynamic=False)
     assert check_gradients(y, xs, feed) < 1e-6
+
+
+# Second order for the ops of issue 15: the first derivative, itself a graph, checked against
+# central differences (piecewise linear ones too: their second derivative is 0 off the kinks).
+SECOND_ORDER_BY_DIFFERENCES = {
+    "Sin": (mf.sin, [randn(4)]),
+    "Cos": (mf.cos, [randn(4)]),
+    "Abs": (mf.abs, [away_from_zero(4)]),
+    "Log1p": (mf.log1p, [positive(4)]),
+    "Expm1": (mf.expm1, [randn(4)]),
+    "Power": (mf.power, [positive(3, 2), randn(2)]),
+    "Where": (lambda a, b: mf.where(a > b, a * a, b * a), [randn(3, 2), randn(2)]),
+    "Maximum": (lambda a, b: mf.maximum(a * a, b), [randn(3, 2), randn(2)]),
+    "Minimum": (lambda a, b: mf.minimum(a * b, b), [randn(3, 2), randn(2)]),
+    "Clip": (lambda a: mf.clip(a * a, 0.2, 1.0), [away_from_zero(5)]),
+    "LeakyRelu": (lambda a: mf.leaky_relu(a) * a, [away_from_zero(5)]),
+    "Elu": (mf.elu, [away_from_zero(6)]),
+    "Softplus": (mf.softplus, [3 * randn(5)]),
+    "Gelu": (mf.gelu, [2 * randn(5)]),
+    "Swish": (mf.swish, [2 * randn(5)]),
+    "ReduceMax": (lambda a: mf.reduce_max(a * a, axis=1), [randn(3, 4)]),
+    "ReduceMin": (lambda a: mf.reduce_min(a * a, axis=0), [randn(3, 4)]),
+    "Logsumexp": (lambda a: mf.logsumexp(a, axis=1), [randn(3, 4)]),
+    "Concat": (lambda a, b: mf.concat([a * b, a], 0), [randn(2, 3), randn(3)]),
+    "Stack": (lambda a, b: mf.stack([a * b, b], 1), [randn(2, 3), randn(2, 3)]),
+    "Split": (lambda a: mf.split(a * a, [1, 2], 1)[1], [randn(2, 3)]),
+    "Pad": (lambda a: mf.pad(a * a, [(1, 1)]), [randn(3)]),
+    "Tile": (lambda a: mf.tile(a * a, (2, 1)), [randn(2, 3)]),
+    "Gather": (lambda a: mf.gather(a * a, [0, 0, 1]), [randn(2, 3)]),
+    "SoftmaxCrossEntropyPerExample": (
+        lambda a, t: mf.softmax_cross_entropy(a, t, reduction="none") * [1.0, 2.0, 3.0],
+        [randn(3, 4), probabilities(3, 4)]),
+    "SigmoidCrossEntropyPerElement": (
+        lambda x, z: mf.sigmoid_cross_entropy(x, z, reduction="none"),
+        [randn(3, 2), rng.uniform(0, 1, (3, 2))]),
+    "SquaredError": (mf.mean_squared_error, [randn(3, 2), randn(3, 2)]),
+}
+
+
+@pytest.mark.parametrize("name", sorted(SECOND_ORDER_BY_DIFFERENCES))
+def test_second_derivatives_match_central_differences(name):
+    build, values = SECOND_ORDER_BY_DIFFERENCES[name]
+    xs = [mf.Variable(np.array(v, dtype=np.float64)) for v in values]
+    y = build(*xs)
+    assert name in {t.op for t in y.graph.tensors}
+    first = mf.gradients(mf.reduce_sum(y), xs)
+    assert check_gradients(first, xs) < 1e-6
+
+
+@pytest.mark.parametrize("name, build, inputs, dynamic", all_cases())
+def test_ops_whose_output_may_share_memory_with_an_input_say_so(name, build, inputs, dynamic):
+    """``views = True`` is what makes a Session copy a fetched view of a fed array or a
+    Variable, so that the caller never gets (and never writes into) someone else's buffer."""
+    y, xs, feed = _build(build, inputs, dynamic)
+    sess = mf.Session(y.graph)
+    for node in y.graph.tensors:
+        if not node.inputs or node.operation.stateful:
+            continue
+        values = sess.run(list(node.inputs), feed)
+        out = node.operation.forward(*values)
+        if isinstance(out, np.ndarray) and any(isinstance(v, np.ndarray) and
+                                               np.shares_memory(out, v) for v in values):
+            assert node.operation.views, f"{node.op} returns a view of an input: set views = True"

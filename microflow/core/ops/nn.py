@@ -6,10 +6,16 @@ import numpy as np
 
 from microflow.core.errors import ShapeError
 from microflow.core.ops import kernels
-from microflow.core.ops.base import (Op, apply, broadcast_shapes, format_shape, normalize_axes,
-                                     register)
+from microflow.core.ops.base import (Op, apply, broadcast_shapes, format_shape, integer,
+                                     normalize_axes, register)
 from microflow.core.ops.math import exp, multiply, negative, sigmoid, sigmoid_grad, subtract
 from microflow.core.ops.reduce import divide_by_count, reduce_sum
+from microflow.core.graph import Tensor
+from microflow.core.ops.base import describe, result_dtype
+from microflow.core.ops.math import sign
+from microflow.core.ops.reduce import count_of
+from microflow.core.ops.shape import expand_dims
+from microflow.core.random import as_generator, default_generator
 
 
 def _softmax(a, axis):
@@ -36,7 +42,7 @@ class Softmax(Op):
     """out_k = e ** a_k / sum_j e ** a_j along ``axis``"""
 
     def __init__(self, axis=-1):
-        self.axis = int(axis)
+        self.axis = integer(axis, "Softmax: axis")
 
     def forward(self, a):
         return _softmax(a, self.axis)
@@ -54,7 +60,7 @@ class LogSoftmax(Op):
     """out_k = a_k - log(sum_j e ** a_j) along ``axis``, computed with log-sum-exp"""
 
     def __init__(self, axis=-1):
-        self.axis = int(axis)
+        self.axis = integer(axis, "LogSoftmax: axis")
 
     def forward(self, a):
         shifted = a - a.max(axis=self.axis, keepdims=True)
@@ -123,8 +129,16 @@ class SoftmaxCrossEntropy(_SoftmaxCrossEntropyShapes, Op):
             picked = shifted.reshape(-1)[kernels.label_positions(labels, logits.shape[1])]
             log_sum_exp -= picked
             return kernels.mean(log_sum_exp)
-        return np.add.reduce(log_sum_exp * kernels.row_sum(labels, False)
-                             - kernels.row_sum(labels * shifted, False)) / rows
+        # A masked logit (-inf) meets a label of 0 there: 0 * -inf, taken as 0 below.
+        with np.errstate(invalid="ignore"):
+            weighted = labels * shifted
+        total = np.add.reduce(log_sum_exp * kernels.row_sum(labels, False)
+                              - kernels.row_sum(weighted, False)) / rows
+        if total != total and np.isinf(shifted).any():
+            weighted[labels == 0] = 0
+            total = np.add.reduce(log_sum_exp * kernels.row_sum(labels, False)
+                                  - kernels.row_sum(weighted, False)) / rows
+        return total
 
     def infer(self, logits, labels):
         self.check(logits, labels)
@@ -189,7 +203,7 @@ class _SigmoidCrossEntropyShapes:
         if z.shape != x.shape:
             raise ShapeError(_mismatch(x.shape, z.shape, "targets", "the logits' shape"))
         if not x.size:
-            raise ValueError(kernels.NO_ROWS)
+            raise kernels.NoRows(kernels.NO_ROWS)
         return x.size
 
 
@@ -199,16 +213,7 @@ class SigmoidCrossEntropy(_SigmoidCrossEntropyShapes, Op):
 
     def forward(self, x, z):
         size = self.size(x, z)
-        # The overflow-free form of -z log(sigmoid(x)) - (1 - z) log(1 - sigmoid(x)).
-        loss = np.abs(x, out=np.empty(x.shape, x.dtype))     # an array, for 0-d x too
-        np.negative(loss, out=loss)
-        np.exp(loss, out=loss)
-        np.log1p(loss, out=loss)
-        # max(x, 0) - x z meets inf - inf or inf * 0 only at infinite logits (flagged
-        # "invalid" then, never for finite ones): those are redone exactly below.
-        with np.errstate(invalid="ignore"):
-            loss += np.maximum(x, 0)
-            loss -= x * z
+        loss = _sigmoid_cross_entropies(x, z)
         total = np.add.reduce(loss, axis=None) / size
         if total != total and np.isinf(x).any():
             total = np.add.reduce(_at_infinite_logits(loss, x, z), axis=None) / size
@@ -223,13 +228,27 @@ class SigmoidCrossEntropy(_SigmoidCrossEntropyShapes, Op):
         return sigmoid_cross_entropy_grad(grad, x, z), d_targets
 
 
+def _sigmoid_cross_entropies(x, z):
+    """The elementwise losses, exact for finite logits; NaN at infinite ones (see below)."""
+    # The overflow-free form of -z log(sigmoid(x)) - (1 - z) log(1 - sigmoid(x)).
+    loss = np.abs(x, out=np.empty(x.shape, x.dtype))     # an array, for 0-d x too
+    np.negative(loss, out=loss)
+    np.exp(loss, out=loss)
+    np.log1p(loss, out=loss)
+    # max(x, 0) - x z meets inf - inf or inf * 0 only at infinite logits (flagged
+    # "invalid" then, never for finite ones): those are redone exactly by the caller.
+    with np.errstate(invalid="ignore"):
+        loss += np.maximum(x, 0)
+        loss -= x * z
+    return loss
+
+
 def _at_infinite_logits(loss, x, z):
     """``loss`` with its entries at x = +-inf set to their limits: (1 - z) x at +inf and -z x
     at -inf, which are 0 for the matching target (0 * inf taken as 0) and inf otherwise."""
     infinite = np.isinf(x)
-    weight = np.where(x > 0, 1 - z, z)
-    loss = loss.copy()
-    loss[infinite] = np.where(weight == 0, 0.0, np.inf)[infinite]
+    weight = np.where(x > 0, 1 - z, z)[infinite]
+    loss[infinite] = np.where(weight == 0, 0.0, np.inf)
     return loss
 
 
@@ -260,6 +279,108 @@ class SigmoidCrossEntropyGrad(_SigmoidCrossEntropyShapes, Op):
         d_g = divide_by_count(reduce_sum(multiply(grad, subtract(probability, z))), x)
         scaled = multiply(grad, divide_by_count(g, x))
         return d_g, sigmoid_grad(scaled, probability), negative(scaled)
+
+
+@register
+class SoftmaxCrossEntropyPerExample(_SoftmaxCrossEntropyShapes, Op):
+    """out_n = log(sum_k e ** a_nk) - sum_k t_nk a_nk: one cross-entropy of softmax(a) per row"""
+
+    def forward(self, logits, labels):
+        self.rows(logits, labels)
+        shifted = logits - kernels.row_max(logits)
+        log_sum_exp = np.log(kernels.row_sum(np.exp(shifted), keepdims=False))
+        if self.sparse:
+            log_sum_exp -= shifted.reshape(-1)[kernels.label_positions(labels, logits.shape[1])]
+            return log_sum_exp
+        return log_sum_exp * kernels.row_sum(labels, False) - kernels.row_sum(labels * shifted,
+                                                                              False)
+
+    def infer(self, logits, labels):
+        self.check(logits, labels)
+        return logits.shape[:1], logits.dtype
+
+    def backward(self, grad, logits, labels, out):
+        # d out_n / d a_nk = r_n softmax_nk - t_nk with r_n = sum_k t_nk (1 for class indices):
+        # N times the fused mean loss's gradient for g = 1, which handles both label forms.
+        # d out_n / d t_nk = log_sum_exp_n - a_nk = -log_softmax_nk.
+        per_row = expand_dims(grad, 1)
+        unit = softmax_cross_entropy_grad(np.ones((), logits.dtype), logits, labels)
+        d_logits = multiply(multiply(per_row, unit), count_of(logits, (0,)))
+        if self.sparse:
+            return d_logits, None
+        return d_logits, multiply(per_row, negative(log_softmax(logits, axis=1)))
+
+
+@register
+class SigmoidCrossEntropyPerElement(_SigmoidCrossEntropyShapes, Op):
+    """out = max(x, 0) - x z + log(1 + e ** -|x|): one cross-entropy of sigmoid(x) per logit"""
+
+    def forward(self, x, z):
+        self.size(x, z)
+        loss = _sigmoid_cross_entropies(x, z)
+        return _at_infinite_logits(loss, x, z) if np.isinf(x).any() else loss
+
+    def infer(self, x, z):
+        self.check(x, z)
+        return x.shape, x.dtype
+
+    def backward(self, grad, x, z, out):
+        return multiply(grad, subtract(sigmoid(x), z)), negative(multiply(grad, x))
+
+
+@register
+class SquaredError(Op):
+    """out = (p - t) ** 2, its mean (``reduction="mean"``), its sum, or each element ("none")"""
+
+    def __init__(self, reduction="mean"):
+        self.reduction = reduction
+
+    def forward(self, p, t):
+        if p.shape != t.shape:
+            raise ShapeError(self._mismatch(p.shape, t.shape))
+        difference = np.subtract(p, t, dtype=self._dtype)
+        if self.reduction == "none":
+            return np.square(difference, out=difference)
+        flat = difference.reshape(-1)
+        total = np.asarray(np.dot(flat, flat), dtype=self._dtype)
+        if self.reduction == "sum":
+            return total
+        if not flat.size:
+            raise ValueError("the predictions are empty: a mean over 0 elements is undefined")
+        return total / np.asarray(flat.size, self._dtype)
+
+    def infer(self, p, t):
+        if not _fits(t.shape, p.shape):
+            raise ShapeError(self._mismatch(p.shape, t.shape))
+        self._dtype = result_dtype(p, t)
+        if self._dtype.kind not in "fc":
+            self._dtype = np.dtype(np.float64)
+        return (p.shape if self.reduction == "none" else ()), self._dtype
+
+    @staticmethod
+    def _mismatch(p, t):
+        return (f"predictions {format_shape(p)} and targets {format_shape(t)} do not match: "
+                "targets need the predictions' shape (one target each, never stretched)")
+
+    def backward(self, grad, p, t, out):
+        # d/dp (p - t) ** 2 = 2 (p - t), divided by the number of elements for the mean
+        scale = divide_by_count(grad, p) if self.reduction == "mean" else grad
+        d_p = multiply(multiply(scale, subtract(p, t)), 2)
+        return d_p, negative(d_p)
+
+
+@register
+class L1Loss(Op):
+    """out = sum |x|"""
+
+    def forward(self, x):
+        return np.asarray(np.abs(x).sum(), dtype=x.dtype)
+
+    def infer(self, x):
+        return (), x.dtype
+
+    def backward(self, grad, x, out):
+        return (multiply(grad, sign(x)),)      # 0 at 0
 
 
 @register
@@ -327,15 +448,31 @@ def log_softmax(a, axis=-1, name=None):
     return apply(LogSoftmax(axis), (a,), name)
 
 
-def softmax_cross_entropy(logits, labels, name=None):
-    """Mean cross-entropy of softmax(logits) against ``labels``.
+def softmax_cross_entropy(logits, labels, reduction="mean", name=None):
+    """Cross-entropy of softmax(logits) against ``labels``: the mean over the rows.
 
     ``labels`` are integer class indices of shape (N,) or one-hot / probability rows (N, K).
     Each logits row needs its own label (a single label is not stretched over the batch).
     Computed with log-sum-exp, so huge logits stay finite; its gradient is
     (sum_k t_k softmax - t) / N, which is (softmax - t) / N for rows that sum to 1.
+    ``reduction="sum"`` gives the sum over the rows, ``"none"`` one loss per row, shape (N,)
+    (TensorFlow's ``softmax_cross_entropy_with_logits``).
     """
-    return apply(SoftmaxCrossEntropy(), (logits, labels), name)
+    if _reduction(reduction, "softmax_cross_entropy") == "mean":
+        return apply(SoftmaxCrossEntropy(), (logits, labels), name)
+    per_example = apply(SoftmaxCrossEntropyPerExample(), (logits, labels),
+                        name if reduction == "none" else None)
+    return per_example if reduction == "none" else reduce_sum(per_example, name=name)
+
+
+_REDUCTIONS = ("mean", "sum", "none")
+
+
+def _reduction(reduction, function):
+    if reduction not in _REDUCTIONS:
+        raise ValueError(f"{function}(): reduction must be 'mean', 'sum' or 'none', got "
+                         f"{reduction!r}")
+    return reduction
 
 
 def softmax_cross_entropy_grad(g, logits, labels, name=None):
@@ -343,15 +480,36 @@ def softmax_cross_entropy_grad(g, logits, labels, name=None):
     return apply(SoftmaxCrossEntropyGrad(), (g, logits, labels), name)
 
 
-def sigmoid_cross_entropy(logits, targets, name=None):
+def sigmoid_cross_entropy(logits, targets, reduction="mean", name=None):
     """Mean binary cross-entropy of sigmoid(logits) against ``targets`` in [0, 1], one target
-    per logit (the same shape); exact at infinite logits (0 for the matching target)."""
-    return apply(SigmoidCrossEntropy(), (logits, targets), name)
+    per logit (the same shape); exact at infinite logits (0 for the matching target).
+
+    ``reduction="sum"`` gives the sum over all logits, ``"none"`` one loss per logit, shaped
+    like them (TensorFlow's ``sigmoid_cross_entropy_with_logits``).
+    """
+    if _reduction(reduction, "sigmoid_cross_entropy") == "mean":
+        return apply(SigmoidCrossEntropy(), (logits, targets), name)
+    per_element = apply(SigmoidCrossEntropyPerElement(), (logits, targets),
+                        name if reduction == "none" else None)
+    return per_element if reduction == "none" else reduce_sum(per_element, name=name)
 
 
 def sigmoid_cross_entropy_grad(g, logits, targets, name=None):
     """g * (sigmoid(logits) - targets) / size: the fused loss's backward, in one kernel."""
     return apply(SigmoidCrossEntropyGrad(), (g, logits, targets), name)
+
+
+def mean_squared_error(predictions, targets, reduction="mean", name=None):
+    """mean((predictions - targets) ** 2) over all elements; ``targets`` has the predictions'
+    shape (one target each, never stretched). ``reduction="sum"`` gives the sum of the squares,
+    ``"none"`` each square, shaped like the predictions."""
+    return apply(SquaredError(_reduction(reduction, "mean_squared_error")),
+                 (predictions, targets), name)
+
+
+def l1_loss(x, name=None):
+    """sum |x| (the L1 norm; its gradient is sign(x), 0 at 0)."""
+    return apply(L1Loss(), (x,), name)
 
 
 def l2_loss(x, name=None):
@@ -367,3 +525,78 @@ def equal(a, b, name=None):
 def accuracy(logits, labels, name=None):
     """Fraction of rows whose argmax matches ``labels`` (indices or one-hot); not differentiable."""
     return apply(Accuracy(), (logits, labels), name)
+
+
+# -- dropout --------------------------------------------------------------------------------
+@register
+class DropoutMask(Op):
+    """out = (u >= rate) / (1 - rate) for u uniform in [0, 1), drawn afresh every run, shaped
+    like x"""
+
+    differentiable = False
+
+    def __init__(self, rate=None, seed=None):
+        self.rate = rate        # a number, or None when the rate is the op's second input
+        self.seed = seed if isinstance(seed, int) else None
+        # With no seed the mask is drawn from microflow's default generator at run time, so
+        # that mf.set_seed() makes a run reproducible, even after the graph is built.
+        self._generator = None if seed is None else as_generator(seed)
+
+    def forward(self, x, rate=None):
+        rate = self.rate if rate is None else float(rate)
+        if not 0 <= rate < 1:
+            raise ValueError(f"the dropout rate must be in [0, 1), got {rate}")
+        if rate == 0:
+            return np.ones(x.shape, x.dtype)
+        generator = self._generator or default_generator()
+        keep = generator.random(x.shape) >= rate
+        return np.multiply(keep, 1 / (1 - rate), dtype=x.dtype)
+
+    def infer(self, x, rate=None):
+        if x.dtype.kind != "f":
+            raise ShapeError(f"dropout needs a float tensor, got {describe(x)}")
+        if rate is not None and rate.shape != ():
+            raise ShapeError(f"the rate {describe(rate)} must be a scalar")
+        return x.shape, x.dtype
+
+
+@register
+class Dropout(Op):
+    """out = x * mask: x with the dropped elements zeroed and the others scaled by
+    1 / (1 - rate)"""
+
+    def __init__(self, rate=None):
+        self.rate = rate        # shown in drawings; the mask holds the values
+
+    forward = staticmethod(np.multiply)
+
+    def backward(self, grad, x, mask, out):
+        return multiply(grad, mask), None
+
+
+def dropout(x, rate, seed=None, name=None):
+    """``x`` with each element zeroed with probability ``rate``, the others scaled by
+    1 / (1 - rate) so that the expected value is unchanged; a fresh mask every run.
+
+    ``rate`` is a number in [0, 1) or a scalar Tensor, so that a graph can switch dropout off
+    for evaluation: ``rate = mf.placeholder_with_default(0.0, ())``, fed 0.5 while training
+    (``mf.train.fit(..., train_feeds={rate: 0.5})``). The masks come from ``seed`` (an int or
+    a numpy Generator) or, when it is None, from microflow's default generator at run time,
+    so that ``mf.set_seed`` makes a run reproducible.
+
+    >>> mf.set_seed(0)
+    >>> x = mf.constant(np.ones((2, 4)))
+    >>> mf.Session().run(mf.dropout(x, 0.5))
+    array([[2., 0., 0., 0.],
+           [2., 2., 2., 2.]])
+    """
+    if isinstance(rate, Tensor):
+        mask = apply(DropoutMask(None, seed), (x, rate), name="dropout_mask")
+        shown = None
+    else:
+        rate = float(rate)
+        if not 0 <= rate < 1:
+            raise ValueError(f"dropout(): the rate must be in [0, 1), got {rate}")
+        mask = apply(DropoutMask(rate, seed), (x,), name="dropout_mask")
+        shown = rate
+    return apply(Dropout(shown), (x, mask), name)

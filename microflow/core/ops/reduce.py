@@ -9,8 +9,10 @@ import numpy as np
 
 from microflow.core.errors import ShapeError
 from microflow.core.ops import kernels
-from microflow.core.ops.base import (Op, apply, format_shape, normalize_axes, register,
-                                static_size)
+from microflow.core.ops.base import (Op, apply, format_shape, integer, normalize_axes, register,
+                                     static_size)
+from microflow.core.ops.math import (cast, divide, exp, greater_equal, less_equal, multiply,
+                                     subtract)
 
 
 def _insert_ones(shape, axes):
@@ -34,6 +36,8 @@ def _reduced_shape(shape, axes, keepdims):
 @register
 class ReduceSum(Op):
     """out = sum of a over ``axis`` (all axes when None)"""
+
+    views = True            # over no axes, it returns its input
 
     def __init__(self, axis=None, keepdims=False):
         self.axis = axis
@@ -69,6 +73,7 @@ class ReduceMean(Op):
         self.keepdims = bool(keepdims)
 
     def forward(self, a):
+        _count(a, self._axes)
         return np.mean(a, axis=self._axes, keepdims=self.keepdims)
 
     def infer(self, a):
@@ -84,6 +89,8 @@ class ReduceMean(Op):
 @register
 class SumTo(Op):
     """out = a summed over the axes along which it was broadcast from the target shape"""
+
+    views = True            # when nothing was broadcast, it returns its input
 
     def __init__(self, shape=None, axes=()):
         self.shape = shape      # the static target shape, or None: take ``like``'s at run time
@@ -118,6 +125,8 @@ def _sum_rows(a):
 class BroadcastTo(Op):
     """out = a broadcast to the target shape (after inserting length-1 ``axes``)"""
 
+    views = True            # a read-only view
+
     def __init__(self, shape=None, axes=()):
         self.shape = shape
         self.axes = tuple(axes)
@@ -149,11 +158,22 @@ class CountOf(Op):
         self.axes = tuple(axes)
 
     def forward(self, a):
-        return np.asarray(math.prod([a.shape[i] for i in self.axes]), dtype=self._dtype)
+        return np.asarray(_count(a, self.axes), dtype=self._dtype)
 
     def infer(self, a):
         self._dtype = a.dtype if a.dtype.kind in "fc" else np.dtype(np.float64)
         return (), self._dtype
+
+
+def _count(a, axes):
+    """The number of elements of ``a`` along ``axes``, which a mean divides by; NoRows if 0."""
+    count = math.prod([a.shape[i] for i in axes])
+    if not count:
+        if 0 in axes and not len(a):
+            raise kernels.NoRows(kernels.NO_ROWS)
+        raise kernels.NoRows(f"a mean over axes {axes} of an array of shape "
+                             f"{format_shape(a.shape)}: over 0 elements, it is undefined")
+    return count
 
 
 @register
@@ -163,7 +183,7 @@ class ArgMax(Op):
     differentiable = False
 
     def __init__(self, axis=-1):
-        self.axis = int(axis)
+        self.axis = integer(axis, "ArgMax: axis")
 
     def forward(self, a):
         return np.argmax(a, axis=self.axis)
@@ -220,3 +240,117 @@ def divide_by_count(grad, a, axes=None):
     if isinstance(count, int):
         return multiply(grad, 1.0 / count) if count else grad
     return divide(grad, count)
+
+
+# -- extremes and log-sum-exp ---------------------------------------------------------------
+class _Extreme(Op):
+    """A max or min over ``axis``; the gradient goes to the positions holding the extreme."""
+
+    def __init__(self, axis=None, keepdims=False):
+        self.axis = axis
+        self.keepdims = bool(keepdims)
+
+    def infer(self, a):
+        self._axes = normalize_axes(self.axis, a.ndim)
+        return _reduced_shape(a.shape, self._axes, self.keepdims), a.dtype
+
+    def backward(self, grad, a, out):
+        axes = () if self.keepdims else self._axes
+        hits = cast(self._holds_extreme(a, broadcast_to(out, a, axes)), a.dtype)
+        # Tied positions split the gradient equally (TensorFlow's rule for reduce_max).
+        share = divide(hits, reduce_sum(hits, self._axes, keepdims=True))
+        return (multiply(broadcast_to(grad, a, axes), share),)
+
+
+@register
+class ReduceMax(_Extreme):
+    """out = max of a over ``axis`` (all axes when None)"""
+
+    def forward(self, a):
+        return np.max(a, axis=self._axes, keepdims=self.keepdims)
+
+    def _holds_extreme(self, a, extreme):
+        return greater_equal(a, extreme)         # a <= max everywhere: >= means ==
+
+
+@register
+class ReduceMin(_Extreme):
+    """out = min of a over ``axis`` (all axes when None)"""
+
+    def forward(self, a):
+        return np.min(a, axis=self._axes, keepdims=self.keepdims)
+
+    def _holds_extreme(self, a, extreme):
+        return less_equal(a, extreme)
+
+
+@register
+class Logsumexp(Op):
+    """out = log(sum of e ** a over ``axis``), computed as m + log(sum e ** (a - m)), m = max a"""
+
+    def __init__(self, axis=None, keepdims=False):
+        self.axis = axis
+        self.keepdims = bool(keepdims)
+
+    def forward(self, a):
+        # Shifting by the max keeps exp from overflowing; an infinite max is not shifted by
+        # (inf - inf would be NaN), and a sum of zeros (all -inf) gives -inf silently.
+        top = np.max(a, axis=self._axes, keepdims=True)
+        top = np.where(np.isfinite(top), top, 0)
+        with np.errstate(divide="ignore"):
+            out = np.log(np.sum(np.exp(a - top), axis=self._axes, keepdims=True)) + top
+        return out if self.keepdims else out.reshape(_reduced_shape(a.shape, self._axes, False))
+
+    def infer(self, a):
+        self._axes = normalize_axes(self.axis, a.ndim)
+        return _reduced_shape(a.shape, self._axes, self.keepdims), a.dtype
+
+    def backward(self, grad, a, out):
+        # d out / d a_i = e ** (a_i - out): the softmax over the reduced axes
+        axes = () if self.keepdims else self._axes
+        weights = exp(subtract(a, broadcast_to(out, a, axes)))
+        return (multiply(broadcast_to(grad, a, axes), weights),)
+
+
+@register
+class ArgMin(Op):
+    """out = index of the smallest element along ``axis`` (first one on ties)"""
+
+    differentiable = False
+
+    def __init__(self, axis=-1):
+        self.axis = integer(axis, "ArgMin: axis")
+
+    def forward(self, a):
+        return np.argmin(a, axis=self.axis)
+
+    def infer(self, a):
+        (axis,) = normalize_axes(self.axis, a.ndim)
+        return a.shape[:axis] + a.shape[axis + 1:], np.dtype(np.int64)
+
+
+def reduce_max(a, axis=None, keepdims=False, name=None):
+    """Max over ``axis`` (an int, a tuple, or None for all axes).
+
+    The gradient goes to the elements that hold the max, split equally among ties.
+    """
+    return apply(ReduceMax(axis, keepdims), (a,), name)
+
+
+def reduce_min(a, axis=None, keepdims=False, name=None):
+    """Min over ``axis`` (an int, a tuple, or None for all axes).
+
+    The gradient goes to the elements that hold the min, split equally among ties.
+    """
+    return apply(ReduceMin(axis, keepdims), (a,), name)
+
+
+def logsumexp(a, axis=None, keepdims=False, name=None):
+    """log(sum(exp(a))) over ``axis``, shifted by the max so that it never overflows; its
+    gradient is the softmax over those axes."""
+    return apply(Logsumexp(axis, keepdims), (a,), name)
+
+
+def argmin(a, axis=-1, name=None):
+    """Index of the smallest value along ``axis``; not differentiable."""
+    return apply(ArgMin(axis), (a,), name)
