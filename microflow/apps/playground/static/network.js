@@ -1,0 +1,425 @@
+// The network column: the features, the hidden layers and the output neurons as columns of
+// thumbnails (each neuron's picture of the plane), joined by SVG links whose width is |w| and
+// whose colour is the sign of w. Hover a neuron: its map large and its formula with the
+// current weights. Hover a link: its weight. Click a link (or a neuron's small bias square):
+// change the value, live.
+
+import { colourOf, cssColour, finiteRange, paintGrid } from "./heatmap.js";
+
+export const FEATURES = [
+  { key: "x1", label: "X₁", math: "x1", picture: (x1) => x1 / 6 },
+  { key: "x2", label: "X₂", math: "x2", picture: (x1, x2) => x2 / 6 },
+  { key: "x1sq", label: "X₁²", math: "x1²", picture: (x1) => (x1 * x1) / 18 - 1 },
+  { key: "x2sq", label: "X₂²", math: "x2²", picture: (x1, x2) => (x2 * x2) / 18 - 1 },
+  { key: "x1x2", label: "X₁X₂", math: "x1·x2", picture: (x1, x2) => (x1 * x2) / 18 },
+  { key: "sinx1", label: "sin(X₁)", math: "sin(x1)", picture: (x1) => Math.sin(x1) },
+  { key: "sinx2", label: "sin(X₂)", math: "sin(x2)", picture: (x1, x2) => Math.sin(x2) },
+];
+const SVG = "http://www.w3.org/2000/svg";
+export const MAX_LAYERS = 10;
+export const MAX_NEURONS = 32;
+const ACTIVATIONS = [["relu", "ReLU"], ["tanh", "Tanh"], ["sigmoid", "Sigmoid"], ["linear", "Linear"]];
+
+function element(tag, attributes = {}, ...children) {
+  const node = document.createElement(tag);
+  for (const [key, value] of Object.entries(attributes)) {
+    if (key === "className") node.className = value;
+    else if (key === "text") node.textContent = value;
+    else node.setAttribute(key, value);
+  }
+  node.append(...children);
+  return node;
+}
+
+export function formatNumber(value, digits = 3) {
+  if (!Number.isFinite(value)) return String(value);
+  const text = value.toFixed(digits);
+  return text === `-${(0).toFixed(digits)}` ? (0).toFixed(digits) : text;
+}
+
+/** Local picture of a feature that is switched off (the server draws the active ones). */
+function paintFeature(canvas, feature) {
+  const size = canvas.width;
+  const context = canvas.getContext("2d");
+  const image = context.createImageData(size, size);
+  for (let row = 0; row < size; row++) {
+    const x2 = 6 - ((row + 0.5) * 12) / size;
+    for (let col = 0; col < size; col++) {
+      const x1 = -6 + ((col + 0.5) * 12) / size;
+      const c = colourOf(feature.picture(x1, x2));
+      image.data.set([c[0], c[1], c[2], 160], (row * size + col) * 4);
+    }
+  }
+  context.putImageData(image, 0, 0);
+}
+
+export class NetworkView {
+  /** `root`: the .network element (holds #links and #layers); `actions`: the callbacks
+   * toggleFeature(key), addNeuron(layer), removeNeuron(layer), setActivation(layer, name),
+   * setWeight(matrix, from, to, value), setBias(layer, neuron, value). */
+  constructor(root, actions) {
+    this.root = root;
+    this.svg = root.querySelector("#links");
+    this.layersElement = root.querySelector("#layers");
+    this.actions = actions;
+    this.card = document.getElementById("hover-card");
+    this.cardMap = document.getElementById("hover-map");
+    this.cardFormula = document.getElementById("hover-formula");
+    this.tip = document.getElementById("link-tip");
+    this.editor = document.getElementById("weight-editor");
+    this.editorInput = document.getElementById("weight-value");
+    this.editorLabel = document.getElementById("weight-label");
+    this.nodes = new Map();          // id -> {canvas, context, image, layer, index, element}
+    this.links = [];                 // {matrix, from, to, path, hit, width, colour}
+    this.weights = null;
+    this.biases = null;
+    this.hovered = null;
+    this.shapeKey = "";
+    this.editing = null;
+    this.editor.addEventListener("submit", (event) => {
+      event.preventDefault();
+      this.commitEdit();
+    });
+    this.editorInput.addEventListener("keydown", (event) => {
+      if (event.key === "Escape") this.closeEditor();
+    });
+    this.editorInput.addEventListener("blur", () => setTimeout(() => this.closeEditor(), 0));
+    window.addEventListener("resize", () => this.layoutLinks());
+  }
+
+  /** Rebuild the columns when the network's shape changed (state message). */
+  build(state) {
+    const network = state.network;
+    const config = state.config;
+    this.network = network;
+    this.config = config;
+    this.thumbSize = state.thumbSize || 20;
+    const key = JSON.stringify([network.layers, network.features, network.activations, config.features,
+      config.problem, config.classes, this.thumbSize]);
+    if (key === this.shapeKey) return;
+    this.shapeKey = key;
+    this.closeEditor();
+    this.hideCard();
+    this.nodes.clear();
+    const hidden = network.layers.slice(1, -1);
+    const biggest = Math.max(7, ...network.layers.slice(1));
+    const nodeSize = biggest > 16 ? 22 : biggest > 10 ? 28 : 36;
+    this.root.style.setProperty("--node", `${nodeSize}px`);
+    this.layersElement.style.gap = hidden.length > 6 ? "30px" : "44px";
+    // Spread the columns over the width as TF Playground does, but not too thin.
+    this.layersElement.style.maxWidth = `${(hidden.length + 2) * 170}px`;
+    const columns = [this.featureColumn(network)];
+    hidden.forEach((count, h) => columns.push(this.hiddenColumn(h + 1, count, network.activations[h])));
+    columns.push(this.outputColumn(network.layers.length - 1, network.layers[network.layers.length - 1]));
+    this.layersElement.replaceChildren(...columns);
+    document.getElementById("layer-count").textContent = String(hidden.length);
+    document.getElementById("network-heading").lastChild.textContent =
+      hidden.length === 1 ? " hidden layer" : " hidden layers";
+    document.getElementById("add-layer").disabled = hidden.length >= MAX_LAYERS;
+    document.getElementById("remove-layer").disabled = hidden.length === 0;
+    this.buildLinks();
+    requestAnimationFrame(() => this.layoutLinks());
+  }
+
+  thumbnail(id, layer, index, label) {
+    const canvas = element("canvas", { width: this.thumbSize, height: this.thumbSize, role: "img", "aria-label": label });
+    const node = { id, canvas, context: canvas.getContext("2d"), image: null, layer, index, label };
+    this.nodes.set(id, node);
+    return node;
+  }
+
+  featureColumn(network) {
+    const column = element("div", { className: "layer features-layer" });
+    column.append(element("div", { className: "layer-head" }));
+    const nodes = element("div", { className: "nodes" });
+    for (const feature of FEATURES) {
+      const index = network.features.indexOf(feature.key);
+      const active = index >= 0;
+      const button = element("button", {
+        type: "button", className: "node", "aria-pressed": String(active),
+        "aria-label": `Feature ${feature.math}`, title: active ? "click to switch it off" : "click to use it",
+      });
+      const id = active ? `n-0-${index}` : `feature-${feature.key}`;
+      const node = this.thumbnail(id, 0, active ? index : -1, `Feature ${feature.math}`);
+      node.canvas.removeAttribute("role");
+      node.canvas.removeAttribute("aria-label");
+      node.element = button;
+      if (!active) paintFeature(node.canvas, feature);
+      button.append(node.canvas);
+      button.addEventListener("click", () => this.actions.toggleFeature(feature.key));
+      if (active) this.hoverable(button, node);
+      const row = element("div", { className: "feature-node" }, element("span", { className: "name", text: feature.label }), button);
+      nodes.append(row);
+    }
+    column.append(nodes);
+    return column;
+  }
+
+  hiddenColumn(layer, count, activation) {
+    const column = element("div", { className: "layer" });
+    const add = element("button", { type: "button", className: "round-button small", "aria-label": `Add neuron to layer ${layer}`, text: "+" });
+    const remove = element("button", { type: "button", className: "round-button small", "aria-label": `Remove neuron from layer ${layer}`, text: "−" });
+    add.disabled = count >= MAX_NEURONS;
+    remove.disabled = count <= 1;
+    add.addEventListener("click", () => this.actions.addNeuron(layer));
+    remove.addEventListener("click", () => this.actions.removeNeuron(layer));
+    const select = element("select", { "aria-label": `Layer ${layer} nonlinearity`, title: `the activation function of layer ${layer}` });
+    for (const [value, text] of ACTIVATIONS) select.append(element("option", { value, text }));
+    select.value = activation;
+    select.addEventListener("change", () => this.actions.setActivation(layer, select.value));
+    const head = element("div", { className: "layer-head" },
+      element("div", { className: "buttons" }, add, remove),
+      element("span", { className: "count", text: count === 1 ? "1 neuron" : `${count} neurons` }),
+      select);
+    const nodes = element("div", { className: "nodes" });
+    for (let j = 0; j < count; j++) nodes.append(this.neuron(layer, j, `Layer ${layer} neuron ${j + 1}`));
+    column.append(head, nodes);
+    return column;
+  }
+
+  outputColumn(layer, count) {
+    const column = element("div", { className: "layer" });
+    column.append(element("div", { className: "layer-head" }, element("span", { className: "count", text: count === 1 ? "prediction" : "class scores" })));
+    const nodes = element("div", { className: "nodes" });
+    for (let j = 0; j < count; j++) {
+      nodes.append(this.neuron(layer, j, count === 1 ? "Prediction neuron" : `Prediction neuron for class ${j}`));
+    }
+    column.append(nodes);
+    return column;
+  }
+
+  neuron(layer, index, label) {
+    const wrapper = element("div", { className: "node" });
+    const node = this.thumbnail(`n-${layer}-${index}`, layer, index, label);
+    node.element = wrapper;
+    const bias = element("button", { type: "button", className: "bias", "aria-label": `Bias of ${label.toLowerCase()}`, title: "bias: click to change" });
+    bias.addEventListener("click", (event) => this.openEditor(event, { kind: "bias", layer, neuron: index }));
+    wrapper.append(node.canvas, bias);
+    this.hoverable(wrapper, node);
+    return wrapper;
+  }
+
+  hoverable(target, node) {
+    target.addEventListener("mouseenter", () => this.showCard(node));
+    target.addEventListener("mouseleave", () => this.hideCard());
+    target.addEventListener("focus", () => this.showCard(node));
+    target.addEventListener("blur", () => this.hideCard());
+  }
+
+  buildLinks() {
+    this.svg.replaceChildren();
+    this.links = [];
+    const layers = this.network.layers;
+    const fragment = document.createDocumentFragment();
+    const hits = document.createDocumentFragment();
+    for (let m = 0; m < layers.length - 1; m++) {
+      for (let i = 0; i < layers[m]; i++) {
+        for (let j = 0; j < layers[m + 1]; j++) {
+          const path = document.createElementNS(SVG, "path");
+          path.setAttribute("class", "link");
+          const hit = document.createElementNS(SVG, "path");
+          hit.setAttribute("class", "hit");
+          const link = { matrix: m, from: i, to: j, path, hit, width: -1, colour: "" };
+          hit.addEventListener("mouseenter", (event) => this.showTip(event, link));
+          hit.addEventListener("mousemove", (event) => this.moveTip(event));
+          hit.addEventListener("mouseleave", () => { this.tip.hidden = true; });
+          hit.addEventListener("click", (event) => this.openEditor(event, { kind: "weight", link }));
+          this.links.push(link);
+          fragment.append(path);
+          hits.append(hit);
+        }
+      }
+    }
+    this.svg.append(fragment, hits);
+    if (this.weights) this.paintLinks();
+  }
+
+  /** Where each node's centre is, relative to the network element. */
+  layoutLinks() {
+    if (!this.network) return;
+    const origin = this.layersElement.getBoundingClientRect();
+    const width = this.layersElement.scrollWidth;
+    const height = this.layersElement.scrollHeight;
+    this.svg.setAttribute("width", width);
+    this.svg.setAttribute("height", height);
+    this.svg.style.left = `${this.layersElement.offsetLeft}px`;
+    this.svg.style.top = `${this.layersElement.offsetTop}px`;
+    const box = (layer, index) => {
+      const node = this.nodes.get(`n-${layer}-${index}`);
+      if (!node) return null;
+      const r = node.canvas.getBoundingClientRect();
+      return { left: r.left - origin.left, right: r.right - origin.left, middle: r.top - origin.top + r.height / 2 };
+    };
+    for (const link of this.links) {
+      const a = box(link.matrix, link.from);
+      const b = box(link.matrix + 1, link.to);
+      if (!a || !b) continue;
+      const x0 = a.right, y0 = a.middle, x1 = b.left, y1 = b.middle;
+      const mid = (x0 + x1) / 2;
+      const d = `M${x0.toFixed(1)},${y0.toFixed(1)}C${mid.toFixed(1)},${y0.toFixed(1)} ${mid.toFixed(1)},${y1.toFixed(1)} ${x1.toFixed(1)},${y1.toFixed(1)}`;
+      link.path.setAttribute("d", d);
+      link.hit.setAttribute("d", d);
+    }
+  }
+
+  paintLinks() {
+    for (const link of this.links) {
+      const w = this.weights[link.matrix]?.[link.from]?.[link.to];
+      if (w === undefined) continue;
+      // TF Playground: width 1..10 for |w| in 0..5, colour on the orange-blue scale.
+      const width = Number.isFinite(w) ? Math.round((1 + 9 * Math.min(Math.abs(w) / 5, 1)) * 4) / 4 : 1;
+      const colour = cssColour(colourOf(w));
+      if (width !== link.width) {
+        link.path.setAttribute("stroke-width", width);
+        link.width = width;
+      }
+      if (colour !== link.colour) {
+        link.path.setAttribute("stroke", colour);
+        link.colour = colour;
+      }
+    }
+  }
+
+  /** One frame: every thumbnail, every link, the open hover card. */
+  update(header, payload) {
+    this.weights = header.weights;
+    this.biases = header.biases;
+    for (const grid of header.grids || []) {
+      if (grid.id === "output") continue;
+      const node = this.nodes.get(grid.id);
+      if (!node || !finiteRange(grid)) continue;
+      if (!node.image || node.image.width !== grid.size) {
+        node.canvas.width = grid.size;
+        node.canvas.height = grid.size;
+        node.image = node.context.createImageData(grid.size, grid.size);
+      }
+      paintGrid(node.image, payload, grid, false);
+      node.context.putImageData(node.image, 0, 0);
+      node.range = grid.range;
+    }
+    if (this.weights) this.paintLinks();
+    if (this.hovered) this.drawCard(this.hovered);
+  }
+
+  // ---- the hover card: the neuron's map, large, and its formula ----
+
+  showCard(node) {
+    this.hovered = node;
+    node.element?.classList.add("hovered");
+    this.drawCard(node);
+    const r = node.canvas.getBoundingClientRect();
+    this.card.hidden = false;
+    const cardWidth = this.card.offsetWidth;
+    const left = r.right + 12 + cardWidth > window.innerWidth ? r.left - 12 - cardWidth : r.right + 12;
+    this.card.style.left = `${Math.max(4, left)}px`;
+    this.card.style.top = `${Math.max(4, Math.min(r.top - 40, window.innerHeight - this.card.offsetHeight - 4))}px`;
+  }
+
+  hideCard() {
+    this.hovered?.element?.classList.remove("hovered");
+    this.hovered = null;
+    this.card.hidden = true;
+  }
+
+  drawCard(node) {
+    const context = this.cardMap.getContext("2d");
+    context.fillStyle = "#fff";
+    context.fillRect(0, 0, this.cardMap.width, this.cardMap.height);
+    context.imageSmoothingEnabled = true;
+    context.drawImage(node.canvas, 0, 0, this.cardMap.width, this.cardMap.height);
+    this.cardFormula.textContent = this.formula(node);
+  }
+
+  /** A readable name of neuron `index` of layer `layer`. */
+  name(layer, index) {
+    if (layer === 0) {
+      const key = this.network.features[index];
+      return FEATURES.find((feature) => feature.key === key)?.math ?? key;
+    }
+    if (layer === this.network.layers.length - 1) return this.network.layers[layer] === 1 ? "out" : `out${index}`;
+    return `h${layer}.${index + 1}`;
+  }
+
+  formula(node) {
+    const { layer, index } = node;
+    const range = node.range ? `  (map from ${formatNumber(node.range[0], 2)} to ${formatNumber(node.range[1], 2)})` : "";
+    if (layer === 0) return `${this.name(0, index)}: an input feature${range}`;
+    const last = this.network.layers.length - 1;
+    const column = this.weights?.[layer - 1]?.map((row) => row[index]);
+    const bias = this.biases?.[layer - 1]?.[index];
+    if (!column) return `${this.name(layer, index)}${range}`;
+    let sum = column.map((w, i) => `${formatNumber(w)}·${this.name(layer - 1, i)}`).join(" + ").replace(/\+ -/g, "− ");
+    if (bias !== undefined) sum += bias < 0 ? ` − ${formatNumber(-bias)}` : ` + ${formatNumber(bias)}`;
+    const name = this.name(layer, index);
+    if (layer === last) {
+      if (this.config.problem === "regression") return `${name} = ${sum}${range}`;
+      if (this.network.layers[last] > 1) return `${name} = softmax(z)[${index}],  z${index} = ${sum}${range}`;
+      return `${name} = 2·sigmoid(z) − 1,  z = ${sum}${range}`;
+    }
+    const outer = this.network.activations[layer - 1];
+    return `${name} = ${outer === "linear" ? sum : `${outer}(${sum})`}${range}`;
+  }
+
+  // ---- links: hover shows the weight, click edits it ----
+
+  linkText(link) {
+    const w = this.weights?.[link.matrix]?.[link.from]?.[link.to];
+    return `weight ${this.name(link.matrix, link.from)} → ${this.name(link.matrix + 1, link.to)}: ${w === undefined ? "–" : formatNumber(w)}`;
+  }
+
+  showTip(event, link) {
+    link.path.classList.add("hovered");
+    this.tip.textContent = this.linkText(link);
+    this.tip.hidden = false;
+    this.moveTip(event);
+    link.hit.addEventListener("mouseleave", () => link.path.classList.remove("hovered"), { once: true });
+  }
+
+  moveTip(event) {
+    this.tip.style.left = `${event.clientX + 14}px`;
+    this.tip.style.top = `${event.clientY + 10}px`;
+  }
+
+  openEditor(event, target) {
+    event.stopPropagation();
+    this.tip.hidden = true;
+    this.editing = target;
+    let value;
+    if (target.kind === "weight") {
+      const { link } = target;
+      value = this.weights?.[link.matrix]?.[link.from]?.[link.to];
+      this.editorLabel.textContent = `Weight ${this.name(link.matrix, link.from)} → ${this.name(link.matrix + 1, link.to)}`;
+    } else {
+      value = this.biases?.[target.layer - 1]?.[target.neuron];
+      this.editorLabel.textContent = `Bias of ${this.name(target.layer, target.neuron)}`;
+    }
+    this.editorInput.value = value === undefined ? "0" : formatNumber(value, 3);
+    this.editor.hidden = false;
+    this.editor.style.left = `${Math.min(event.clientX + 8, window.innerWidth - 160)}px`;
+    this.editor.style.top = `${event.clientY + 8}px`;
+    this.editorInput.focus();
+    this.editorInput.select();
+  }
+
+  commitEdit() {
+    const target = this.editing;
+    const value = Number(this.editorInput.value);
+    if (target && this.editorInput.value.trim() !== "" && Number.isFinite(value)) {
+      if (target.kind === "weight") {
+        const { link } = target;
+        this.actions.setWeight(link.matrix, link.from, link.to, value);
+        if (this.weights?.[link.matrix]?.[link.from]) this.weights[link.matrix][link.from][link.to] = value;
+        this.paintLinks();
+      } else {
+        this.actions.setBias(target.layer - 1, target.neuron, value);
+      }
+    }
+    this.closeEditor();
+  }
+
+  closeEditor() {
+    this.editing = null;
+    this.editor.hidden = true;
+  }
+}
+
