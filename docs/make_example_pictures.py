@@ -12,7 +12,7 @@ import pathlib
 import sys
 import time
 
-from microflow import trainers
+from microflow.apps import problems as trainers
 
 IMAGES = pathlib.Path(__file__).resolve().parent / "example_images"
 

@@ -2,7 +2,7 @@
 
     python docs/make_pictures.py            # needs Graphviz's dot
 
-Every picture is the XOR model of ``microflow.models`` drawn by ``microflow.viz``, so the
+Every picture is the XOR model of ``microflow.apps.models`` drawn by ``microflow.viz``, so the
 pictures change when the drawing code does: rerun this script and commit docs/images.
 """
 
@@ -12,7 +12,8 @@ import sys
 import numpy as np
 
 import microflow as mf
-from microflow import models, viz
+from microflow.apps import models
+from microflow import viz
 
 IMAGES = pathlib.Path(__file__).resolve().parent / "images"
 

@@ -8,7 +8,7 @@ import os
 import sys
 
 import microflow as mf
-from microflow import plots
+from microflow.viz import plots
 
 mf.set_seed(0)
 X, y = mf.datasets.clouds(1000)                         # 1000 points around each centre

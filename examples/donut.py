@@ -8,7 +8,7 @@ import os
 import sys
 
 import microflow as mf
-from microflow import plots
+from microflow.viz import plots
 
 mf.set_seed(0)
 X, y = mf.datasets.donut(1000)                          # radius 5 (class 0) and 10 (class 1)

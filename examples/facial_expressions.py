@@ -15,7 +15,7 @@ import tempfile
 import numpy as np
 
 import microflow as mf
-from microflow import plots
+from microflow.viz import plots
 
 options = argparse.ArgumentParser(description=__doc__.splitlines()[0])
 options.add_argument("out", nargs="?", default="out")

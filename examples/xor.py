@@ -9,7 +9,7 @@ import os
 import sys
 
 import microflow as mf
-from microflow import plots
+from microflow.viz import plots
 
 mf.set_seed(0)                                          # reproducible weights
 X, y = mf.datasets.xor()                                # 4 points, labels 0 1 1 0

@@ -24,7 +24,7 @@ import textwrap
 import pytest
 
 import microflow as mf
-from microflow.ops.base import REGISTRY
+from microflow.core.ops.base import REGISTRY
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 DOCS = ROOT / "docs"
@@ -128,7 +128,7 @@ def test_excerpts_of_the_source_are_in_the_source(page):
 def run_console(page, session, line):
     """Run each ``$ microflow ...`` command of a console block; compare what it prints
     (stdout and stderr, as a terminal shows them) with the lines that follow it."""
-    from microflow.cli import main
+    from microflow.apps.cli import main
     commands = []
     for offset, text in enumerate(session.splitlines()):
         if text.startswith("$ "):
@@ -210,12 +210,12 @@ def test_the_site_builds_in_strict_mode(tmp_path):
 def test_the_build_hooks_make_mathml_code_and_fenced_examples():
     hooks = load("hooks.py")
     page = ('<p><span class="arithmatex">\\(t_k \\log y_k &lt; 1\\)</span> and '
-            ':func:<code>microflow.random.set_seed</code> or :class:<code>Graph</code>::</p>')
+            ':func:<code>microflow.core.random.set_seed</code> or :class:<code>Graph</code>::</p>')
     html = hooks.on_page_content(page)
     assert '<math xmlns="http://www.w3.org/1998/Math/MathML" display="inline">' in html
     assert '<annotation encoding="application/x-tex">t_k \\log y_k &lt; 1</annotation>' in html
     assert f"{hooks._THIN}<mi>log</mi>{hooks._THIN}" in html
-    assert '<autoref identifier="microflow.random.set_seed" optional><code>set_seed</code>' in html
+    assert '<autoref identifier="microflow.core.random.set_seed" optional><code>set_seed</code>' in html
     assert " or <code>Graph</code>:</p>" in html
     docstring = "Intro.\n\n>>> a = 1\n>>> a\n1\n\nExamples\n--------\n>>> b"
     assert hooks.fence_doctests(docstring) == (

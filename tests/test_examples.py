@@ -51,7 +51,7 @@ def test_facial_expressions_example_runs_on_few_faces(tmp_path):
 
 @pytest.mark.slow
 def test_facial_expressions_example_reads_the_kaggle_layout(tmp_path):
-    from microflow import datasets
+    from microflow.data import datasets
     X, y = datasets.synthetic_faces(210, seed=0)
     usage = ["Training"] * 140 + ["PublicTest"] * 35 + ["PrivateTest"] * 35
     path = datasets.write_fer2013(tmp_path / "fer2013.csv", X, y, usage=usage)
@@ -72,7 +72,7 @@ def load_picture_script():
 def test_the_docs_show_the_pictures_the_script_makes(tmp_path):
     """docs/example_images holds exactly the files make_example_pictures.py writes, and
     docs/examples.md shows only those."""
-    from microflow import trainers
+    from microflow.apps import problems as trainers
     script = load_picture_script()
     expected = {f"{problem}/{name}" for problem, names in script.PICTURES.items()
                 for name in names}
