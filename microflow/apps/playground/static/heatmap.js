@@ -27,15 +27,18 @@ export function cssColour(rgb, alpha = 1) {
 const tables = new Map();
 
 /** The 256 colours (RGBA, Uint8ClampedArray of 1024) of a grid whose bytes map onto [lo, hi]:
- * byte b stands for lo + (hi - lo) * b / 255, coloured on the diverging scale. With
- * `discretize`, each value is coloured as its sign (-1 or +1), as TF Playground does. */
+ * byte b stands for v = lo + (hi - lo) * b / 255, coloured on the diverging scale. A range
+ * wider than [-1, 1] (a ReLU's or a feature's, which the server makes symmetric, [-top, top])
+ * is scaled into it, so every picture shows its shape. With `discretize`, each value is
+ * coloured as its sign (-1 or +1), as TF Playground does. */
 export function lookupTable(lo, hi, discretize = false) {
   const key = `${lo}|${hi}|${discretize}`;
   let table = tables.get(key);
   if (table) return table;
   table = new Uint8ClampedArray(256 * 4);
+  const scale = Math.max(1, Math.abs(lo), Math.abs(hi));
   for (let b = 0; b < 256; b++) {
-    let value = lo + ((hi - lo) * b) / 255;
+    let value = (lo + ((hi - lo) * b) / 255) / scale;
     if (discretize) value = value >= 0 ? 1 : -1;
     const c = colourOf(value);
     table.set([c[0], c[1], c[2], MAP_ALPHA], b * 4);
@@ -152,7 +155,5 @@ export function renderLegend(element, problem, classes) {
   const bar = document.createElement("span");
   bar.className = "bar";
   bar.style.background = `linear-gradient(to right, ${cssColour(ORANGE)}, ${cssColour(NEUTRAL)}, ${cssColour(BLUE)})`;
-  const low = problem === "regression" ? "-1" : "class -1";
-  const high = problem === "regression" ? "+1" : "class +1";
-  element.append(low, bar, high);
+  element.append("−1", bar, "+1");
 }

@@ -46,8 +46,8 @@ class Playground {
       },
       setWeight: (matrix, from, to, value) =>
         this.socket.send({ type: "set_weight", layer: matrix, from, to, value }),
-      setBias: (matrix, neuron, value) =>
-        this.socket.send({ type: "set_bias", layer: matrix, neuron, value }),
+      setBias: (layer, neuron, value) =>
+        this.socket.send({ type: "set_bias", layer, neuron, value }),
     });
     this.bindButtons();
     this.showNotices();

@@ -56,7 +56,8 @@ function paintFeature(canvas, feature) {
 export class NetworkView {
   /** `root`: the .network element (holds #links and #layers); `actions`: the callbacks
    * toggleFeature(key), addNeuron(layer), removeNeuron(layer), setActivation(layer, name),
-   * setWeight(matrix, from, to, value), setBias(layer, neuron, value). */
+   * setWeight(matrix, from, to, value), setBias(layer, neuron, value) (layer 1 = the first
+   * hidden layer, as the server counts). */
   constructor(root, actions) {
     this.root = root;
     this.svg = root.querySelector("#links");
@@ -411,7 +412,7 @@ export class NetworkView {
         if (this.weights?.[link.matrix]?.[link.from]) this.weights[link.matrix][link.from][link.to] = value;
         this.paintLinks();
       } else {
-        this.actions.setBias(target.layer - 1, target.neuron, value);
+        this.actions.setBias(target.layer, target.neuron, value);
       }
     }
     this.closeEditor();
