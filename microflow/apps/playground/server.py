@@ -341,7 +341,7 @@ def serve(host="127.0.0.1", port=8000, open_browser=True):
         log.setLevel(logging.WARNING)
         log.propagate = False
     server = uvicorn.Server(uvicorn.Config(create_app(), log_level="warning",
-                                           timeout_graceful_shutdown=2, ws="websockets"))
+                                           timeout_graceful_shutdown=2, ws="auto"))
     print(f"microflow playground: serving on {url} (Ctrl-C stops)", flush=True)
     if open_browser:
         threading.Timer(0.3, webbrowser.open, (url,)).start()
