@@ -12,6 +12,7 @@ import sys
 from microflow import viz
 from microflow.apps.commands import SUBCOMMANDS as TRAINER_SUBCOMMANDS
 from microflow.apps.models import MODELS
+from microflow.apps.playground.cli import add_playground_command
 
 EXIT_BAD_INPUT = 2
 
@@ -63,7 +64,8 @@ def run_draw(args):
     print(f"wrote {path}")
 
 
-SUBCOMMANDS = {"draw": add_draw, **TRAINER_SUBCOMMANDS}     # train, cv, search
+SUBCOMMANDS = {"draw": add_draw, **TRAINER_SUBCOMMANDS,     # train, cv, search
+               "playground": add_playground_command}
 
 
 def build_parser():
