@@ -118,10 +118,7 @@ class Playground {
     if (config.dataset === "upload") delete config.dataset;
     storeQuery(config, this.flags);
     renderLegend($("legend"), state.config.problem, this.classCount());
-    if ((state.epoch ?? 0) === 0) {
-      this.chart.clear();
-      if (this.diverged !== null) this.clearDiverged();
-    }
+    if ((state.epoch ?? 0) === 0) this.chart.clear();
     if (!previous || previous.config.problem !== state.config.problem || previous.config.classes !== state.config.classes) {
       this.drawOutput();
     }
@@ -168,7 +165,6 @@ class Playground {
       this.showDiverged(`Training diverged at epoch ${header.epoch}: the loss is not a number any more. Lower the learning rate and press Reset.`);
       return;
     }
-    if (this.diverged !== null && finite && header.epoch < this.diverged) this.clearDiverged();
     $("trainLoss").textContent = finite ? formatNumber(header.trainLoss) : "–";
     $("testLoss").textContent = finite ? formatNumber(header.testLoss) : "–";
     const accuracy = header.testAccuracy ?? null;
@@ -294,11 +290,15 @@ class Playground {
   bindButtons() {
     $("play").addEventListener("click", () => {
       const running = !this.running;
-      if (running) this.clearAlert("error");
+      if (running) {
+        this.clearAlert("error");
+        this.clearDiverged();
+      }
       this.socket.send({ type: running ? "play" : "pause" });
       this.setRunning(running);
     });
     $("step").addEventListener("click", () => {
+      this.clearDiverged();
       this.socket.send({ type: "step" });
     });
     $("reset").addEventListener("click", () => {
