@@ -7,6 +7,7 @@ import logging
 import math
 import os
 import pathlib
+import runpy
 import subprocess
 import sys
 import warnings
@@ -634,26 +635,45 @@ def test_export_data_is_reuploadable_csv(client):
     assert points.shape == (500, 2) and kind == "binary"
 
 
-@pytest.mark.parametrize("config", [
-    {"features": ALL_FEATURES, "hidden": [5, 3], "activations": ["relu", "sigmoid"]},
-    {"dataset": "spiral", "classes": 3, "hidden": [6]},
-    {"dataset": "multigauss", "hidden": [], "features": ["x1", "x1x2"], "learningRate": 0.001},
-])
-def test_the_exported_script_reproduces_the_predictions(config, tmp_path):
-    session = PlaygroundSession(config)
+def _points_csv(path, points):
+    path.write_text("x1,x2\n" + "".join(f"{a!r},{b!r}\n" for a, b in points.tolist()),
+                    encoding="utf-8")
+    return path
+
+
+def test_the_exported_script_run_as_a_program_reproduces_the_predictions(tmp_path):
+    session = PlaygroundSession({"features": ALL_FEATURES, "hidden": [5, 3],
+                                 "activations": ["relu", "sigmoid"]})
     session.train(3)
     script = tmp_path / "playground_model.py"
     script.write_text(export.export_script(session)["content"], encoding="utf-8")
     points = plane_grid(7)
-    (tmp_path / "points.csv").write_text(
-        "x1,x2\n" + "".join(f"{a!r},{b!r}\n" for a, b in points.tolist()), encoding="utf-8")
     env = dict(os.environ, PYTHONPATH=str(ROOT))
-    result = subprocess.run([sys.executable, str(script), str(tmp_path / "points.csv")],
-                            capture_output=True, text=True, env=env, timeout=60, check=True)
-    printed = np.array([[float(v) for v in line.split(",")[2:]]
-                        for line in result.stdout.splitlines()])
-    expected = session.predict(points).reshape(len(points), -1)
-    np.testing.assert_allclose(printed, expected, rtol=1e-5, atol=1e-6)
+    result = subprocess.run([sys.executable, str(script),
+                             str(_points_csv(tmp_path / "points.csv", points))],
+                            capture_output=True, text=True, env=env, timeout=120, check=True)
+    printed = np.array([[float(v) for v in line.split(",")] for line in
+                        result.stdout.splitlines()])
+    np.testing.assert_allclose(printed[:, :2], points, atol=1e-6)
+    np.testing.assert_allclose(printed[:, 2], session.predict(points), rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize("config", [
+    {"dataset": "spiral", "classes": 3, "hidden": [6], "optimizer": "rmsprop"},
+    {"dataset": "multigauss", "hidden": [], "features": ["x1", "x1x2"], "learningRate": 0.001},
+    {"dataset": "xor", "hidden": [4, 4, 2], "activations": ["linear", "tanh", "relu"]},
+])
+def test_the_exported_script_rebuilds_the_same_graph(config, tmp_path):
+    session = PlaygroundSession(config)
+    session.train(3)
+    script = tmp_path / "playground_model.py"
+    script.write_text(export.export_script(session)["content"], encoding="utf-8")
+    module = runpy.run_path(str(script))              # not as __main__: defines predict()
+    points = plane_grid(9)
+    expected = session.predict(points)
+    np.testing.assert_allclose(module["predict"](points).reshape(expected.shape), expected,
+                               rtol=1e-5, atol=1e-6)
+    assert module["WEIGHTS"][0] == session.network.weights[0].value.tolist()
 
 
 def test_the_exported_checkpoint_restores_the_weights(client, tmp_path):
