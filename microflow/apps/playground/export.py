@@ -155,7 +155,7 @@ def script_source(session):
         "        points = np.array([(a, b) for b in axis[::-1] for a in axis], np.float32)",
         "    for point, value in zip(points, predict(points)):",
         "        values = ','.join(f'{v:.9g}' for v in np.atleast_1d(value))",
-        "        print(f'{point[0]:g},{point[1]:g},{values}')",
+        "        print(f'{point[0]:.9g},{point[1]:.9g},{values}')",
     ]
     return "\n".join(lines) + "\n"
 
