@@ -205,7 +205,7 @@ def test_changing_the_data_and_the_network(page, server_url, tmp_path):
     page.get_by_label("Layer 2 nonlinearity").select_option(label="Sigmoid")
     wait_for(lambda: page.evaluate("window.playgroundApp.state.config.activations") == ["relu", "sigmoid", "relu"],
              "a sigmoid second layer")
-    expect(page.get_by_label("Activation", exact=True)).to_have_value("")     # mixed: none shown
+    expect(page.get_by_label("Activation", exact=True)).to_have_value("mixed")    # "per layer"
 
     drawn = frames_drawn(page)
     page.get_by_role("button", name="Step").click()
@@ -230,6 +230,29 @@ def test_changing_the_data_and_the_network(page, server_url, tmp_path):
     assert table.get_by_role("row").count() == 4                 # the header and 3 classes
     assert figure(page, "Accuracy") is not None
     assert colours(page, "canvas[aria-label='Output']")["distinct"] > 10
+
+
+def test_four_gaussians_softmax_confusion_matrix_and_accuracy(page, server_url, tmp_path):
+    open_page(page, server_url, "?dataset=gauss&classes=4&noise=20&hidden=6,4&optimizer=adam&showTestData=true")
+    wait_for(lambda: layer_sizes(page) == [2, 6, 4, 4], "four output neurons")
+    expect(page.get_by_label("Classes", exact=True)).to_have_value("4")
+    page.get_by_role("button", name="Play").click()
+    wait_for(lambda: (figure(page, "Accuracy") or 0) > 0.85, "an accuracy above 0.85", timeout=40)
+    page.get_by_role("button", name="Pause").click()
+    rows = page.get_by_role("table").get_by_role("row")
+    assert rows.count() == 5
+    counts = [[int(cell) for cell in rows.nth(i).get_by_role("cell").all_text_contents()] for i in range(1, 5)]
+    total = sum(map(sum, counts))
+    assert sum(counts[k][k] for k in range(4)) / total == pytest.approx(figure(page, "Accuracy"), abs=0.01)
+    output = page.evaluate("""() => {
+        const canvas = document.querySelector("canvas[aria-label='Output']");
+        const data = canvas.getContext("2d").getImageData(0, 0, canvas.width, canvas.height).data;
+        const hues = new Set();
+        for (let i = 0; i < data.length; i += 4 * 97) hues.add(`${data[i] >> 5},${data[i + 1] >> 5},${data[i + 2] >> 5}`);
+        return hues.size;
+    }""")
+    assert output > 8, output
+    screenshot(page, "playground_classes.png", tmp_path, full_page=True)
 
 
 def test_the_address_holds_the_state_and_clamps_what_is_out_of_range(page, server_url, tmp_path):

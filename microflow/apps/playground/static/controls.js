@@ -73,7 +73,7 @@ export class Controls {
       this.activation.value = activations[0];
       this.defaultActivation = activations[0];
     } else if (activations.length) {
-      this.activation.selectedIndex = -1;
+      this.activation.value = "mixed";          // "per layer": each layer's own select says which
     } else {
       this.activation.value = this.defaultActivation;
     }

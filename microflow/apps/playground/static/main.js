@@ -12,8 +12,9 @@ import { FLAGS, readQuery, storeQuery } from "./url.js";
 const $ = (id) => document.getElementById(id);
 const MAX_UPLOAD = 1024 * 1024;
 
-/** Counters a test or the benchmark reads: frames received, frames drawn, and the newest header. */
-const stats = { framesReceived: 0, framesDrawn: 0, lastHeader: null, drawMs: 0 };
+/** Counters a test or the benchmark reads: frames received and drawn, the time spent drawing
+ * them (ms, in total), the bytes received, and the newest frame's header. */
+const stats = { framesReceived: 0, framesDrawn: 0, drawMs: 0, bytesReceived: 0, lastHeader: null };
 window.playground = stats;
 
 class Playground {
@@ -132,6 +133,7 @@ class Playground {
 
   onFrame(frame) {
     stats.framesReceived += 1;
+    stats.bytesReceived += frame.payload.byteOffset + frame.payload.byteLength;
     this.pending = frame;
     if (!this.scheduled) {
       this.scheduled = true;
@@ -152,7 +154,7 @@ class Playground {
     } catch (error) {
       this.alert(`could not draw a frame: ${error.message}`);
     } finally {
-      stats.drawMs = performance.now() - started;
+      stats.drawMs += performance.now() - started;
       this.socket.send({ type: "ready" });
     }
   }
@@ -213,13 +215,15 @@ class Playground {
     box.hidden = false;
     const table = $("confusion");
     const rows = [];
+    // Two classes are the labels -1 (orange) and +1 (blue); more are numbered from 0.
+    const name = (k) => (confusion.length === 2 ? ["−1 (orange)", "+1 (blue)"][k] : `class ${k}`);
     const head = document.createElement("tr");
-    head.append(Object.assign(document.createElement("th"), { textContent: "true \\ predicted", scope: "col" }));
-    confusion[0].forEach((_, k) => head.append(Object.assign(document.createElement("th"), { textContent: `class ${k}`, scope: "col" })));
+    head.append(Object.assign(document.createElement("th"), { textContent: "true ↓ predicted →", scope: "col" }));
+    confusion[0].forEach((_, k) => head.append(Object.assign(document.createElement("th"), { textContent: name(k), scope: "col" })));
     rows.push(head);
     confusion.forEach((row, i) => {
       const tr = document.createElement("tr");
-      tr.append(Object.assign(document.createElement("th"), { textContent: `class ${i}`, scope: "row" }));
+      tr.append(Object.assign(document.createElement("th"), { textContent: name(i), scope: "row" }));
       row.forEach((count, j) => {
         const td = document.createElement("td");
         td.textContent = String(count);
