@@ -386,10 +386,9 @@ def _l1_penalty(weights, rate):
     """rate * sum |W| over the weight matrices."""
     if hasattr(mf.layers, "l1_regularization"):
         return mf.layers.l1_regularization(weights, rate)
-    # |w| = relu(w) + relu(-w), whose gradient is sign(w) (0 at 0)
     total = None
     for W in weights:
-        term = mf.reduce_sum(mf.relu(W) + mf.relu(-W))
+        term = mf.reduce_sum(mf.abs(W))
         total = term if total is None else mf.add(total, term)
     return mf.multiply(total, rate, name="l1_penalty")
 
