@@ -713,3 +713,30 @@ def test_a_taken_port_is_a_one_line_error(capsys):
     err = capsys.readouterr().err
     assert err.startswith(f"microflow playground: error: cannot listen on 127.0.0.1:{port}: ")
     assert err.count("\n") == 1
+
+
+def test_the_command_serves_the_page_and_stops_on_ctrl_c():
+    import signal
+    import urllib.error
+    import urllib.request
+    env = dict(os.environ, PYTHONPATH=str(ROOT), PYTHONUNBUFFERED="1")
+    process = subprocess.Popen([sys.executable, "-m", "microflow", "playground", "--port", "0",
+                                "--no-browser"], stdout=subprocess.PIPE,
+                               stderr=subprocess.PIPE, text=True, env=env, cwd=ROOT)
+    try:
+        line = process.stdout.readline()
+        assert line.startswith("microflow playground: serving on http://127.0.0.1:")
+        url = line.split("serving on ")[1].split()[0]
+        try:
+            with urllib.request.urlopen(url, timeout=10) as response:
+                assert response.status == 200
+        except urllib.error.HTTPError as error:       # no page yet: the server still answers
+            assert error.code == 500
+        process.send_signal(signal.SIGINT)
+        out, err = process.communicate(timeout=20)
+    finally:
+        if process.poll() is None:
+            process.kill()
+    assert process.returncode == 0, err
+    assert out.strip() == "microflow playground: stopped"
+    assert "Traceback" not in err

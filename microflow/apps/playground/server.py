@@ -118,6 +118,7 @@ class Connection:
     async def send_state(self):
         state = self.session.state_message()
         state["running"] = self.running
+        self.session.notices = []           # each notice is said once
         await self.send(state)
 
     async def call(self, function, *args):

@@ -386,10 +386,9 @@ def _l1_penalty(weights, rate):
     """rate * sum |W| over the weight matrices."""
     if hasattr(mf.layers, "l1_regularization"):
         return mf.layers.l1_regularization(weights, rate)
-    # |w| = relu(w) + relu(-w), whose gradient is sign(w) (0 at 0)
     total = None
     for W in weights:
-        term = mf.reduce_sum(mf.relu(W) + mf.relu(-W))
+        term = mf.reduce_sum(mf.abs(W))
         total = term if total is None else mf.add(total, term)
     return mf.multiply(total, rate, name="l1_penalty")
 
@@ -653,7 +652,7 @@ class PlaygroundSession:
             scores = self.evaluate()
         losses = (scores["trainLoss"], scores["testLoss"])
         if not all(math.isfinite(v) for v in losses) or \
-                not all(np.isfinite(v).all() for v in values):
+                not all(math.isfinite(np.add.reduce(v, axis=None)) for v in values):
             self._restore(self._last_good)
             raise Diverged(self.epoch)
         grids, chunks, offset = [], [], 0
@@ -691,15 +690,21 @@ class PlaygroundSession:
                 bounds = (-1.0, 1.0)
             else:
                 bounds = None                       # unbounded: symmetric around 0 per neuron
-            for neuron in range(thumbs.shape[2]):
-                plane = thumbs[:, :, neuron]
-                if bounds is None:
-                    top = float(np.abs(plane).max()) or 1.0
-                    lo, hi = -top, top
-                else:
-                    lo, hi = bounds
-                add(f"n-{layer}-{neuron}", layer, neuron, THUMB, 1, quantize(plane, lo, hi),
-                    _round(lo), _round(hi))
+            planes = np.ascontiguousarray(thumbs.transpose(2, 0, 1))     # (units, 20, 20)
+            if bounds is None:
+                hi = np.abs(planes).max(axis=(1, 2))
+                hi[hi == 0] = 1.0
+                lo = -hi
+            else:
+                lo = np.full(len(planes), bounds[0])
+                hi = np.full(len(planes), bounds[1])
+            data = quantize(planes, lo[:, None, None], hi[:, None, None])
+            for neuron in range(len(planes)):
+                grids.append({"id": f"n-{layer}-{neuron}", "layer": layer, "neuron": neuron,
+                              "size": THUMB, "planes": 1, "offset": offset + neuron * THUMB**2,
+                              "range": [_round(lo[neuron]), _round(hi[neuron])]})
+            chunks.append(data)
+            offset += len(data)
         header = {"type": "frame", "epoch": self.epoch,
                   "trainLoss": _round(scores["trainLoss"]), "testLoss": _round(scores["testLoss"]),
                   "accuracy": _round(scores.get("trainAccuracy")),
@@ -719,8 +724,9 @@ def quantize(values, lo, hi):
     >>> list(quantize(np.array([-1.0, 0.0, 1.0, 2.0]), -1.0, 1.0))
     [0, 128, 255, 255]
     """
-    scaled = np.asarray(values, np.float32) - np.float32(lo)
-    scaled *= np.float32(255.0 / (hi - lo))
+    lo = np.asarray(lo, np.float32)
+    scaled = np.asarray(values, np.float32) - lo
+    scaled *= np.float32(255.0) / (np.asarray(hi, np.float32) - lo)
     np.clip(scaled, 0, 255, out=scaled)
     return np.rint(scaled).astype(np.uint8).tobytes()
 
@@ -741,7 +747,7 @@ def decode_frame(frame):
 def _round(value):
     if value is None:
         return None
-    return float(f"{value:.6g}")
+    return float(f"{float(value):.6g}")
 
 
 def _index(value, count, what, of):

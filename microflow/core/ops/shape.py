@@ -206,6 +206,15 @@ class OnesLike(Op):
     forward = staticmethod(np.ones_like)
 
 
+@register
+class ZerosLike(Op):
+    """out = an array of zeros shaped like a"""
+
+    differentiable = False
+
+    forward = staticmethod(np.zeros_like)
+
+
 # -- the functions users call ---------------------------------------------------------
 def reshape(a, shape, name=None):
     """``a`` with a new shape; one dimension may be -1."""
@@ -265,3 +274,8 @@ def stop_gradient(a, name=None):
 def ones_like(a, name=None):
     """Ones with ``a``'s run-time shape and dtype."""
     return apply(OnesLike(), (a,), name)
+
+
+def zeros_like(a, name=None):
+    """Zeros with ``a``'s run-time shape and dtype."""
+    return apply(ZerosLike(), (a,), name)

@@ -1,0 +1,140 @@
+"""The playground's server time per frame: how long one epoch, one frame and its bytes take.
+
+    python benchmarks/playground_frames.py                # 6 x 8 network, all features
+    python benchmarks/playground_frames.py --hidden 4,2 --features x1,x2 --batch 10
+
+Measured in one process, on the largest network of TensorFlow Playground's limits (6 hidden
+layers of 8 neurons, all seven features, circle data, batch size 10, one epoch per frame):
+
+- epoch: one pass over the 250 training points in 25 mini-batches (``PlaygroundSession.train``);
+- frame: the ONE ``Session.run`` of every layer over the 100 x 100 grid, the losses and
+  accuracies on both sets, and the uint8 quantization and encoding (``PlaygroundSession.frame``),
+  with its parts timed apart;
+- end to end: frames per second through a real uvicorn server and a WebSocket client that
+  answers each frame with ``ready`` at once (the server's side of the flow control; a browser
+  adds its drawing time on top).
+
+Medians over rounds; the parts are interleaved so that drift on a shared machine hits all alike.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import statistics
+import sys
+import threading
+import time
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+import numpy as np  # noqa: E402
+
+from microflow.apps.playground.session import (FEATURE_NAMES, PlaygroundSession,  # noqa: E402
+                                               _GRID_POINTS)
+
+
+def _median_ms(samples):
+    return statistics.median(samples) * 1e3
+
+
+def time_parts(config, rounds):
+    """Median milliseconds of an epoch, a frame and the frame's parts; bytes per frame."""
+    session = PlaygroundSession(config)
+    session.train(2)                    # compile the plans first
+    session.frame()
+    network = session.network
+    parts = {"epoch": [], "frame": [], "grid run": [], "losses": [], "quantize+encode": []}
+    size = 0
+    for _ in range(rounds):
+        started = time.perf_counter()
+        session.train(1)
+        parts["epoch"].append(time.perf_counter() - started)
+        started = time.perf_counter()
+        frame = session.frame()
+        parts["frame"].append(time.perf_counter() - started)
+        size = len(frame)
+        started = time.perf_counter()
+        network.session.run(network.grid_fetches, {network.x: _GRID_POINTS})
+        parts["grid run"].append(time.perf_counter() - started)
+        started = time.perf_counter()
+        session.evaluate()
+        parts["losses"].append(time.perf_counter() - started)
+    for frame_time, grid, losses in zip(parts["frame"], parts["grid run"], parts["losses"]):
+        parts["quantize+encode"].append(max(frame_time - grid - losses, 0.0))
+    return {name: _median_ms(samples) for name, samples in parts.items()}, size, session
+
+
+def end_to_end(config, seconds):
+    """Frames per second reaching a WebSocket client through uvicorn, the client sending
+    ``ready`` as soon as each frame arrives."""
+    import uvicorn
+    from websockets.sync.client import connect
+
+    from microflow.apps.playground.server import _listen, create_app
+
+    sock = _listen("127.0.0.1", 0)
+    port = sock.getsockname()[1]
+    server = uvicorn.Server(uvicorn.Config(create_app(), log_level="warning", ws="auto"))
+    thread = threading.Thread(target=lambda: asyncio.run(server.serve(sockets=[sock])),
+                              daemon=True)
+    thread.start()
+    while not server.started:
+        time.sleep(0.01)
+    query = "&".join(f"{key}={','.join(map(str, value)) if isinstance(value, list) else value}"
+                     for key, value in config.items())
+    frames, first_epoch, last_epoch = 0, None, None
+    with connect(f"ws://127.0.0.1:{port}/ws?{query}", max_size=None) as ws:
+        ws.send(json.dumps({"type": "play"}))
+        started = time.perf_counter()
+        while time.perf_counter() - started < seconds:
+            message = ws.recv()
+            if isinstance(message, bytes):
+                length = int.from_bytes(message[:4], "little")
+                epoch = json.loads(message[4:4 + length])["epoch"]
+                first_epoch = epoch if first_epoch is None else first_epoch
+                last_epoch = epoch
+                frames += 1
+                ws.send(json.dumps({"type": "ready"}))
+        elapsed = time.perf_counter() - started
+    server.should_exit = True
+    thread.join(timeout=5)
+    sock.close()
+    return frames / elapsed, (last_epoch - first_epoch) / elapsed
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--hidden", default="8,8,8,8,8,8")
+    parser.add_argument("--features", default=",".join(FEATURE_NAMES))
+    parser.add_argument("--activation", default="tanh")
+    parser.add_argument("--batch", type=int, default=10)
+    parser.add_argument("--dataset", default="circle")
+    parser.add_argument("--rounds", type=int, default=60)
+    parser.add_argument("--seconds", type=float, default=5.0,
+                        help="how long the end-to-end run lasts (0: skip it)")
+    args = parser.parse_args(argv)
+    hidden = [int(h) for h in args.hidden.split(",") if h]
+    config = {"dataset": args.dataset, "hidden": hidden, "features": args.features.split(","),
+              "activations": args.activation, "batchSize": args.batch, "speed": 1}
+    times, size, session = time_parts(config, args.rounds)
+    if session.notices:
+        print("notices:", "; ".join(session.notices))
+    print(f"network {session.layer_sizes()} ({', '.join(session.config['features'])}), "
+          f"batch {args.batch}, {len(session.train_x)} training points, numpy "
+          f"{np.__version__}, {os.cpu_count()} cores")
+    for name, ms in times.items():
+        print(f"  {name:18s} {ms:7.2f} ms")
+    per_frame = times["epoch"] + times["frame"]
+    print(f"  {'epoch + frame':18s} {per_frame:7.2f} ms  -> at most {1000 / per_frame:.0f} "
+          "frames/s from the server")
+    print(f"  {'bytes per frame':18s} {size:7d}")
+    if args.seconds > 0:
+        fps, epochs = end_to_end(config, args.seconds)
+        print(f"  end to end (uvicorn + WebSocket client): {fps:.0f} frames/s, "
+              f"{epochs:.0f} epochs/s")
+
+
+if __name__ == "__main__":
+    main()
