@@ -214,10 +214,10 @@ def test_changing_the_data_and_the_network(page, server_url, tmp_path):
     assert output["distinct"] > 10, output
     for name in ["Layer 1 neuron 5", "Layer 3 neuron 2"]:
         assert colours(page, f"canvas[aria-label='{name}']")["distinct"] > 2, name
-    # The links between the 7 columns' neurons: one per weight, drawn.
-    links = page.locator("#links path.link")
-    assert links.count() == 3 * 5 + 5 * 1 + 1 * 2 + 2 * 1
-    assert float(links.first.get_attribute("stroke-width")) >= 1
+    # The links between the columns' neurons: one per weight, drawn.
+    assert page.evaluate("window.playgroundApp.network.links.length") == 3 * 5 + 5 * 1 + 1 * 2 + 2 * 1
+    links = colours(page, "#link-canvas")
+    assert links["blue"] + links["orange"] > 0.01, links
 
     page.get_by_label("Dataset", exact=True).select_option(label="Spiral")
     page.get_by_label("Classes", exact=True).select_option("3")
@@ -324,13 +324,17 @@ def test_hover_a_neuron_and_edit_a_weight(page, server_url, tmp_path):
     assert colours(page, "#hover-map")["distinct"] > 3
     screenshot(page, "playground_hover.png", tmp_path, clip={"x": 230, "y": 150, "width": 760, "height": 480})
 
-    # The first link, x1 -> h1.1: hover shows its weight, a click edits it.
-    link = page.locator("#links path.hit").first
-    box = link.bounding_box()
-    page.mouse.move(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
-    page.locator("#links path.hit").first.dispatch_event("mouseenter")
+    # The first link, x1 -> h1.1: hover shows its weight, a click edits it (with the mouse, at
+    # the middle of the link's curve).
+    page.mouse.move(5, 5)
+    middle = page.evaluate("""() => {
+        const [x0, y0, mid, x1, y1] = window.playgroundApp.network.links[0].geometry;
+        const box = document.getElementById("link-canvas").getBoundingClientRect();
+        return {x: box.left + (x0 + x1) / 2, y: box.top + (y0 + y1) / 2};
+    }""")
+    page.mouse.move(middle["x"], middle["y"])
     expect(page.locator("#link-tip")).to_contain_text("weight x1 → h1.1")
-    link.dispatch_event("click")
+    page.mouse.click(middle["x"], middle["y"])
     editor = page.get_by_label("Weight x1 → h1.1")
     expect(editor).to_be_focused()
     editor.fill("-2.5")

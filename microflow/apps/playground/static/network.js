@@ -1,5 +1,5 @@
 // The network column: the features, the hidden layers and the output neurons as columns of
-// thumbnails (each neuron's picture of the plane), joined by SVG links whose width is |w| and
+// thumbnails (each neuron's picture of the plane), joined by links whose width is |w| and
 // whose colour is the sign of w. Hover a neuron: its map large and its formula with the
 // current weights. Hover a link: its weight. Click a link (or a neuron's small bias square):
 // change the value, live.
@@ -15,9 +15,12 @@ export const FEATURES = [
   { key: "sinx1", label: "sin(X₁)", math: "sin(x1)", picture: (x1) => Math.sin(x1) },
   { key: "sinx2", label: "sin(X₂)", math: "sin(x2)", picture: (x1, x2) => Math.sin(x2) },
 ];
-const SVG = "http://www.w3.org/2000/svg";
 export const MAX_LAYERS = 10;
 export const MAX_NEURONS = 32;
+/** The most times a second the links are repainted (see paintLinks). */
+const LINK_HZ = 15;
+/** Segments per link when finding the link under the pointer. */
+const LINK_SAMPLES = 12;
 const ACTIVATIONS = [["relu", "ReLU"], ["tanh", "Tanh"], ["sigmoid", "Sigmoid"], ["linear", "Linear"]];
 
 function element(tag, attributes = {}, ...children) {
@@ -54,13 +57,18 @@ function paintFeature(canvas, feature) {
 }
 
 export class NetworkView {
-  /** `root`: the .network element (holds #links and #layers); `actions`: the callbacks
+  /** `root`: the .network element (holds #link-canvas and #layers); `actions`: the callbacks
    * toggleFeature(key), addNeuron(layer), removeNeuron(layer), setActivation(layer, name),
    * setWeight(matrix, from, to, value), setBias(layer, neuron, value) (layer 1 = the first
    * hidden layer, as the server counts). */
   constructor(root, actions) {
     this.root = root;
-    this.svg = root.querySelector("#links");
+    this.linkCanvas = root.querySelector("#link-canvas");
+    this.linkContext = this.linkCanvas.getContext("2d");
+    this.linkRatio = 1;
+    this.linkKey = "";
+    this.linkPaintedAt = -Infinity;
+    this.linkTimer = 0;
     this.layersElement = root.querySelector("#layers");
     this.actions = actions;
     this.card = document.getElementById("hover-card");
@@ -71,7 +79,7 @@ export class NetworkView {
     this.editorInput = document.getElementById("weight-value");
     this.editorLabel = document.getElementById("weight-label");
     this.nodes = new Map();          // id -> {canvas, context, image, layer, index, element}
-    this.links = [];                 // {matrix, from, to, path, hit, width, colour}
+    this.links = [];                 // {matrix, from, to, geometry, samples}
     this.weights = null;
     this.biases = null;
     this.hovered = null;
@@ -86,6 +94,17 @@ export class NetworkView {
     });
     this.editorInput.addEventListener("blur", () => setTimeout(() => this.closeEditor(), 0));
     window.addEventListener("resize", () => this.layoutLinks());
+    this.linkCanvas.addEventListener("mousemove", (event) => {
+      const link = this.pointerOnLinks(event);
+      this.linkCanvas.style.cursor = link ? "pointer" : "";
+      if (link) this.showTip(event, link);
+      else this.tip.hidden = true;
+    });
+    this.linkCanvas.addEventListener("mouseleave", () => { this.tip.hidden = true; });
+    this.linkCanvas.addEventListener("click", (event) => {
+      const link = this.pointerOnLinks(event);
+      if (link) this.openEditor(event, { kind: "weight", link });
+    });
   }
 
   /** Rebuild the columns when the network's shape changed (state message). */
@@ -179,7 +198,7 @@ export class NetworkView {
   }
 
   outputColumn(layer, count) {
-    const column = element("div", { className: "layer" });
+    const column = element("div", { className: "layer output-layer" });
     column.append(element("div", { className: "layer-head" }, element("span", { className: "count", text: count === 1 ? "prediction" : "class scores" })));
     const nodes = element("div", { className: "nodes" });
     for (let j = 0; j < count; j++) {
@@ -208,43 +227,31 @@ export class NetworkView {
   }
 
   buildLinks() {
-    this.svg.replaceChildren();
     this.links = [];
+    this.pointed = null;
     const layers = this.network.layers;
-    const fragment = document.createDocumentFragment();
-    const hits = document.createDocumentFragment();
     for (let m = 0; m < layers.length - 1; m++) {
       for (let i = 0; i < layers[m]; i++) {
-        for (let j = 0; j < layers[m + 1]; j++) {
-          const path = document.createElementNS(SVG, "path");
-          path.setAttribute("class", "link");
-          const hit = document.createElementNS(SVG, "path");
-          hit.setAttribute("class", "hit");
-          const link = { matrix: m, from: i, to: j, path, hit, width: -1, colour: "" };
-          hit.addEventListener("mouseenter", (event) => this.showTip(event, link));
-          hit.addEventListener("mousemove", (event) => this.moveTip(event));
-          hit.addEventListener("mouseleave", () => { this.tip.hidden = true; });
-          hit.addEventListener("click", (event) => this.openEditor(event, { kind: "weight", link }));
-          this.links.push(link);
-          fragment.append(path);
-          hits.append(hit);
-        }
+        for (let j = 0; j < layers[m + 1]; j++) this.links.push({ matrix: m, from: i, to: j, geometry: null, samples: null });
       }
     }
-    this.svg.append(fragment, hits);
-    if (this.weights) this.paintLinks();
   }
 
-  /** Where each node's centre is, relative to the network element. */
+  /** Where each link runs, relative to the layers element (after a rebuild or a resize). */
   layoutLinks() {
     if (!this.network) return;
     const origin = this.layersElement.getBoundingClientRect();
     const width = this.layersElement.scrollWidth;
     const height = this.layersElement.scrollHeight;
-    this.svg.setAttribute("width", width);
-    this.svg.setAttribute("height", height);
-    this.svg.style.left = `${this.layersElement.offsetLeft}px`;
-    this.svg.style.top = `${this.layersElement.offsetTop}px`;
+    const canvas = this.linkCanvas;
+    canvas.style.left = `${this.layersElement.offsetLeft}px`;
+    canvas.style.top = `${this.layersElement.offsetTop}px`;
+    canvas.style.width = `${width}px`;
+    canvas.style.height = `${height}px`;
+    const ratio = window.devicePixelRatio || 1;
+    canvas.width = Math.round(width * ratio);
+    canvas.height = Math.round(height * ratio);
+    this.linkRatio = ratio;
     const box = (layer, index) => {
       const node = this.nodes.get(`n-${layer}-${index}`);
       if (!node) return null;
@@ -257,28 +264,86 @@ export class NetworkView {
       if (!a || !b) continue;
       const x0 = a.right, y0 = a.middle, x1 = b.left, y1 = b.middle;
       const mid = (x0 + x1) / 2;
-      const d = `M${x0.toFixed(1)},${y0.toFixed(1)}C${mid.toFixed(1)},${y0.toFixed(1)} ${mid.toFixed(1)},${y1.toFixed(1)} ${x1.toFixed(1)},${y1.toFixed(1)}`;
-      link.path.setAttribute("d", d);
-      link.hit.setAttribute("d", d);
+      link.geometry = [x0, y0, mid, x1, y1];
+      // Points along the curve, for finding the link under the pointer.
+      link.samples = [];
+      for (let k = 0; k <= LINK_SAMPLES; k++) {
+        const t = k / LINK_SAMPLES, u = 1 - t;
+        link.samples.push(u * u * u * x0 + 3 * u * t * mid + t * t * t * x1,
+          (u * u * u + 3 * u * u * t) * y0 + (3 * u * t * t + t * t * t) * y1);
+      }
     }
+    this.paintLinks(true);
   }
 
-  paintLinks() {
+  /** The link under the point (x, y) of the link canvas, if one is within a few pixels. */
+  linkAt(x, y) {
+    let best = null;
+    let bestDistance = Infinity;
     for (const link of this.links) {
-      const w = this.weights[link.matrix]?.[link.from]?.[link.to];
-      if (w === undefined) continue;
-      // TF Playground: width 1..10 for |w| in 0..5, colour on the orange-blue scale.
-      const width = Number.isFinite(w) ? Math.round((1 + 9 * Math.min(Math.abs(w) / 5, 1)) * 4) / 4 : 1;
-      const colour = cssColour(colourOf(w));
-      if (width !== link.width) {
-        link.path.setAttribute("stroke-width", width);
-        link.width = width;
-      }
-      if (colour !== link.colour) {
-        link.path.setAttribute("stroke", colour);
-        link.colour = colour;
+      const points = link.samples;
+      if (!points || x < points[0] - 4 || x > points[points.length - 2] + 4) continue;
+      for (let k = 0; k + 3 < points.length; k += 2) {
+        // distance from (x, y) to the segment between two consecutive samples
+        const ax = points[k], ay = points[k + 1], bx = points[k + 2], by = points[k + 3];
+        const dx = bx - ax, dy = by - ay;
+        const t = Math.max(0, Math.min(1, ((x - ax) * dx + (y - ay) * dy) / (dx * dx + dy * dy || 1)));
+        const distance = Math.hypot(x - ax - t * dx, y - ay - t * dy);
+        if (distance < bestDistance) {
+          bestDistance = distance;
+          best = link;
+        }
       }
     }
+    if (!best) return null;
+    const w = this.weights?.[best.matrix]?.[best.from]?.[best.to];
+    const reach = 4 + (Number.isFinite(w) ? (1 + 9 * Math.min(Math.abs(w) / 5, 1)) / 2 : 0.5);
+    return bestDistance <= reach ? best : null;
+  }
+
+  pointerOnLinks(event) {
+    const r = this.linkCanvas.getBoundingClientRect();
+    return this.linkAt(event.clientX - r.left, event.clientY - r.top);
+  }
+
+  /** TF Playground's links: width 1..10 pixels for |w| in 0..5, colour on the orange-blue
+   * scale (to 1/16 of it), drawn on one canvas. Stroking hundreds of thick curves is the
+   * costliest part of a frame for the browser, so the links are repainted only when one
+   * of them looks different, and at most LINK_HZ times a second (a later call catches up). */
+  paintLinks(force = false) {
+    if (!this.weights) return;
+    const looks = this.links.map((link) => {
+      const w = this.weights[link.matrix]?.[link.from]?.[link.to];
+      if (w === undefined || !Number.isFinite(w)) return 0;
+      const halfPixels = Math.round(2 * (1 + 9 * Math.min(Math.abs(w) / 5, 1)));   // 2..20
+      return halfPixels * 64 + Math.round(Math.max(-1, Math.min(1, w)) * 16) + 16;
+    });
+    const key = looks.join(",");
+    if (!force && key === this.linkKey) return;
+    const now = performance.now();
+    clearTimeout(this.linkTimer);
+    if (!force && now - this.linkPaintedAt < 1000 / LINK_HZ) {
+      this.linkTimer = setTimeout(() => this.paintLinks(true), 1000 / LINK_HZ);
+      return;
+    }
+    this.linkKey = key;
+    this.linkPaintedAt = now;
+    const context = this.linkContext;
+    context.setTransform(1, 0, 0, 1, 0, 0);
+    context.clearRect(0, 0, this.linkCanvas.width, this.linkCanvas.height);
+    context.setTransform(this.linkRatio, 0, 0, this.linkRatio, 0, 0);
+    context.lineCap = "round";
+    this.links.forEach((link, index) => {
+      if (!link.geometry || !looks[index]) return;
+      const look = looks[index];
+      const [x0, y0, mid, x1, y1] = link.geometry;
+      context.lineWidth = Math.floor(look / 64) / 2;
+      context.strokeStyle = cssColour(colourOf(((look % 64) - 16) / 16));
+      context.beginPath();
+      context.moveTo(x0, y0);
+      context.bezierCurveTo(mid, y0, mid, y1, x1, y1);
+      context.stroke();
+    });
   }
 
   /** One frame: every thumbnail, every link, the open hover card. */
@@ -369,11 +434,9 @@ export class NetworkView {
   }
 
   showTip(event, link) {
-    link.path.classList.add("hovered");
     this.tip.textContent = this.linkText(link);
     this.tip.hidden = false;
     this.moveTip(event);
-    link.hit.addEventListener("mouseleave", () => link.path.classList.remove("hovered"), { once: true });
   }
 
   moveTip(event) {
@@ -410,7 +473,7 @@ export class NetworkView {
         const { link } = target;
         this.actions.setWeight(link.matrix, link.from, link.to, value);
         if (this.weights?.[link.matrix]?.[link.from]) this.weights[link.matrix][link.from][link.to] = value;
-        this.paintLinks();
+        this.paintLinks(true);
       } else {
         this.actions.setBias(target.layer, target.neuron, value);
       }
