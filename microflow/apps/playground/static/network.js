@@ -125,7 +125,7 @@ export class NetworkView {
     const biggest = Math.max(7, ...network.layers.slice(1));
     const nodeSize = biggest > 16 ? 22 : biggest > 10 ? 28 : 36;
     this.root.style.setProperty("--node", `${nodeSize}px`);
-    this.layersElement.style.gap = hidden.length > 6 ? "30px" : "44px";
+    this.layersElement.style.gap = hidden.length >= 8 ? "20px" : hidden.length >= 5 ? "30px" : "44px";
     // Spread the columns over the width as TF Playground does, but not too thin.
     this.layersElement.style.maxWidth = `${(hidden.length + 2) * 170}px`;
     const columns = [this.featureColumn(network)];
