@@ -740,3 +740,18 @@ def test_the_command_serves_the_page_and_stops_on_ctrl_c():
     assert process.returncode == 0, err
     assert out.strip() == "microflow playground: stopped"
     assert "Traceback" not in err
+
+
+def test_uploaded_data_sets_the_problem_whenever_it_is_chosen():
+    session = PlaygroundSession({})
+    session.upload("x1,x2,label\n" + "".join(f"{i / 10},{-i / 10},{i / 100}\n"
+                                              for i in range(40)))
+    assert session.config["problem"] == "regression" and session.config["dataset"] == "upload"
+    notices, _ = session.configure({"dataset": "circle"})
+    assert session.config["problem"] == "classification"
+    notices, data_changed = session.configure({"dataset": "upload"})
+    assert data_changed and session.config["problem"] == "regression"
+    assert notices == ["the uploaded data sets problem regression"]
+    assert len(session.train_x) == 20 and session.network.logits.shape == (None, 1)
+    session.train(2)
+    assert session.epoch == 2

@@ -435,6 +435,13 @@ class PlaygroundSession:
             self.config["dataset"] = old["dataset"] if old["dataset"] != "upload" else "circle"
             self.config, more = clamp_config({}, self.config)
             notices += more
+        elif self.config["dataset"] == "upload":
+            problem, classes = self._uploaded_kind()
+            if (problem, classes) != (self.config["problem"], self.config["classes"]):
+                notices.append(f"the uploaded data sets problem {problem}" +
+                               (f" with {classes} classes" if problem == "classification"
+                                else ""))
+                self.config["problem"], self.config["classes"] = problem, classes
         changed = {key for key in self.config if self.config[key] != old[key]}
         self.notices = notices
         data_changed = bool(changed & DATA_KEYS)
@@ -446,6 +453,13 @@ class PlaygroundSession:
         else:
             self.network.set_rates(self.config)
         return notices, data_changed
+
+    def _uploaded_kind(self):
+        """(problem, classes) of the uploaded data."""
+        _, labels, kind = self.uploaded
+        if kind == "regression":
+            return "regression", 2
+        return "classification", int(labels.max()) + 1 if kind == "multiclass" else 2
 
     def _n_outputs(self):
         if self.config["problem"] == "regression" or self.config["classes"] == 2:
@@ -500,14 +514,8 @@ class PlaygroundSession:
         naming the line of the first problem. Returns the notices."""
         points, labels, kind = datasets.parse_csv(text)
         self.uploaded = (points, labels, kind)
-        update = {"dataset": "upload"}
-        if kind == "regression":
-            update["problem"] = "regression"
-            classes = 2
-        else:
-            update["problem"] = "classification"
-            classes = int(labels.max()) + 1 if kind == "multiclass" else 2
-        base = dict(self.config, dataset="upload", problem=update["problem"], classes=classes)
+        problem, classes = self._uploaded_kind()
+        base = dict(self.config, dataset="upload", problem=problem, classes=classes)
         self.config, notices = clamp_config({}, base)
         self._make_data()
         self._make_network()
@@ -646,15 +654,25 @@ class PlaygroundSession:
 
         Raises ``Diverged`` (weights put back to the last finite ones) if a loss or a grid is
         not finite."""
-        network = self.network
         with np.errstate(all="ignore"):
-            values = network.session.run(network.grid_fetches, {network.x: _GRID_POINTS})
+            values = self.grid_values()
             scores = self.evaluate()
         losses = (scores["trainLoss"], scores["testLoss"])
         if not all(math.isfinite(v) for v in losses) or \
                 not all(math.isfinite(np.add.reduce(v, axis=None)) for v in values):
             self._restore(self._last_good)
             raise Diverged(self.epoch)
+        return self.encode(values, scores)
+
+    def grid_values(self):
+        """Every layer's values over the 100 x 100 grid, in ONE run: the features (N, F),
+        each hidden layer (N, units) and the prediction (N, outputs)."""
+        network = self.network
+        return network.session.run(network.grid_fetches, {network.x: _GRID_POINTS})
+
+    def encode(self, values, scores):
+        """The frame's bytes from ``grid_values()`` and ``evaluate()``."""
+        network = self.network
         grids, chunks, offset = [], [], 0
 
         def add(ident, layer, neuron, size, planes, data, lo, hi):
