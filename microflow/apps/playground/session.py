@@ -177,19 +177,7 @@ def clamp_config(update, current=None):
             notices.append(f"unknown setting {_short(key)} ignored")
     config["activations"] = _clamp_activations(update.get("activations"), config, notices)
     _reconcile_problem(update, config, notices)
-    _available_ops(config, notices)
     return config, notices
-
-
-def _available_ops(config, notices):
-    """Settings that need ops this microflow lacks are switched off, and said so."""
-    if not hasattr(mf, "sin") and any(f.startswith("sin") for f in config["features"]):
-        notices.append("the sin features need mf.sin, which this microflow lacks; left out")
-        config["features"] = [f for f in config["features"] if not f.startswith("sin")] \
-            or ["x1", "x2"]
-    if config["dropout"] > 0 and not hasattr(mf, "dropout"):
-        notices.append("dropout needs mf.dropout, which this microflow lacks; using 0")
-        config["dropout"] = 0.0
 
 
 def _clamp_hidden(value, current, notices):
