@@ -10,6 +10,7 @@ import pathlib
 import runpy
 import subprocess
 import sys
+import time
 import warnings
 
 import numpy as np
@@ -460,6 +461,9 @@ def test_play_trains_and_sends_frames_only_when_ready(client):
         assert receive(ws)["config"]["learningRate"] == 0.1
         ws.send_json({"type": "play"})
         assert receive(ws)["running"] is True
+        time.sleep(0.2)                 # it trains, but sends no frame until the page is ready
+        ws.send_json({"type": "export", "what": "data"})
+        assert receive(ws)["type"] == "download"
         epochs = []
         for _ in range(30):
             ws.send_json({"type": "ready"})
