@@ -705,10 +705,11 @@ class PlaygroundSession:
                 lo = np.full(len(planes), bounds[0])
                 hi = np.full(len(planes), bounds[1])
             data = quantize(planes, lo[:, None, None], hi[:, None, None])
-            for neuron in range(len(planes)):
+            ranges = np.stack([lo, hi], axis=1).astype(np.float64).round(5).tolist()
+            for neuron, bounds in enumerate(ranges):
                 grids.append({"id": f"n-{layer}-{neuron}", "layer": layer, "neuron": neuron,
                               "size": THUMB, "planes": 1, "offset": offset + neuron * THUMB**2,
-                              "range": [_round(lo[neuron]), _round(hi[neuron])]})
+                              "range": bounds})
             chunks.append(data)
             offset += len(data)
         header = {"type": "frame", "epoch": self.epoch,
