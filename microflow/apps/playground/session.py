@@ -36,15 +36,22 @@ STRIDE = GRID // THUMB          # thumbnail cell (i, j) is grid cell (2 + 5 i, 2
 MAX_WEIGHT = 1e8                # weights beyond this have diverged (float32 overflows soon after)
 
 FEATURE_NAMES = ("x1", "x2", "x1sq", "x2sq", "x1x2", "sinx1", "sinx2")
-# name -> (the microflow source of the feature, used by the exported script too, and its label)
+# Each feature as graph ops on the columns x1, x2 (N, 1), and the same as source text for the
+# exported script (a test checks that both give the same predictions).
+FEATURES = {
+    "x1": lambda x1, x2: x1,
+    "x2": lambda x1, x2: x2,
+    "x1sq": lambda x1, x2: mf.multiply(x1, x1, name="x1sq"),
+    "x2sq": lambda x1, x2: mf.multiply(x2, x2, name="x2sq"),
+    "x1x2": lambda x1, x2: mf.multiply(x1, x2, name="x1x2"),
+    "sinx1": lambda x1, x2: mf.sin(x1, name="sinx1"),
+    "sinx2": lambda x1, x2: mf.sin(x2, name="sinx2"),
+}
 FEATURE_SOURCES = {
-    "x1": ("x1", "x\u2081"),
-    "x2": ("x2", "x\u2082"),
-    "x1sq": ("mf.multiply(x1, x1, name='x1sq')", "x\u2081\u00b2"),
-    "x2sq": ("mf.multiply(x2, x2, name='x2sq')", "x\u2082\u00b2"),
-    "x1x2": ("mf.multiply(x1, x2, name='x1x2')", "x\u2081x\u2082"),
-    "sinx1": ("mf.sin(x1, name='sinx1')", "sin(x\u2081)"),
-    "sinx2": ("mf.sin(x2, name='sinx2')", "sin(x\u2082)"),
+    "x1": "x1", "x2": "x2",
+    "x1sq": "mf.multiply(x1, x1, name='x1sq')", "x2sq": "mf.multiply(x2, x2, name='x2sq')",
+    "x1x2": "mf.multiply(x1, x2, name='x1x2')",
+    "sinx1": "mf.sin(x1, name='sinx1')", "sinx2": "mf.sin(x2, name='sinx2')",
 }
 ACTIVATIONS = ("relu", "tanh", "sigmoid", "linear")
 DATASETS = ("circle", "xor", "gauss", "spiral", "plane", "multigauss", "upload")
@@ -290,11 +297,9 @@ class Network:
 
     def _build(self, config, n_outputs, rng):
         self.x = mf.placeholder((None, 2), name="x")
-        x1 = self.x[:, 0:1]
-        x2 = self.x[:, 1:2]
-        scope = {"mf": mf, "x1": x1, "x2": x2}
-        columns = [eval(FEATURE_SOURCES[name][0], scope)        # noqa: S307 - our own table
-                   for name in config["features"]]
+        x1 = mf.get_item(self.x, (slice(None), slice(0, 1)), name="x1")
+        x2 = mf.get_item(self.x, (slice(None), slice(1, 2)), name="x2")
+        columns = [FEATURES[name](x1, x2) for name in config["features"]]
         self.features = columns[0] if len(columns) == 1 else _concat_columns(columns)
         problem, classes = config["problem"], n_outputs
         self.learning_rate = mf.Variable(np.float32(config["learningRate"]), trainable=False,
@@ -406,7 +411,7 @@ class PlaygroundSession:
     def __init__(self, config=None):
         self.config, self.notices = clamp_config(config or {})
         self.epoch = 0
-        self.running = False
+        self.running = False           # whether the page has pressed Play (the server's loop reads it)
         self.resets = 0
         self.uploaded = None            # (points, labels, kind) of an uploaded CSV
         self._make_data()
