@@ -7,9 +7,10 @@ Measured in one process, on the largest network of TensorFlow Playground's limit
 layers of 8 neurons, all seven features, circle data, batch size 10, one epoch per frame):
 
 - epoch: one pass over the 250 training points in 25 mini-batches (``PlaygroundSession.train``);
-- frame: the ONE ``Session.run`` of every layer over the 100 x 100 grid, the losses and
-  accuracies on both sets, and the uint8 quantization and encoding (``PlaygroundSession.frame``),
-  with its parts timed apart;
+- frame: what ``PlaygroundSession.frame`` does, timed in its three parts: the ONE
+  ``Session.run`` of every layer over the 100 x 100 grid (``grid_values``), the losses and
+  accuracies on both sets (``evaluate``), and the uint8 quantization and the JSON header
+  (``encode``);
 - end to end: frames per second through a real uvicorn server and a WebSocket client that
   answers each frame with ``ready`` at once (the server's side of the flow control; a browser
   adds its drawing time on top).
@@ -31,8 +32,7 @@ import time
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 import numpy as np  # noqa: E402
 
-from microflow.apps.playground.session import (FEATURE_NAMES, PlaygroundSession,  # noqa: E402
-                                               _GRID_POINTS)
+from microflow.apps.playground.session import FEATURE_NAMES, PlaygroundSession  # noqa: E402
 
 
 def _median_ms(samples):
@@ -44,7 +44,6 @@ def time_parts(config, rounds):
     session = PlaygroundSession(config)
     session.train(2)                    # compile the plans first
     session.frame()
-    network = session.network
     parts = {"epoch": [], "frame": [], "grid run": [], "losses": [], "quantize+encode": []}
     size = 0
     for _ in range(rounds):
@@ -52,17 +51,17 @@ def time_parts(config, rounds):
         session.train(1)
         parts["epoch"].append(time.perf_counter() - started)
         started = time.perf_counter()
-        frame = session.frame()
-        parts["frame"].append(time.perf_counter() - started)
+        values = session.grid_values()
+        grid_done = time.perf_counter()
+        scores = session.evaluate()
+        losses_done = time.perf_counter()
+        frame = session.encode(values, scores)
+        encoded = time.perf_counter()
+        parts["grid run"].append(grid_done - started)
+        parts["losses"].append(losses_done - grid_done)
+        parts["quantize+encode"].append(encoded - losses_done)
+        parts["frame"].append(encoded - started)
         size = len(frame)
-        started = time.perf_counter()
-        network.session.run(network.grid_fetches, {network.x: _GRID_POINTS})
-        parts["grid run"].append(time.perf_counter() - started)
-        started = time.perf_counter()
-        session.evaluate()
-        parts["losses"].append(time.perf_counter() - started)
-    for frame_time, grid, losses in zip(parts["frame"], parts["grid run"], parts["losses"]):
-        parts["quantize+encode"].append(max(frame_time - grid - losses, 0.0))
     return {name: _median_ms(samples) for name, samples in parts.items()}, size, session
 
 

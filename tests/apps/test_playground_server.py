@@ -10,6 +10,7 @@ import pathlib
 import runpy
 import subprocess
 import sys
+import time
 import warnings
 
 import numpy as np
@@ -29,9 +30,8 @@ from microflow.apps.playground import create_app  # noqa: E402
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
 ROOT = pathlib.Path(__file__).resolve().parents[2]
-HAS_SIN = hasattr(mf, "sin")
-ALL_FEATURES = list(FEATURE_NAMES) if HAS_SIN else [f for f in FEATURE_NAMES
-                                                     if not f.startswith("sin")]
+
+ALL_FEATURES = list(FEATURE_NAMES)
 
 
 def rng(seed=0):
@@ -202,8 +202,7 @@ def test_features_are_graph_ops():
     network = session.network
     ops = {t.name: t.op for t in network.graph.tensors}
     assert ops["x1sq"] == "Mul" and ops["x1x2"] == "Mul" and ops["x"] == "Placeholder"
-    if HAS_SIN:
-        assert ops["sinx1"] == "Sin" and ops["sinx2"] == "Sin"
+    assert ops["sinx1"] == "Sin" and ops["sinx2"] == "Sin"
     points = np.array([[0.5, -2.0], [3.0, 1.0]], np.float32)
     values = network.session.run(network.features, {network.x: points})
     x1, x2 = points[:, 0], points[:, 1]
@@ -292,14 +291,20 @@ def test_learning_rate_changes_live_without_new_weights():
     assert session.epoch == 0 and session.network.weights[0].shape == (2, 3)
 
 
-@pytest.mark.skipif(not hasattr(mf, "dropout"), reason="mf.dropout is not in this microflow")
 def test_dropout_acts_while_training_only():
-    session = PlaygroundSession({"dropout": 0.5, "hidden": [8]})
-    assert "Dropout" in {t.op for t in session.network.graph.tensors}
+    session = PlaygroundSession({"dropout": 0.5, "hidden": [8], "dataset": "gauss",
+                                 "learningRate": 0.1})
+    assert {"Dropout", "DropoutMask"} <= {t.op for t in session.network.graph.tensors}
     first = session.predict(plane_grid(4))
     np.testing.assert_array_equal(first, session.predict(plane_grid(4)))   # no dropout here
-    session.train(30)
-    assert session.evaluate()["testAccuracy"] > 0.8
+    plain = PlaygroundSession({"hidden": [8], "dataset": "gauss", "learningRate": 0.1})
+    np.testing.assert_array_equal(plain.network.weights[0].value,
+                                  session.network.weights[0].value)      # the same start
+    session.train(1)
+    plain.train(1)
+    assert not np.allclose(plain.network.weights[0].value, session.network.weights[0].value)
+    session.train(15)
+    assert session.evaluate()["testAccuracy"] > 0.95
 
 
 def test_reset_gives_new_weights_and_regenerate_new_data():
@@ -456,6 +461,9 @@ def test_play_trains_and_sends_frames_only_when_ready(client):
         assert receive(ws)["config"]["learningRate"] == 0.1
         ws.send_json({"type": "play"})
         assert receive(ws)["running"] is True
+        time.sleep(0.2)                 # it trains, but sends no frame until the page is ready
+        ws.send_json({"type": "export", "what": "data"})
+        assert receive(ws)["type"] == "download"
         epochs = []
         for _ in range(30):
             ws.send_json({"type": "ready"})
@@ -740,3 +748,18 @@ def test_the_command_serves_the_page_and_stops_on_ctrl_c():
     assert process.returncode == 0, err
     assert out.strip() == "microflow playground: stopped"
     assert "Traceback" not in err
+
+
+def test_uploaded_data_sets_the_problem_whenever_it_is_chosen():
+    session = PlaygroundSession({})
+    session.upload("x1,x2,label\n" + "".join(f"{i / 10},{-i / 10},{i / 100}\n"
+                                              for i in range(40)))
+    assert session.config["problem"] == "regression" and session.config["dataset"] == "upload"
+    notices, _ = session.configure({"dataset": "circle"})
+    assert session.config["problem"] == "classification"
+    notices, data_changed = session.configure({"dataset": "upload"})
+    assert data_changed and session.config["problem"] == "regression"
+    assert notices == ["the uploaded data sets problem regression"]
+    assert len(session.train_x) == 20 and session.network.logits.shape == (None, 1)
+    session.train(2)
+    assert session.epoch == 2

@@ -204,3 +204,134 @@ def test_activations_keep_float32():
     x = mf.constant(np.array([-1.0, 1.0], dtype=np.float32))
     for op in [mf.leaky_relu, mf.elu, mf.softplus, mf.gelu, mf.swish, mf.sin, mf.abs]:
         assert run(op(x)).dtype == np.float32, op.__name__
+
+
+# -- dropout and placeholder_with_default ----------------------------------------------------
+def test_dropout_zeroes_a_rate_of_the_elements_and_keeps_the_mean():
+    x = mf.constant(np.ones((200, 500)))
+    value = run(mf.dropout(x, 0.3))
+    assert np.mean(value == 0) == pytest.approx(0.3, abs=0.01)
+    assert set(np.unique(value)) == {0.0, 1 / 0.7}
+    assert value.mean() == pytest.approx(1.0, abs=0.02)
+
+
+def test_dropout_draws_a_fresh_mask_every_run_and_set_seed_repeats_them():
+    x = mf.constant(np.ones((4, 50)))
+    y = mf.dropout(x, 0.5)
+    sess = mf.Session()
+    mf.set_seed(11)
+    first, second = sess.run(y), sess.run(y)
+    assert not np.array_equal(first, second)
+    mf.set_seed(11)
+    np.testing.assert_array_equal(sess.run(y), first)
+    np.testing.assert_array_equal(sess.run(y), second)
+
+
+def test_dropout_with_a_seed_repeats_across_graphs():
+    values = []
+    for _ in range(2):
+        with mf.Graph().as_default() as graph:
+            values.append(mf.Session(graph).run(mf.dropout(mf.constant(np.ones(40)), 0.5, seed=7)))
+    np.testing.assert_array_equal(*values)
+
+
+def test_dropout_gradient_is_the_mask_of_the_same_run():
+    x = mf.Variable(rng.uniform(1, 2, (6, 30)))
+    y = mf.dropout(x, 0.4)
+    (d_x,) = mf.gradients(mf.reduce_sum(y), [x])
+    value, gradient = run([y, d_x])
+    np.testing.assert_allclose(gradient, value / x.value)
+    assert np.any(gradient == 0) and np.any(np.isclose(gradient, 1 / 0.6))
+
+
+def test_dropout_rate_can_be_a_placeholder_with_default_switched_on_for_training():
+    x = mf.constant(np.ones((3, 40)))
+    rate = mf.placeholder_with_default(0.0, (), name="rate")
+    y = mf.dropout(x, rate)
+    sess = mf.Session()
+    np.testing.assert_array_equal(sess.run(y), np.ones((3, 40)))
+    assert np.mean(sess.run(y, {rate: 0.5}) == 0) == pytest.approx(0.5, abs=0.15)
+
+
+def test_dropout_refuses_rates_outside_zero_to_one():
+    x = mf.constant(np.ones(3))
+    with pytest.raises(ValueError, match=r"rate must be in \[0, 1\), got 1.0"):
+        mf.dropout(x, 1.0)
+    rate = mf.placeholder((), name="rate")
+    y = mf.dropout(x, rate)
+    with pytest.raises(ValueError, match=r"DropoutMask op 'dropout_mask'.*rate must be in "
+                                         r"\[0, 1\), got -0.5"):
+        run(y, {rate: -0.5})
+    with pytest.raises(mf.ShapeError, match=r"DropoutMask op.*rate 'r' \(2,\) float32 must be "
+                                            "a scalar"):
+        mf.dropout(x, mf.placeholder((2,), name="r"))
+    with pytest.raises(mf.ShapeError, match=r"DropoutMask op.*needs a float tensor.*int64"):
+        mf.dropout(mf.constant(np.arange(3)), 0.5)
+
+
+def test_placeholder_with_default_is_its_value_unless_fed():
+    default = np.arange(6.0).reshape(2, 3)
+    p = mf.placeholder_with_default(default, (None, 3), name="p")
+    assert p.shape == (None, 3) and p.op == "PlaceholderWithDefault"
+    sess = mf.Session()
+    value = sess.run(p)
+    np.testing.assert_array_equal(value, default)
+    value[0, 0] = 99.0                              # the caller's copy, not the graph's
+    np.testing.assert_array_equal(sess.run(p), default)
+    np.testing.assert_array_equal(sess.run(p * 2, {p: np.ones((4, 3))}), 2 * np.ones((4, 3)))
+    with pytest.raises(mf.FeedError, match=r"shape \(4, 2\) into tensor 'p' of shape \(None, 3\)"):
+        sess.run(p, {p: np.ones((4, 2))})
+
+
+def test_placeholder_with_default_refuses_a_default_that_does_not_fit():
+    with pytest.raises(mf.ShapeError, match=r"placeholder_with_default 'q'.*\(2, 3\) does not "
+                                            r"fit the shape \(None, 4\)"):
+        mf.placeholder_with_default(np.zeros((2, 3)), (None, 4), name="q")
+
+
+# -- reductions ------------------------------------------------------------------------------
+@pytest.mark.parametrize("axis, keepdims", [(None, False), (1, False), ((0, 2), True), (-1, True)])
+def test_reductions_match_numpy(axis, keepdims):
+    a = rng.standard_normal((3, 4, 2))
+    x = mf.constant(a)
+    values = run([mf.reduce_max(x, axis, keepdims), mf.reduce_min(x, axis, keepdims),
+                  mf.logsumexp(x, axis, keepdims)])
+    np.testing.assert_allclose(values[0], a.max(axis=axis, keepdims=keepdims))
+    np.testing.assert_allclose(values[1], a.min(axis=axis, keepdims=keepdims))
+    np.testing.assert_allclose(values[2], np.log(np.exp(a).sum(axis=axis, keepdims=keepdims)))
+    assert mf.reduce_max(x, axis, keepdims).shape == values[0].shape
+
+
+def test_argmin_finds_the_first_smallest():
+    a = np.array([[3.0, 1.0, 1.0], [0.0, 5.0, -2.0]])
+    np.testing.assert_array_equal(run(mf.argmin(mf.constant(a), axis=1)), [1, 2])
+    np.testing.assert_array_equal(run(mf.argmin(mf.constant(a), axis=0)), [1, 0, 1])
+    assert mf.argmin(mf.placeholder((None, 3))).shape == (None,)
+    assert mf.gradients(mf.argmin(mf.Variable(a)), [mf.Variable(a)]) == [None]
+
+
+def test_reduce_max_and_min_split_the_gradient_among_ties():
+    a = np.array([[1.0, 3.0, 3.0], [2.0, 2.0, 2.0], [0.0, -1.0, 4.0]])
+    np.testing.assert_allclose(grad(lambda x: mf.reduce_max(x, axis=1), a)[0],
+                               [[0, 0.5, 0.5], [1 / 3, 1 / 3, 1 / 3], [0, 0, 1]])
+    np.testing.assert_allclose(grad(lambda x: mf.reduce_min(x, axis=1), a)[0],
+                               [[1, 0, 0], [1 / 3, 1 / 3, 1 / 3], [0, 1, 0]])
+    np.testing.assert_allclose(grad(mf.reduce_max, np.array([4.0, 1.0, 4.0]))[0], [0.5, 0, 0.5])
+
+
+def test_logsumexp_is_stable_for_huge_and_infinite_inputs():
+    a = np.array([[1000.0, 1000.0], [-1000.0, -1000.0], [-np.inf, -np.inf], [np.inf, 0.0]])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        value = run(mf.logsumexp(mf.constant(a), axis=1))
+    np.testing.assert_allclose(value, [1000 + np.log(2), -1000 + np.log(2), -np.inf, np.inf])
+    (d_x,) = grad(lambda x: mf.logsumexp(x, axis=1), a[:2])
+    np.testing.assert_allclose(d_x, 0.5)
+
+
+def test_reductions_name_the_op_for_a_bad_axis():
+    for op, name in [(mf.reduce_max, "ReduceMax"), (mf.reduce_min, "ReduceMin"),
+                     (mf.logsumexp, "Logsumexp"), (mf.argmin, "ArgMin")]:
+        with pytest.raises(mf.ShapeError, match=rf"{name} op '{name}': axis 2 is out of range "
+                                                "for a tensor of rank 2"):
+            op(mf.placeholder((None, 3)), axis=2)

@@ -51,7 +51,7 @@ def _floats(array):
 
 
 def _features_source(names):
-    columns = [FEATURE_SOURCES[name][0] for name in names]
+    columns = [FEATURE_SOURCES[name] for name in names]
     if len(columns) == 1:
         return f"features = {columns[0]}"
     if hasattr(mf, "concat"):
@@ -114,8 +114,8 @@ def script_source(session):
         "",
         "",
         "x = mf.placeholder((None, 2), name='x')",
-        "x1 = x[:, 0:1]",
-        "x2 = x[:, 1:2]",
+        "x1 = mf.get_item(x, (slice(None), slice(0, 1)), name='x1')",
+        "x2 = mf.get_item(x, (slice(None), slice(1, 2)), name='x2')",
         _features_source(config["features"]),
         "hidden = features",
     ]

@@ -89,7 +89,6 @@ class Connection:
     def __init__(self, websocket):
         self.websocket = websocket
         self.session = None
-        self.running = False
         self.ready = True           # the page may take a frame (the first needs no "ready")
         self.dirty = True           # the weights changed since the last frame sent
         self.lock = asyncio.Lock()  # one session operation at a time
@@ -97,6 +96,14 @@ class Connection:
         self.wake = asyncio.Event()
         self.closed = False
         self.name = f"socket {id(self) & 0xffff:04x}"
+
+    @property
+    def running(self):
+        return self.session is not None and self.session.running
+
+    @running.setter
+    def running(self, value):
+        self.session.running = bool(value)
 
     # -- sending ---------------------------------------------------------------------------
     async def send(self, message):
@@ -117,7 +124,6 @@ class Connection:
 
     async def send_state(self):
         state = self.session.state_message()
-        state["running"] = self.running
         self.session.notices = []           # each notice is said once
         await self.send(state)
 

@@ -36,15 +36,22 @@ STRIDE = GRID // THUMB          # thumbnail cell (i, j) is grid cell (2 + 5 i, 2
 MAX_WEIGHT = 1e8                # weights beyond this have diverged (float32 overflows soon after)
 
 FEATURE_NAMES = ("x1", "x2", "x1sq", "x2sq", "x1x2", "sinx1", "sinx2")
-# name -> (the microflow source of the feature, used by the exported script too, and its label)
+# Each feature as graph ops on the columns x1, x2 (N, 1), and the same as source text for the
+# exported script (a test checks that both give the same predictions).
+FEATURES = {
+    "x1": lambda x1, x2: x1,
+    "x2": lambda x1, x2: x2,
+    "x1sq": lambda x1, x2: mf.multiply(x1, x1, name="x1sq"),
+    "x2sq": lambda x1, x2: mf.multiply(x2, x2, name="x2sq"),
+    "x1x2": lambda x1, x2: mf.multiply(x1, x2, name="x1x2"),
+    "sinx1": lambda x1, x2: mf.sin(x1, name="sinx1"),
+    "sinx2": lambda x1, x2: mf.sin(x2, name="sinx2"),
+}
 FEATURE_SOURCES = {
-    "x1": ("x1", "x\u2081"),
-    "x2": ("x2", "x\u2082"),
-    "x1sq": ("mf.multiply(x1, x1, name='x1sq')", "x\u2081\u00b2"),
-    "x2sq": ("mf.multiply(x2, x2, name='x2sq')", "x\u2082\u00b2"),
-    "x1x2": ("mf.multiply(x1, x2, name='x1x2')", "x\u2081x\u2082"),
-    "sinx1": ("mf.sin(x1, name='sinx1')", "sin(x\u2081)"),
-    "sinx2": ("mf.sin(x2, name='sinx2')", "sin(x\u2082)"),
+    "x1": "x1", "x2": "x2",
+    "x1sq": "mf.multiply(x1, x1, name='x1sq')", "x2sq": "mf.multiply(x2, x2, name='x2sq')",
+    "x1x2": "mf.multiply(x1, x2, name='x1x2')",
+    "sinx1": "mf.sin(x1, name='sinx1')", "sinx2": "mf.sin(x2, name='sinx2')",
 }
 ACTIVATIONS = ("relu", "tanh", "sigmoid", "linear")
 DATASETS = ("circle", "xor", "gauss", "spiral", "plane", "multigauss", "upload")
@@ -177,19 +184,7 @@ def clamp_config(update, current=None):
             notices.append(f"unknown setting {_short(key)} ignored")
     config["activations"] = _clamp_activations(update.get("activations"), config, notices)
     _reconcile_problem(update, config, notices)
-    _available_ops(config, notices)
     return config, notices
-
-
-def _available_ops(config, notices):
-    """Settings that need ops this microflow lacks are switched off, and said so."""
-    if not hasattr(mf, "sin") and any(f.startswith("sin") for f in config["features"]):
-        notices.append("the sin features need mf.sin, which this microflow lacks; left out")
-        config["features"] = [f for f in config["features"] if not f.startswith("sin")] \
-            or ["x1", "x2"]
-    if config["dropout"] > 0 and not hasattr(mf, "dropout"):
-        notices.append("dropout needs mf.dropout, which this microflow lacks; using 0")
-        config["dropout"] = 0.0
 
 
 def _clamp_hidden(value, current, notices):
@@ -302,11 +297,9 @@ class Network:
 
     def _build(self, config, n_outputs, rng):
         self.x = mf.placeholder((None, 2), name="x")
-        x1 = self.x[:, 0:1]
-        x2 = self.x[:, 1:2]
-        scope = {"mf": mf, "x1": x1, "x2": x2}
-        columns = [eval(FEATURE_SOURCES[name][0], scope)        # noqa: S307 - our own table
-                   for name in config["features"]]
+        x1 = mf.get_item(self.x, (slice(None), slice(0, 1)), name="x1")
+        x2 = mf.get_item(self.x, (slice(None), slice(1, 2)), name="x2")
+        columns = [FEATURES[name](x1, x2) for name in config["features"]]
         self.features = columns[0] if len(columns) == 1 else _concat_columns(columns)
         problem, classes = config["problem"], n_outputs
         self.learning_rate = mf.Variable(np.float32(config["learningRate"]), trainable=False,
@@ -418,7 +411,7 @@ class PlaygroundSession:
     def __init__(self, config=None):
         self.config, self.notices = clamp_config(config or {})
         self.epoch = 0
-        self.running = False
+        self.running = False           # whether the page has pressed Play (the server's loop reads it)
         self.resets = 0
         self.uploaded = None            # (points, labels, kind) of an uploaded CSV
         self._make_data()
@@ -435,6 +428,13 @@ class PlaygroundSession:
             self.config["dataset"] = old["dataset"] if old["dataset"] != "upload" else "circle"
             self.config, more = clamp_config({}, self.config)
             notices += more
+        elif self.config["dataset"] == "upload":
+            problem, classes = self._uploaded_kind()
+            if (problem, classes) != (self.config["problem"], self.config["classes"]):
+                notices.append(f"the uploaded data sets problem {problem}" +
+                               (f" with {classes} classes" if problem == "classification"
+                                else ""))
+                self.config["problem"], self.config["classes"] = problem, classes
         changed = {key for key in self.config if self.config[key] != old[key]}
         self.notices = notices
         data_changed = bool(changed & DATA_KEYS)
@@ -446,6 +446,13 @@ class PlaygroundSession:
         else:
             self.network.set_rates(self.config)
         return notices, data_changed
+
+    def _uploaded_kind(self):
+        """(problem, classes) of the uploaded data."""
+        _, labels, kind = self.uploaded
+        if kind == "regression":
+            return "regression", 2
+        return "classification", int(labels.max()) + 1 if kind == "multiclass" else 2
 
     def _n_outputs(self):
         if self.config["problem"] == "regression" or self.config["classes"] == 2:
@@ -500,14 +507,8 @@ class PlaygroundSession:
         naming the line of the first problem. Returns the notices."""
         points, labels, kind = datasets.parse_csv(text)
         self.uploaded = (points, labels, kind)
-        update = {"dataset": "upload"}
-        if kind == "regression":
-            update["problem"] = "regression"
-            classes = 2
-        else:
-            update["problem"] = "classification"
-            classes = int(labels.max()) + 1 if kind == "multiclass" else 2
-        base = dict(self.config, dataset="upload", problem=update["problem"], classes=classes)
+        problem, classes = self._uploaded_kind()
+        base = dict(self.config, dataset="upload", problem=problem, classes=classes)
         self.config, notices = clamp_config({}, base)
         self._make_data()
         self._make_network()
@@ -646,15 +647,25 @@ class PlaygroundSession:
 
         Raises ``Diverged`` (weights put back to the last finite ones) if a loss or a grid is
         not finite."""
-        network = self.network
         with np.errstate(all="ignore"):
-            values = network.session.run(network.grid_fetches, {network.x: _GRID_POINTS})
+            values = self.grid_values()
             scores = self.evaluate()
         losses = (scores["trainLoss"], scores["testLoss"])
         if not all(math.isfinite(v) for v in losses) or \
                 not all(math.isfinite(np.add.reduce(v, axis=None)) for v in values):
             self._restore(self._last_good)
             raise Diverged(self.epoch)
+        return self.encode(values, scores)
+
+    def grid_values(self):
+        """Every layer's values over the 100 x 100 grid, in ONE run: the features (N, F),
+        each hidden layer (N, units) and the prediction (N, outputs)."""
+        network = self.network
+        return network.session.run(network.grid_fetches, {network.x: _GRID_POINTS})
+
+    def encode(self, values, scores):
+        """The frame's bytes from ``grid_values()`` and ``evaluate()``."""
+        network = self.network
         grids, chunks, offset = [], [], 0
 
         def add(ident, layer, neuron, size, planes, data, lo, hi):
@@ -699,10 +710,11 @@ class PlaygroundSession:
                 lo = np.full(len(planes), bounds[0])
                 hi = np.full(len(planes), bounds[1])
             data = quantize(planes, lo[:, None, None], hi[:, None, None])
-            for neuron in range(len(planes)):
+            ranges = np.stack([lo, hi], axis=1).astype(np.float64).round(5).tolist()
+            for neuron, bounds in enumerate(ranges):
                 grids.append({"id": f"n-{layer}-{neuron}", "layer": layer, "neuron": neuron,
                               "size": THUMB, "planes": 1, "offset": offset + neuron * THUMB**2,
-                              "range": [_round(lo[neuron]), _round(hi[neuron])]})
+                              "range": bounds})
             chunks.append(data)
             offset += len(data)
         header = {"type": "frame", "epoch": self.epoch,
