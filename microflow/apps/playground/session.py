@@ -327,7 +327,7 @@ class Network:
         if problem == "regression":
             self.y = mf.placeholder((None, 1), name="y")
             self.prediction = self.logits
-            self.loss = mf.reduce_mean(mf.square(self.logits - self.y), name="loss")
+            self.loss = mf.mean_squared_error(self.logits, self.y, name="loss")
         elif classes == 1:
             self.y = mf.placeholder((None, 1), name="y")            # 0 or 1
             self.prediction = mf.sigmoid(self.logits, name="probability")
@@ -341,7 +341,7 @@ class Network:
         if config["regularization"] != "none":
             self.regularization_rate = mf.Variable(np.float32(config["regularizationRate"]),
                                                    trainable=False, name="regularization_rate")
-            penalty = _l1_penalty if config["regularization"] == "l1" else \
+            penalty = mf.layers.l1_regularization if config["regularization"] == "l1" else \
                 mf.layers.l2_regularization
             objective = mf.add(self.loss, penalty(self.weights, self.regularization_rate),
                                name="objective")
@@ -373,17 +373,6 @@ def _concat_columns(columns):
             term = mf.matmul(column, mf.constant(row, name=f"e{index}"))
             total = term if total is None else mf.add(total, term)
     return total
-
-
-def _l1_penalty(weights, rate):
-    """rate * sum |W| over the weight matrices."""
-    if hasattr(mf.layers, "l1_regularization"):
-        return mf.layers.l1_regularization(weights, rate)
-    total = None
-    for W in weights:
-        term = mf.reduce_sum(mf.abs(W))
-        total = term if total is None else mf.add(total, term)
-    return mf.multiply(total, rate, name="l1_penalty")
 
 
 def _optimizer(name, rate):
