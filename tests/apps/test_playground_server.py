@@ -763,3 +763,11 @@ def test_uploaded_data_sets_the_problem_whenever_it_is_chosen():
     assert len(session.train_x) == 20 and session.network.logits.shape == (None, 1)
     session.train(2)
     assert session.epoch == 2
+
+
+def test_huge_lists_in_a_config_give_short_notices():
+    config, notices = clamp_config({"features": ["x1"] + [f"f{i}" for i in range(10000)],
+                                    "activations": ["bad"] * 10000, "hidden": [2] * 10000})
+    assert config["features"] == ["x1"] and len(config["hidden"]) == 10
+    assert config["activations"] == ["tanh"] * 10
+    assert len(notices) <= 12 and max(len(n) for n in notices) < 200

@@ -169,8 +169,10 @@ def clamp_config(update, current=None):
                 continue
             unknown = [n for n in names if n not in FEATURE_NAMES]
             if unknown:
-                notices.append(f"unknown feature {', '.join(map(_short, unknown))} ignored; "
-                               f"features are {', '.join(FEATURE_NAMES)}")
+                shown = ", ".join(map(_short, unknown[:3])) + (", ..." if len(unknown) > 3
+                                                               else "")
+                notices.append(f"unknown feature {shown} ignored; features are "
+                               f"{', '.join(FEATURE_NAMES)}")
             chosen = [n for n in FEATURE_NAMES if n in names]
             if not chosen:
                 notices.append("at least one feature is needed; using x1, x2")
@@ -223,7 +225,7 @@ def _clamp_activations(value, config, notices):
                            f"{', '.join(current) or 'none'}")
             names = current
         checked = []
-        for name in names:
+        for name in names[:MAX_LAYERS]:
             if name in ACTIVATIONS:
                 checked.append(name)
             else:
