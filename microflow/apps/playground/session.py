@@ -302,7 +302,8 @@ class Network:
         x1 = mf.get_item(self.x, (slice(None), slice(0, 1)), name="x1")
         x2 = mf.get_item(self.x, (slice(None), slice(1, 2)), name="x2")
         columns = [FEATURES[name](x1, x2) for name in config["features"]]
-        self.features = columns[0] if len(columns) == 1 else _concat_columns(columns)
+        self.features = columns[0] if len(columns) == 1 else \
+            mf.concat(columns, axis=1, name="features")
         problem, classes = config["problem"], n_outputs
         self.learning_rate = mf.Variable(np.float32(config["learningRate"]), trainable=False,
                                          name="learning_rate")
@@ -360,21 +361,6 @@ class Network:
         self.learning_rate.assign(np.float32(config["learningRate"]))
         if self.regularization_rate is not None:
             self.regularization_rate.assign(np.float32(config["regularizationRate"]))
-
-
-def _concat_columns(columns):
-    """The feature columns (N, 1) side by side, (N, F)."""
-    if hasattr(mf, "concat"):
-        return mf.concat(columns, axis=1, name="features")
-    # Without a concat op: column i times the one-hot row e_i, summed (the same values).
-    with mf.name_scope("features"):
-        total = None
-        for index, column in enumerate(columns):
-            row = np.zeros((1, len(columns)), np.float32)
-            row[0, index] = 1.0
-            term = mf.matmul(column, mf.constant(row, name=f"e{index}"))
-            total = term if total is None else mf.add(total, term)
-    return total
 
 
 def _optimizer(name, rate):
