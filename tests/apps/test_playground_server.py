@@ -771,3 +771,17 @@ def test_huge_lists_in_a_config_give_short_notices():
     assert config["features"] == ["x1"] and len(config["hidden"]) == 10
     assert config["activations"] == ["tanh"] * 10
     assert len(notices) <= 12 and max(len(n) for n in notices) < 200
+
+
+def test_sessions_built_at_once_in_threads_keep_to_their_own_graphs():
+    from concurrent.futures import ThreadPoolExecutor
+    configs = [{"hidden": [h], "seed": h} for h in range(1, 9)]
+    with ThreadPoolExecutor(4) as pool:
+        sessions = list(pool.map(PlaygroundSession, configs))
+    for session, config in zip(sessions, configs):
+        graph = session.network.graph
+        assert all(t.graph is graph for t in graph.tensors)
+        assert [v.name for v in graph.variables if v.trainable] == \
+            ["hidden1/W", "hidden1/b", "output/W", "output/b"]
+        assert session.network.weights[0].shape == (2, config["hidden"][0])
+    assert mf.get_default_graph().tensors == []

@@ -24,6 +24,7 @@ from __future__ import annotations
 import json
 import math
 import struct
+import threading
 
 import numpy as np
 
@@ -284,6 +285,7 @@ def plane_grid(size):
 
 
 _GRID_POINTS = plane_grid(GRID)
+_BUILDING = threading.Lock()
 _THUMB_CELLS = (slice(STRIDE // 2, None, STRIDE),) * 2     # rows and columns 2, 7, ..., 97
 
 
@@ -293,7 +295,9 @@ class Network:
     def __init__(self, config, n_outputs, rng):
         self.graph = mf.Graph()
         self.config = config
-        with self.graph.as_default():
+        # microflow's default graph is one stack for the process: sockets whose sessions are
+        # built at once in worker threads take turns, so no Tensor lands in another's graph.
+        with _BUILDING, self.graph.as_default():
             self._build(config, n_outputs, rng)
         self.session = mf.Session(self.graph)
 
