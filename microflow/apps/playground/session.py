@@ -355,6 +355,7 @@ class Network:
         self.optimizer = _optimizer(config["optimizer"], self.learning_rate)
         self.train_op = self.optimizer.minimize(objective)
         self.grid_fetches = [self.features, *self.activations, self.prediction]
+        self.variables = self.graph.variables      # weights, biases, rates, optimizer state
 
     @property
     def scopes(self):
@@ -525,7 +526,7 @@ class PlaygroundSession:
                 self._last_good = self._snapshot()
 
     def _finite(self):
-        for variable in self.network.graph.variables:
+        for variable in self.network.variables:
             value = variable.value
             if not np.isfinite(value).all() or (value.size and
                                                  np.abs(value).max() > MAX_WEIGHT):
@@ -533,10 +534,10 @@ class PlaygroundSession:
         return True
 
     def _snapshot(self):
-        return [v.value.copy() for v in self.network.graph.variables]
+        return [v.value.copy() for v in self.network.variables]
 
     def _restore(self, values):
-        for variable, value in zip(self.network.graph.variables, values):
+        for variable, value in zip(self.network.variables, values):
             variable.assign(value)
 
     def set_weight(self, layer, source, target, value):
