@@ -132,8 +132,10 @@ def clamp_config(update, current=None):
     >>> config, notices = clamp_config({"learningRate": 100, "hidden": [40]})
     >>> config["learningRate"], config["hidden"], config["activations"]
     (10.0, [32], ['tanh'])
-    >>> notices
-    ['learningRate 100 is out of range 1e-05..10; using 10', 'hidden layer 1 has 40 neurons, more than 32; using 32']
+    >>> for notice in notices:
+    ...     print(notice)
+    learningRate 100 is out of range 1e-05..10; using 10
+    hidden layer 1 has 40 neurons, more than 32; using 32
     """
     config = dict(DEFAULTS if current is None else current)
     config["features"] = list(config["features"])
@@ -393,7 +395,7 @@ class PlaygroundSession:
     def __init__(self, config=None):
         self.config, self.notices = clamp_config(config or {})
         self.epoch = 0
-        self.running = False           # whether the page has pressed Play (the server's loop reads it)
+        self.running = False            # the page pressed Play (the server's loop reads it)
         self.resets = 0
         self.uploaded = None            # (points, labels, kind) of an uploaded CSV
         self._make_data()
