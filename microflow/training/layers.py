@@ -15,6 +15,7 @@ from microflow.training import init
 from microflow.core.errors import ShapeError
 from microflow.core.graph import Variable, name_scope
 from microflow.core.ops import add, matmul, multiply, reduce_sum, relu, square
+from microflow.core.ops.nn import l1_loss
 from microflow.core.random import as_generator
 from microflow.core.ops.base import format_shape
 
@@ -84,7 +85,23 @@ def l2_regularization(variables, scale, include_biases=False):
     return multiply(total, scale, name="l2_penalty")
 
 
-__all__ = ['dense', 'l2_regularization', 'mlp']
+def l1_regularization(variables, scale, include_biases=False):
+    """``scale * sum(|W|)`` over ``variables``: the lasso penalty, which drives weights to
+    exactly 0 (its gradient is scale * sign(W)).
+
+    Biases (Variables of rank 0 or 1) are left out unless ``include_biases``.
+    """
+    variables = [v for v in variables if include_biases or v.ndim >= 2]
+    if not variables:
+        raise ValueError("l1_regularization(): no weights to regularize (biases are excluded "
+                         "by default)")
+    total = l1_loss(variables[0])
+    for v in variables[1:]:
+        total = add(total, l1_loss(v))
+    return multiply(total, scale, name="l1_penalty")
+
+
+__all__ = ['dense', 'l1_regularization', 'l2_regularization', 'mlp']
 
 
 def __dir__():

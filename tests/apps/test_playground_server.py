@@ -258,7 +258,7 @@ def test_many_classes_train_with_softmax_and_a_confusion_matrix():
 def test_regression_trains_with_mean_squared_error():
     session = PlaygroundSession({"dataset": "plane", "hidden": [3], "learningRate": 0.01})
     assert session.config["problem"] == "regression"
-    assert "Square" in {t.op for t in session.network.graph.tensors}
+    assert session.network.loss.op == "SquaredError"
     session.train(15)
     scores = session.evaluate()
     assert scores["testLoss"] < 0.01 and "testAccuracy" not in scores
@@ -763,3 +763,25 @@ def test_uploaded_data_sets_the_problem_whenever_it_is_chosen():
     assert len(session.train_x) == 20 and session.network.logits.shape == (None, 1)
     session.train(2)
     assert session.epoch == 2
+
+
+def test_huge_lists_in_a_config_give_short_notices():
+    config, notices = clamp_config({"features": ["x1"] + [f"f{i}" for i in range(10000)],
+                                    "activations": ["bad"] * 10000, "hidden": [2] * 10000})
+    assert config["features"] == ["x1"] and len(config["hidden"]) == 10
+    assert config["activations"] == ["tanh"] * 10
+    assert len(notices) <= 12 and max(len(n) for n in notices) < 200
+
+
+def test_sessions_built_at_once_in_threads_keep_to_their_own_graphs():
+    from concurrent.futures import ThreadPoolExecutor
+    configs = [{"hidden": [h], "seed": h} for h in range(1, 9)]
+    with ThreadPoolExecutor(4) as pool:
+        sessions = list(pool.map(PlaygroundSession, configs))
+    for session, config in zip(sessions, configs):
+        graph = session.network.graph
+        assert all(t.graph is graph for t in graph.tensors)
+        assert [v.name for v in graph.variables if v.trainable] == \
+            ["hidden1/W", "hidden1/b", "output/W", "output/b"]
+        assert session.network.weights[0].shape == (2, config["hidden"][0])
+    assert mf.get_default_graph().tensors == []

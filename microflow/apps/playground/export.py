@@ -54,12 +54,7 @@ def _features_source(names):
     columns = [FEATURE_SOURCES[name] for name in names]
     if len(columns) == 1:
         return f"features = {columns[0]}"
-    if hasattr(mf, "concat"):
-        return f"features = mf.concat([{', '.join(columns)}], axis=1, name='features')"
-    # Without a concat op: column i times the one-hot row e_i, summed (the same values).
-    eye = f"np.eye({len(columns)}, dtype=np.float32)"
-    terms = [f"mf.matmul({c}, {eye}[{i}:{i + 1}])" for i, c in enumerate(columns)]
-    return "features = " + " + ".join(terms)
+    return f"features = mf.concat([{', '.join(columns)}], axis=1, name='features')"
 
 
 def script_source(session):

@@ -24,6 +24,7 @@ from __future__ import annotations
 import json
 import math
 import struct
+import threading
 
 import numpy as np
 
@@ -131,8 +132,10 @@ def clamp_config(update, current=None):
     >>> config, notices = clamp_config({"learningRate": 100, "hidden": [40]})
     >>> config["learningRate"], config["hidden"], config["activations"]
     (10.0, [32], ['tanh'])
-    >>> notices
-    ['learningRate 100 is out of range 1e-05..10; using 10', 'hidden layer 1 has 40 neurons, more than 32; using 32']
+    >>> for notice in notices:
+    ...     print(notice)
+    learningRate 100 is out of range 1e-05..10; using 10
+    hidden layer 1 has 40 neurons, more than 32; using 32
     """
     config = dict(DEFAULTS if current is None else current)
     config["features"] = list(config["features"])
@@ -169,8 +172,10 @@ def clamp_config(update, current=None):
                 continue
             unknown = [n for n in names if n not in FEATURE_NAMES]
             if unknown:
-                notices.append(f"unknown feature {', '.join(map(_short, unknown))} ignored; "
-                               f"features are {', '.join(FEATURE_NAMES)}")
+                shown = ", ".join(map(_short, unknown[:3])) + (", ..." if len(unknown) > 3
+                                                               else "")
+                notices.append(f"unknown feature {shown} ignored; features are "
+                               f"{', '.join(FEATURE_NAMES)}")
             chosen = [n for n in FEATURE_NAMES if n in names]
             if not chosen:
                 notices.append("at least one feature is needed; using x1, x2")
@@ -223,7 +228,7 @@ def _clamp_activations(value, config, notices):
                            f"{', '.join(current) or 'none'}")
             names = current
         checked = []
-        for name in names:
+        for name in names[:MAX_LAYERS]:
             if name in ACTIVATIONS:
                 checked.append(name)
             else:
@@ -282,6 +287,7 @@ def plane_grid(size):
 
 
 _GRID_POINTS = plane_grid(GRID)
+_BUILDING = threading.Lock()
 _THUMB_CELLS = (slice(STRIDE // 2, None, STRIDE),) * 2     # rows and columns 2, 7, ..., 97
 
 
@@ -291,7 +297,9 @@ class Network:
     def __init__(self, config, n_outputs, rng):
         self.graph = mf.Graph()
         self.config = config
-        with self.graph.as_default():
+        # microflow's default graph is one stack for the process: sockets whose sessions are
+        # built at once in worker threads take turns, so no Tensor lands in another's graph.
+        with _BUILDING, self.graph.as_default():
             self._build(config, n_outputs, rng)
         self.session = mf.Session(self.graph)
 
@@ -300,7 +308,8 @@ class Network:
         x1 = mf.get_item(self.x, (slice(None), slice(0, 1)), name="x1")
         x2 = mf.get_item(self.x, (slice(None), slice(1, 2)), name="x2")
         columns = [FEATURES[name](x1, x2) for name in config["features"]]
-        self.features = columns[0] if len(columns) == 1 else _concat_columns(columns)
+        self.features = columns[0] if len(columns) == 1 else \
+            mf.concat(columns, axis=1, name="features")
         problem, classes = config["problem"], n_outputs
         self.learning_rate = mf.Variable(np.float32(config["learningRate"]), trainable=False,
                                          name="learning_rate")
@@ -327,7 +336,7 @@ class Network:
         if problem == "regression":
             self.y = mf.placeholder((None, 1), name="y")
             self.prediction = self.logits
-            self.loss = mf.reduce_mean(mf.square(self.logits - self.y), name="loss")
+            self.loss = mf.mean_squared_error(self.logits, self.y, name="loss")
         elif classes == 1:
             self.y = mf.placeholder((None, 1), name="y")            # 0 or 1
             self.prediction = mf.sigmoid(self.logits, name="probability")
@@ -341,13 +350,14 @@ class Network:
         if config["regularization"] != "none":
             self.regularization_rate = mf.Variable(np.float32(config["regularizationRate"]),
                                                    trainable=False, name="regularization_rate")
-            penalty = _l1_penalty if config["regularization"] == "l1" else \
+            penalty = mf.layers.l1_regularization if config["regularization"] == "l1" else \
                 mf.layers.l2_regularization
             objective = mf.add(self.loss, penalty(self.weights, self.regularization_rate),
                                name="objective")
         self.optimizer = _optimizer(config["optimizer"], self.learning_rate)
         self.train_op = self.optimizer.minimize(objective)
         self.grid_fetches = [self.features, *self.activations, self.prediction]
+        self.variables = self.graph.variables      # weights, biases, rates, optimizer state
 
     @property
     def scopes(self):
@@ -358,32 +368,6 @@ class Network:
         self.learning_rate.assign(np.float32(config["learningRate"]))
         if self.regularization_rate is not None:
             self.regularization_rate.assign(np.float32(config["regularizationRate"]))
-
-
-def _concat_columns(columns):
-    """The feature columns (N, 1) side by side, (N, F)."""
-    if hasattr(mf, "concat"):
-        return mf.concat(columns, axis=1, name="features")
-    # Without a concat op: column i times the one-hot row e_i, summed (the same values).
-    with mf.name_scope("features"):
-        total = None
-        for index, column in enumerate(columns):
-            row = np.zeros((1, len(columns)), np.float32)
-            row[0, index] = 1.0
-            term = mf.matmul(column, mf.constant(row, name=f"e{index}"))
-            total = term if total is None else mf.add(total, term)
-    return total
-
-
-def _l1_penalty(weights, rate):
-    """rate * sum |W| over the weight matrices."""
-    if hasattr(mf.layers, "l1_regularization"):
-        return mf.layers.l1_regularization(weights, rate)
-    total = None
-    for W in weights:
-        term = mf.reduce_sum(mf.abs(W))
-        total = term if total is None else mf.add(total, term)
-    return mf.multiply(total, rate, name="l1_penalty")
 
 
 def _optimizer(name, rate):
@@ -411,7 +395,7 @@ class PlaygroundSession:
     def __init__(self, config=None):
         self.config, self.notices = clamp_config(config or {})
         self.epoch = 0
-        self.running = False           # whether the page has pressed Play (the server's loop reads it)
+        self.running = False            # the page pressed Play (the server's loop reads it)
         self.resets = 0
         self.uploaded = None            # (points, labels, kind) of an uploaded CSV
         self._make_data()
@@ -544,7 +528,7 @@ class PlaygroundSession:
                 self._last_good = self._snapshot()
 
     def _finite(self):
-        for variable in self.network.graph.variables:
+        for variable in self.network.variables:
             value = variable.value
             if not np.isfinite(value).all() or (value.size and
                                                  np.abs(value).max() > MAX_WEIGHT):
@@ -552,10 +536,10 @@ class PlaygroundSession:
         return True
 
     def _snapshot(self):
-        return [v.value.copy() for v in self.network.graph.variables]
+        return [v.value.copy() for v in self.network.variables]
 
     def _restore(self, values):
-        for variable, value in zip(self.network.graph.variables, values):
+        for variable, value in zip(self.network.variables, values):
             variable.assign(value)
 
     def set_weight(self, layer, source, target, value):

@@ -35,6 +35,8 @@ def _reduced_shape(shape, axes, keepdims):
 class ReduceSum(Op):
     """out = sum of a over ``axis`` (all axes when None)"""
 
+    views = True            # over no axes, it returns its input
+
     def __init__(self, axis=None, keepdims=False):
         self.axis = axis
         self.keepdims = bool(keepdims)
@@ -69,6 +71,7 @@ class ReduceMean(Op):
         self.keepdims = bool(keepdims)
 
     def forward(self, a):
+        _count(a, self._axes)
         return np.mean(a, axis=self._axes, keepdims=self.keepdims)
 
     def infer(self, a):
@@ -84,6 +87,8 @@ class ReduceMean(Op):
 @register
 class SumTo(Op):
     """out = a summed over the axes along which it was broadcast from the target shape"""
+
+    views = True            # when nothing was broadcast, it returns its input
 
     def __init__(self, shape=None, axes=()):
         self.shape = shape      # the static target shape, or None: take ``like``'s at run time
@@ -118,6 +123,8 @@ def _sum_rows(a):
 class BroadcastTo(Op):
     """out = a broadcast to the target shape (after inserting length-1 ``axes``)"""
 
+    views = True            # a read-only view
+
     def __init__(self, shape=None, axes=()):
         self.shape = shape
         self.axes = tuple(axes)
@@ -149,11 +156,22 @@ class CountOf(Op):
         self.axes = tuple(axes)
 
     def forward(self, a):
-        return np.asarray(math.prod([a.shape[i] for i in self.axes]), dtype=self._dtype)
+        return np.asarray(_count(a, self.axes), dtype=self._dtype)
 
     def infer(self, a):
         self._dtype = a.dtype if a.dtype.kind in "fc" else np.dtype(np.float64)
         return (), self._dtype
+
+
+def _count(a, axes):
+    """The number of elements of ``a`` along ``axes``, which a mean divides by; NoRows if 0."""
+    count = math.prod([a.shape[i] for i in axes])
+    if not count:
+        if 0 in axes and not len(a):
+            raise kernels.NoRows(kernels.NO_ROWS)
+        raise kernels.NoRows(f"a mean over axes {axes} of an array of shape "
+                             f"{format_shape(a.shape)}: over 0 elements, it is undefined")
+    return count
 
 
 @register
