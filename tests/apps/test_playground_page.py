@@ -300,6 +300,7 @@ def test_learning_rate_10_diverges_and_the_page_says_so(page, server_url, tmp_pa
     # (A classifier's cross-entropy with tanh or ReLU layers stays finite at that rate.)
     open_page(page, server_url, "?dataset=plane")
     expect(page.get_by_label("Problem type", exact=True)).to_have_value("regression")
+    expect(page.get_by_role("status")).to_contain_text("regression")    # the switch is said
     page.get_by_label("Learning rate", exact=True).select_option("10")
     wait_for(lambda: page.evaluate("window.playgroundApp.state.config.learningRate") == 10, "learning rate 10")
     before = colours(page, "canvas[aria-label='Output']")
@@ -379,4 +380,10 @@ def test_graph_view_downloads_and_upload(page, server_url, tmp_path):
     expect(page.get_by_text("Your data: mine.csv")).to_be_visible()
     page.get_by_label("Upload CSV").set_input_files(
         files=[{"name": "bad.csv", "mimeType": "text/csv", "buffer": b"x1,x2,label\n1,2,1\n1,oops,1\n"}])
-    expect(page.get_by_role("alert")).to_contain_text("3")        # the line of the bad row
+    expect(page.get_by_role("alert")).to_contain_text("line 3")   # the server names the bad row
+
+    # A message the server does not understand gets an answer on the page, not a dead socket.
+    page.evaluate("window.playgroundApp.socket.send({type: 'bogus'})")
+    expect(page.get_by_role("alert")).to_contain_text("unknown message type")
+    page.get_by_role("button", name="Step").click()
+    wait_for(lambda: figure(page, "Epoch") == 1, "a step after the bad message")
