@@ -212,6 +212,7 @@ export class NetworkView {
     const wrapper = element("div", { className: "node" });
     const node = this.thumbnail(`n-${layer}-${index}`, layer, index, label);
     node.element = wrapper;
+    node.canvas.tabIndex = 0;          // the keyboard reaches the picture and formula too
     const bias = element("button", { type: "button", className: "bias", "aria-label": `Bias of ${label.toLowerCase()}`, title: "bias: click to change" });
     bias.addEventListener("click", (event) => this.openEditor(event, { kind: "bias", layer, neuron: index }));
     wrapper.append(node.canvas, bias);
@@ -222,8 +223,8 @@ export class NetworkView {
   hoverable(target, node) {
     target.addEventListener("mouseenter", () => this.showCard(node));
     target.addEventListener("mouseleave", () => this.hideCard());
-    target.addEventListener("focus", () => this.showCard(node));
-    target.addEventListener("blur", () => this.hideCard());
+    target.addEventListener("focusin", () => this.showCard(node));
+    target.addEventListener("focusout", () => this.hideCard());
   }
 
   buildLinks() {
