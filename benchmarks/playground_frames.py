@@ -116,7 +116,11 @@ def main(argv=None):
     parser.add_argument("--rounds", type=int, default=60)
     parser.add_argument("--seconds", type=float, default=5.0,
                         help="how long the end-to-end run lasts (0: skip it)")
+    parser.add_argument("--blas-threads", type=int, default=1,
+                        help="BLAS threads (default 1, as microflow playground sets them)")
     args = parser.parse_args(argv)
+    from threadpoolctl import threadpool_limits
+    threadpool_limits(args.blas_threads, user_api="blas")
     hidden = [int(h) for h in args.hidden.split(",") if h]
     config = {"dataset": args.dataset, "hidden": hidden, "features": args.features.split(","),
               "activations": args.activation, "batchSize": args.batch, "speed": 1}
@@ -125,7 +129,8 @@ def main(argv=None):
         print("notices:", "; ".join(session.notices))
     print(f"network {session.layer_sizes()} ({', '.join(session.config['features'])}), "
           f"batch {args.batch}, {len(session.train_x)} training points, numpy "
-          f"{np.__version__}, {os.cpu_count()} cores")
+          f"{np.__version__}, {os.cpu_count()} cores, {args.blas_threads} BLAS thread(s), load "
+          f"average {os.getloadavg()[0]:.1f}")
     print(f"  {'':18s} {'median':>10s} {'best':>10s}")
     for name, (median, best) in times.items():
         print(f"  {name:18s} {median:7.2f} ms {best:7.2f} ms")
