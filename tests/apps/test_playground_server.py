@@ -681,7 +681,8 @@ def test_the_exported_script_rebuilds_the_same_graph(config, tmp_path):
     expected = session.predict(points)
     np.testing.assert_allclose(module["predict"](points).reshape(expected.shape), expected,
                                rtol=1e-5, atol=1e-6)
-    assert module["WEIGHTS"][0] == session.network.weights[0].value.tolist()
+    for written, variable in zip(module["WEIGHTS"], session.network.weights):
+        np.testing.assert_array_equal(np.array(written, np.float32), variable.value)  # exact
 
 
 def test_the_exported_checkpoint_restores_the_weights(client, tmp_path):
