@@ -473,7 +473,8 @@ class PlaygroundSession:
         self.train_y = self._targets(self.train_labels)
         self.test_y = self._targets(self.test_labels)
         self.epoch = 0
-        self._last_good = self._snapshot()
+        self._last_good = self._snapshot()     # the weights as they are now, all finite
+        self._previous = None                  # and as they were one epoch before, if trained
 
     def reset(self):
         """New weights, epoch 0, the same data."""
@@ -525,7 +526,7 @@ class PlaygroundSession:
                     self._restore(self._last_good)
                     raise Diverged(self.epoch + 1)
                 self.epoch += 1
-                self._last_good = self._snapshot()
+                self._previous, self._last_good = self._last_good, self._snapshot()
 
     def _finite(self):
         for variable in self.network.variables:
@@ -553,7 +554,7 @@ class PlaygroundSession:
         array = W.value.copy()
         array[source, target] = _finite_value(value)
         W.assign(array)
-        self._last_good = self._snapshot()
+        self._last_good, self._previous = self._snapshot(), None
 
     def set_bias(self, layer, neuron, value):
         """Set the bias of neuron ``neuron`` of layer ``layer`` (1 = the first hidden layer,
@@ -567,7 +568,7 @@ class PlaygroundSession:
         array = b.value.copy()
         array[neuron] = _finite_value(value)
         b.assign(array)
-        self._last_good = self._snapshot()
+        self._last_good, self._previous = self._snapshot(), None
 
     # -- what the page is sent ----------------------------------------------------------------
     def layer_sizes(self):
@@ -629,16 +630,22 @@ class PlaygroundSession:
     def frame(self):
         """The binary frame (see the protocol): a JSON header and the uint8 grids.
 
-        Raises ``Diverged`` (weights put back to the last finite ones) if a loss or a grid is
-        not finite."""
+        If a loss or a grid is not finite (the weights are, but the values they give
+        overflow), the weights go back to those of one epoch before and ``Diverged`` is
+        raised; with no epoch since the weights were set by hand, ``PlaygroundError``."""
         with np.errstate(all="ignore"):
             values = self.grid_values()
             scores = self.evaluate()
         losses = (scores["trainLoss"], scores["testLoss"])
         if not all(math.isfinite(v) for v in losses) or \
                 not all(math.isfinite(np.add.reduce(v, axis=None)) for v in values):
-            self._restore(self._last_good)
-            raise Diverged(self.epoch)
+            if self._previous is None:
+                raise PlaygroundError("the network's output is not finite with these weights; "
+                                      "set smaller ones or press Reset")
+            self._restore(self._previous)
+            self._last_good, self._previous = self._previous, None
+            self.epoch -= 1
+            raise Diverged(self.epoch + 1)
         return self.encode(values, scores)
 
     def grid_values(self):
