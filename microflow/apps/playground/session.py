@@ -14,9 +14,11 @@ A ``PlaygroundSession`` is what one WebSocket (one browser tab) talks to. It hol
   precomputed 100 x 100 grid (the 20 x 20 thumbnails are the grid's cells 2, 7, ..., 97, whose
   centres are exactly the thumbnails' own), quantized to uint8 (see PLAYGROUND_PROTOCOL).
 
-Two classes are trained as TensorFlow Playground's labels -1/+1 would suggest for a
-classifier, with one logit and sigmoid cross-entropy (TF Playground itself uses a tanh output
-and squared error); the output map shows ``2 p - 1`` in [-1, 1], as TF Playground's tanh does.
+Two classes (labels -1/+1, as in TensorFlow Playground) are trained with one logit and
+sigmoid cross-entropy against the targets 0/1, the classifier's usual loss (TF Playground
+itself uses a tanh output with squared error); the output map shows ``2 p - 1`` in [-1, 1],
+the scale of TF Playground's tanh. Weights start uniform in [-0.5, 0.5] and biases at 0.1,
+as there. A training epoch is one pass over the training points, shuffled, in mini-batches.
 """
 
 from __future__ import annotations
