@@ -9,8 +9,8 @@ import numpy as np
 
 from microflow.core.errors import ShapeError
 from microflow.core.ops import kernels
-from microflow.core.ops.base import (Op, apply, format_shape, normalize_axes, register,
-                                static_size)
+from microflow.core.ops.base import (Op, apply, format_shape, integer, normalize_axes, register,
+                                     static_size)
 from microflow.core.ops.math import (cast, divide, exp, greater_equal, less_equal, multiply,
                                      subtract)
 
@@ -183,7 +183,7 @@ class ArgMax(Op):
     differentiable = False
 
     def __init__(self, axis=-1):
-        self.axis = int(axis)
+        self.axis = integer(axis, "ArgMax: axis")
 
     def forward(self, a):
         return np.argmax(a, axis=self.axis)
@@ -319,7 +319,7 @@ class ArgMin(Op):
     differentiable = False
 
     def __init__(self, axis=-1):
-        self.axis = int(axis)
+        self.axis = integer(axis, "ArgMin: axis")
 
     def forward(self, a):
         return np.argmin(a, axis=self.axis)
