@@ -11,9 +11,9 @@ layers of 8 neurons, all seven features, circle data, batch size 10, one epoch p
   ``Session.run`` of every layer over the 100 x 100 grid (``grid_values``), the losses and
   accuracies on both sets (``evaluate``), and the uint8 quantization and the JSON header
   (``encode``);
-- end to end: frames per second through a real uvicorn server and a WebSocket client that
-  answers each frame with ``ready`` at once (the server's side of the flow control; a browser
-  adds its drawing time on top).
+- end to end: frames per second from ``microflow playground`` (its own process) to a
+  WebSocket client that answers each frame with ``ready`` at once (the server's side of the
+  flow control; a browser adds its drawing time on top, see playground_fps.py).
 
 Medians over rounds, and the best round (what a step costs when no other process takes the
 core: on a shared machine the median grows with the load, the best much less); the parts are
@@ -23,12 +23,12 @@ interleaved so that drift hits all alike.
 from __future__ import annotations
 
 import argparse
-import asyncio
 import json
 import os
+import signal
 import statistics
+import subprocess
 import sys
-import threading
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
@@ -69,40 +69,36 @@ def time_parts(config, rounds):
 
 
 def end_to_end(config, seconds):
-    """Frames per second reaching a WebSocket client through uvicorn, the client sending
-    ``ready`` as soon as each frame arrives."""
-    import uvicorn
+    """Frames per second reaching a WebSocket client from ``microflow playground`` running in
+    its own process (as for a browser), the client sending ``ready`` as soon as each frame
+    arrives; and the epochs per second trained meanwhile."""
     from websockets.sync.client import connect
 
-    from microflow.apps.playground.server import _listen, create_app
-
-    sock = _listen("127.0.0.1", 0)
-    port = sock.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(create_app(), log_level="warning", ws="auto"))
-    thread = threading.Thread(target=lambda: asyncio.run(server.serve(sockets=[sock])),
-                              daemon=True)
-    thread.start()
-    while not server.started:
-        time.sleep(0.01)
-    query = "&".join(f"{key}={','.join(map(str, value)) if isinstance(value, list) else value}"
-                     for key, value in config.items())
-    frames, first_epoch, last_epoch = 0, None, None
-    with connect(f"ws://127.0.0.1:{port}/ws?{query}", max_size=None) as ws:
-        ws.send(json.dumps({"type": "play"}))
-        started = time.perf_counter()
-        while time.perf_counter() - started < seconds:
-            message = ws.recv()
-            if isinstance(message, bytes):
-                length = int.from_bytes(message[:4], "little")
-                epoch = json.loads(message[4:4 + length])["epoch"]
-                first_epoch = epoch if first_epoch is None else first_epoch
-                last_epoch = epoch
-                frames += 1
-                ws.send(json.dumps({"type": "ready"}))
-        elapsed = time.perf_counter() - started
-    server.should_exit = True
-    thread.join(timeout=5)
-    sock.close()
+    root = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..")
+    env = dict(os.environ, PYTHONPATH=root, PYTHONUNBUFFERED="1")
+    server = subprocess.Popen([sys.executable, "-m", "microflow", "playground", "--port", "0",
+                               "--no-browser"], stdout=subprocess.PIPE, text=True, env=env)
+    try:
+        url = server.stdout.readline().split("serving on ")[1].split()[0]
+        query = "&".join(f"{key}={','.join(map(str, value)) if isinstance(value, list) else value}"
+                         for key, value in config.items())
+        frames, first_epoch, last_epoch = 0, None, None
+        with connect(url.replace("http://", "ws://") + "ws?" + query, max_size=None) as ws:
+            ws.send(json.dumps({"type": "play"}))
+            started = time.perf_counter()
+            while time.perf_counter() - started < seconds:
+                message = ws.recv()
+                if isinstance(message, bytes):
+                    length = int.from_bytes(message[:4], "little")
+                    epoch = json.loads(message[4:4 + length])["epoch"]
+                    first_epoch = epoch if first_epoch is None else first_epoch
+                    last_epoch = epoch
+                    frames += 1
+                    ws.send(json.dumps({"type": "ready"}))
+            elapsed = time.perf_counter() - started
+    finally:
+        server.send_signal(signal.SIGINT)
+        server.wait(timeout=30)
     return frames / elapsed, (last_epoch - first_epoch) / elapsed
 
 
@@ -116,7 +112,11 @@ def main(argv=None):
     parser.add_argument("--rounds", type=int, default=60)
     parser.add_argument("--seconds", type=float, default=5.0,
                         help="how long the end-to-end run lasts (0: skip it)")
+    parser.add_argument("--blas-threads", type=int, default=1,
+                        help="BLAS threads (default 1, as microflow playground sets them)")
     args = parser.parse_args(argv)
+    from threadpoolctl import threadpool_limits
+    threadpool_limits(args.blas_threads, user_api="blas")
     hidden = [int(h) for h in args.hidden.split(",") if h]
     config = {"dataset": args.dataset, "hidden": hidden, "features": args.features.split(","),
               "activations": args.activation, "batchSize": args.batch, "speed": 1}
@@ -125,7 +125,8 @@ def main(argv=None):
         print("notices:", "; ".join(session.notices))
     print(f"network {session.layer_sizes()} ({', '.join(session.config['features'])}), "
           f"batch {args.batch}, {len(session.train_x)} training points, numpy "
-          f"{np.__version__}, {os.cpu_count()} cores")
+          f"{np.__version__}, {os.cpu_count()} cores, {args.blas_threads} BLAS thread(s), load "
+          f"average {os.getloadavg()[0]:.1f}")
     print(f"  {'':18s} {'median':>10s} {'best':>10s}")
     for name, (median, best) in times.items():
         print(f"  {name:18s} {median:7.2f} ms {best:7.2f} ms")
@@ -136,7 +137,7 @@ def main(argv=None):
     print(f"  {'bytes per frame':18s} {size:7d}")
     if args.seconds > 0:
         fps, epochs = end_to_end(config, args.seconds)
-        print(f"  end to end (uvicorn + WebSocket client): {fps:.0f} frames/s, "
+        print(f"  end to end (microflow playground -> WebSocket client): {fps:.0f} frames/s, "
               f"{epochs:.0f} epochs/s")
 
 

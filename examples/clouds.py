@@ -2,6 +2,9 @@
 hidden layer. The plane splits into three regions that meet near the middle.
 
     python examples/clouds.py [OUT_DIR]     # pictures go to OUT_DIR (default: out/)
+
+The long-hand version of `microflow train clouds` (the "clouds" problem of
+microflow.apps.problems), written out op by op as a student would.
 """
 
 import os

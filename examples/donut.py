@@ -2,6 +2,9 @@
 polygon around the inner ring, which no single line can do.
 
     python examples/donut.py [OUT_DIR]      # pictures and the graph go to OUT_DIR (default: out/)
+
+The long-hand version of `microflow train donut` (the "donut" problem of
+microflow.apps.problems), written out op by op as a student would.
 """
 
 import os

@@ -3,6 +3,9 @@
 No straight line separates XOR's classes; the hidden layer bends the plane until one does.
 
     python examples/xor.py [OUT_DIR]        # pictures go to OUT_DIR (default: out/)
+
+The long-hand version of `microflow train xor` (the "xor" problem of microflow.apps.problems),
+written out op by op as a student would.
 """
 
 import os

@@ -31,7 +31,7 @@ DOCS = ROOT / "docs"
 PAGES = sorted(DOCS.glob("*.md"))
 OUTPUT_HEADER = re.compile(r'^text\s+title="Output"\s*$')
 EXCERPT_HEADER = re.compile(r'^python\s+title="([\w./-]+\.py)"\s*$')
-PICTURE = re.compile(r"assets/(concept_[\w-]+\.svg)")
+PICTURE = re.compile(r"images/(concept_[\w-]+\.svg)")
 
 
 def code_blocks(text):
@@ -177,12 +177,13 @@ def _has_dot():
 
 @pytest.mark.skipif(not _has_dot(), reason="Graphviz's dot is not installed")
 def test_the_concept_pictures_are_the_scripts(tmp_path):
-    """docs/make_concept_pictures.py draws every concept picture the pages show, and the
-    pictures in docs/assets are exactly those it draws."""
-    made = {pathlib.Path(path).name for path in load("make_concept_pictures.py").main(tmp_path)}
-    committed = {path.name for path in (DOCS / "assets").glob("concept_*.svg")}
+    """docs/make_pictures.py draws every concept picture the pages show, and the concept
+    pictures in docs/images are exactly those it draws."""
+    made = {pathlib.Path(path).name
+            for path in load("make_pictures.py").draw_concept_pictures(tmp_path)}
+    committed = {path.name for path in (DOCS / "images").glob("concept_*.svg")}
     shown = {name for page in PAGES for name in PICTURE.findall(page.read_text(encoding="utf-8"))}
-    assert made == committed, "run `python docs/make_concept_pictures.py` and commit docs/assets"
+    assert made == committed, "run `python docs/make_pictures.py concepts` and commit docs/images"
     assert shown <= made, f"pages show pictures the script does not draw: {shown - made}"
     for name in made:
         assert (tmp_path / name).read_text().lstrip().startswith(("<?xml", "<svg"))

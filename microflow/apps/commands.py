@@ -135,7 +135,7 @@ def _guarded(command, run):
         except FileNotFoundError as error:
             return _fail(command, str(error) if not error.filename else
                          f"no such file: {error.filename!r}")
-        except (OSError, ValueError) as error:     # FER2013FormatError, CheckpointError too
+        except (OSError, ValueError, ImportError) as error:  # FER2013FormatError, CheckpointError
             return _fail(command, str(error))
         except KeyboardInterrupt:
             print(f"\nmicroflow {command}: interrupted", file=sys.stderr)
@@ -190,7 +190,27 @@ def add_cv(subparsers):
     _add_problem_options(parser)
     parser.add_argument("--folds", type=positive_int, default=5, metavar="K",
                         help="number of folds (default: 5)")
+    _add_parallel_options(parser, "folds")
     parser.set_defaults(run=_guarded("cv", run_cv))
+
+
+def _add_parallel_options(parser, tasks):
+    parser.add_argument("--jobs", type=_jobs, default=1, metavar="N",
+                        help=f"train {tasks} in N local processes at once (-1: one per core; "
+                             f"default: 1)")
+    parser.add_argument("--cluster", metavar="ADDRESS",
+                        help=f"train the {tasks} on a Dask cluster, e.g. tcp://host:8786 "
+                             "(start it with `dask scheduler` and `dask worker ADDRESS`)")
+
+
+def _jobs(text):
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value == 0 or value < -1:
+        raise argparse.ArgumentTypeError(f"expected a number of processes or -1, got {text!r}")
+    return value
 
 
 def _cv_data(args, cfg):
@@ -208,7 +228,8 @@ def run_cv(args):
     X, y = _cv_data(args, cfg)
     print(f"{cfg.problem}: {args.folds}-fold cross-validation on {len(X)} examples; "
           f"{_describe(cfg)}", flush=True)
-    score = trainers.train_and_score(cfg, progress=True)
+    parallel = args.jobs != 1 or args.cluster
+    score = trainers.train_and_score(cfg, progress=not parallel)
     fold = iter(range(1, args.folds + 1))
 
     def scored(*arrays):
@@ -216,7 +237,12 @@ def run_cv(args):
         print(f"  fold {next(fold)}: accuracy {accuracy:.3f}", flush=True)
         return accuracy
 
-    result = model_selection.cross_validate(scored, X, y, k=args.folds, seed=cfg.seed)
+    result = model_selection.cross_validate(score if parallel else scored, X, y, k=args.folds,
+                                            seed=cfg.seed, n_jobs=args.jobs,
+                                            cluster=args.cluster)
+    if parallel:                        # the workers trained in silence: their scores now
+        for number, accuracy in enumerate(result.scores, start=1):
+            print(f"  fold {number}: accuracy {accuracy:.3f}")
     print(f"{cfg.problem}: accuracy {result}")
     return 0
 
@@ -246,6 +272,7 @@ def add_search(subparsers):
     parser.add_argument("--hidden-choices", type=hidden_sizes, nargs="+", metavar="8,8",
                         help="layer widths to choose from (default: half, once and twice "
                              "the problem's default)")
+    _add_parallel_options(parser, "settings and folds")
     parser.set_defaults(run=_guarded("search", run_search))
 
 
@@ -276,13 +303,17 @@ def run_search(args):
         n = int(np.prod([len(values) for values in space.values()]))
         print(f"{cfg.problem}: grid search over {n} settings, {args.folds} folds each",
               flush=True)
-        result = model_selection.grid_search(score, X, y, space, k=args.folds, seed=cfg.seed)
+        result = model_selection.grid_search(score, X, y, space, k=args.folds, seed=cfg.seed,
+                                             n_jobs=args.jobs, cluster=args.cluster)
     else:
         print(f"{cfg.problem}: random search, {args.trials} settings, {args.folds} folds each",
               flush=True)
         result = model_selection.random_search(score, X, y, space, n_trials=args.trials,
-                                               k=args.folds, seed=cfg.seed)
+                                               k=args.folds, seed=cfg.seed, n_jobs=args.jobs,
+                                               cluster=args.cluster)
     print(result)
+    if result.interrupted:
+        return EXIT_INTERRUPTED
     best = result.rows[0]
     if np.isnan(best.mean):
         return _fail("search", "every setting diverged: try a lower --lr-range")

@@ -9,18 +9,18 @@ with one numpy call per op and almost nothing around it.
 
 from __future__ import annotations
 
+import collections
 import dataclasses
 import itertools
 import linecache
 import threading
-import collections
 import time
 
 import numpy as np
 
 from microflow.core.errors import FeedError, GraphError, NumericsError
 from microflow.core.graph import Const, Placeholder, Tensor, VariableOp, get_default_graph, \
-    topological_order
+    out_of_range, topological_order
 from microflow.core.ops.base import format_shape
 from microflow.core.ops.kernels import NoRows
 from microflow.core.ops.shape import Identity, PlaceholderWithDefault, StopGradient
@@ -397,42 +397,10 @@ def _as_array(value, tensor, what):
     if source.kind not in "biuf" or (source.kind == "f" and target.kind in "iub"):
         raise FeedError(f"cannot feed a value of dtype {array.dtype} into {what} "
                         f"{tensor.name!r} of dtype {tensor.dtype}")
-    if source != target and array.size and not _range_fits(source, target):
-        _check_values_fit(array, tensor, what)
+    problem = out_of_range(array, target)
+    if problem:
+        raise FeedError(f"cannot feed {what} {tensor.name!r} ({target}) {problem}")
     return array.astype(target, copy=False)
-
-
-def _range(dtype):
-    """The smallest and largest value of a numeric dtype, as Python numbers."""
-    if dtype.kind == "b":
-        return 0, 1
-    info = np.iinfo(dtype) if dtype.kind in "iu" else np.finfo(dtype)
-    return info.min.item() if dtype.kind == "f" else info.min, \
-        info.max.item() if dtype.kind == "f" else info.max
-
-
-def _range_fits(source, target):
-    """Whether every value of ``source`` is within ``target``'s range (int64 -> float32 is:
-    a float target only rounds, an integer one must hold the value exactly)."""
-    (low, high), (target_low, target_high) = _range(source), _range(target)
-    return target_low <= low and high <= target_high
-
-
-def _check_values_fit(array, tensor, what):
-    """FeedError unless every value of ``array`` is within the range of ``tensor``'s dtype
-    (NaN and infinities fit a float dtype: they convert to themselves)."""
-    values = array
-    if array.dtype.kind == "f":
-        values = array[np.isfinite(array)] if not np.isfinite(array.min() + array.max()) \
-            else array
-        if not values.size:
-            return
-    low, high = values.min().item(), values.max().item()
-    target_low, target_high = _range(tensor.dtype)
-    if low < target_low or high > target_high:
-        raise FeedError(f"cannot feed {what} {tensor.name!r} ({tensor.dtype}) a value of "
-                        f"dtype {array.dtype} from {low} to {high}: outside {tensor.dtype}'s "
-                        f"range ({target_low} to {target_high})")
 
 
 def _naming(error, node, empty=()):

@@ -72,6 +72,11 @@ class Optimizer:
 
     def apply_gradients(self, pairs, name=None):
         """The training op applying ``(variable, gradient)`` pairs."""
+        for variable, _ in pairs:
+            if variable.dtype.kind != "f":
+                raise TypeError(f"cannot train Variable {variable.name!r}: it has dtype "
+                                f"{variable.dtype}, and only float Variables can be trained "
+                                "(create it with a float dtype, or with trainable=False)")
         graph = pairs[0][0].graph
         graph._backward_depth += 1
         try:

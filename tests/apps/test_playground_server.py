@@ -681,7 +681,8 @@ def test_the_exported_script_rebuilds_the_same_graph(config, tmp_path):
     expected = session.predict(points)
     np.testing.assert_allclose(module["predict"](points).reshape(expected.shape), expected,
                                rtol=1e-5, atol=1e-6)
-    assert module["WEIGHTS"][0] == session.network.weights[0].value.tolist()
+    for written, variable in zip(module["WEIGHTS"], session.network.weights):
+        np.testing.assert_array_equal(np.array(written, np.float32), variable.value)  # exact
 
 
 def test_the_exported_checkpoint_restores_the_weights(client, tmp_path):
@@ -785,3 +786,53 @@ def test_sessions_built_at_once_in_threads_keep_to_their_own_graphs():
             ["hidden1/W", "hidden1/b", "output/W", "output/b"]
         assert session.network.weights[0].shape == (2, config["hidden"][0])
     assert mf.get_default_graph().tensors == []
+
+
+def overflowing(session_or_ws_send):
+    """Set every weight of a chain of one-neuron linear layers to 1e4: 6 * 1e4 ** 11
+    overflows float32."""
+    for layer in range(11):
+        session_or_ws_send(layer)
+
+
+def test_weights_set_by_hand_that_overflow_are_refused_with_a_message():
+    session = PlaygroundSession({"hidden": [1] * 10, "activations": "linear",
+                                 "features": ["x1"]})
+    overflowing(lambda layer: session.set_weight(layer, 0, 0, 1e4))
+    with pytest.raises(PlaygroundError, match="the network's output is not finite with these "
+                                              "weights; set smaller ones or press Reset"):
+        session.frame()
+    session.reset()
+    assert math.isfinite(decode_frame(session.frame())[0]["testLoss"])
+
+
+def test_outputs_that_overflow_after_an_epoch_go_back_one_epoch():
+    session = PlaygroundSession({"hidden": [1] * 10, "activations": "linear",
+                                 "features": ["x1"], "learningRate": 1e-5})
+    session.train(1)
+    before = [v.value.copy() for v in session.network.variables]
+    session.train(1)
+    for variable in session.network.weights:        # as if the epoch had blown them up
+        variable.assign(np.full(variable.shape, 1e4, np.float32))
+    session._last_good = session._snapshot()
+    with pytest.raises(Diverged) as error:
+        session.frame()
+    assert error.value.epoch == 2 and session.epoch == 1
+    for variable, value in zip(session.network.variables, before):
+        np.testing.assert_array_equal(variable.value, value)
+    assert math.isfinite(decode_frame(session.frame())[0]["trainLoss"])
+
+
+def test_overflowing_weights_over_the_socket_say_so_and_reset_recovers(client):
+    with client.websocket_connect("/ws?hidden=1,1,1,1,1,1,1,1,1,1&activations=linear"
+                                  "&features=x1") as ws:
+        opened(ws)
+        overflowing(lambda layer: ws.send_json({"type": "set_weight", "layer": layer,
+                                                "from": 0, "to": 0, "value": 1e4}))
+        ws.send_json({"type": "ready"})
+        message = receive_until(ws, "error")
+        assert message["message"].startswith("the network's output is not finite")
+        ws.send_json({"type": "reset"})
+        assert receive_until(ws, "state")["epoch"] == 0
+        header, _ = receive_until(ws, "frame")
+        assert math.isfinite(header["testLoss"])

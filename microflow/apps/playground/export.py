@@ -45,9 +45,17 @@ def export_script(session):
             "content": script_source(session)}
 
 
-def _floats(array):
-    """Nested lists of the float32 values, written so that they read back exactly."""
-    return repr(np.asarray(array, np.float32).astype(np.float64).tolist())
+def _numbers(values):
+    """float32 values in their shortest form that reads back to the same float32."""
+    return ", ".join(str(v) for v in np.asarray(values, np.float32).ravel())
+
+
+def _matrix_lines(name, matrix):
+    """A weight matrix as lines of the script: one row (the weights from one input) a line."""
+    rows, columns = matrix.shape
+    lines = [f"    [  # {name}: {rows} inputs x {columns} neuron{'' if columns == 1 else 's'}"]
+    lines += [f"        [{_numbers(row)}]," for row in matrix]
+    return lines + ["    ],"]
 
 
 def _features_source(names):
@@ -76,12 +84,13 @@ def script_source(session):
         "",
         f"Data: {config['dataset']}; features: {', '.join(config['features'])}; hidden "
         f"layers: {hidden};",
-        f"trained {session.epoch} epochs with {config['optimizer']} at learning rate "
-        f"{config['learningRate']:g}.",
+        f"trained {session.epoch} epoch{'' if session.epoch == 1 else 's'} with "
+        f"{config['optimizer']} at learning rate {config['learningRate']:g}.",
         "",
         "Run it as ``python playground_model.py points.csv`` (lines of x1,x2; a header is",
         "optional) to print the prediction for each point, one line each, or without an",
-        f"argument for a 5 x 5 grid over the plane [-6, 6]. The prediction is {meaning}.",
+        "argument for a 5 x 5 grid over the plane [-6, 6]. Each line is x1,x2 and then",
+        f"{meaning}.",
         '"""',
         "",
         "import sys",
@@ -92,10 +101,12 @@ def script_source(session):
         "",
         "# One (inputs, outputs) weight matrix and one bias vector per layer, the output last.",
         "WEIGHTS = [",
-        *(f"    {_floats(w.value)}," for w in network.weights),
+        *(line for scope, w in zip(network.scopes, network.weights)
+          for line in _matrix_lines(scope, w.value)),
         "]",
         "BIASES = [",
-        *(f"    {_floats(b.value)}," for b in network.biases),
+        *(f"    [{_numbers(b.value)}],  # {scope}"
+          for scope, b in zip(network.scopes, network.biases)),
         "]",
         "",
         "",

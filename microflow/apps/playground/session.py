@@ -14,9 +14,11 @@ A ``PlaygroundSession`` is what one WebSocket (one browser tab) talks to. It hol
   precomputed 100 x 100 grid (the 20 x 20 thumbnails are the grid's cells 2, 7, ..., 97, whose
   centres are exactly the thumbnails' own), quantized to uint8 (see PLAYGROUND_PROTOCOL).
 
-Two classes are trained as TensorFlow Playground's labels -1/+1 would suggest for a
-classifier, with one logit and sigmoid cross-entropy (TF Playground itself uses a tanh output
-and squared error); the output map shows ``2 p - 1`` in [-1, 1], as TF Playground's tanh does.
+Two classes (labels -1/+1, as in TensorFlow Playground) are trained with one logit and
+sigmoid cross-entropy against the targets 0/1, the classifier's usual loss (TF Playground
+itself uses a tanh output with squared error); the output map shows ``2 p - 1`` in [-1, 1],
+the scale of TF Playground's tanh. Weights start uniform in [-0.5, 0.5] and biases at 0.1,
+as there. A training epoch is one pass over the training points, shuffled, in mini-batches.
 """
 
 from __future__ import annotations
@@ -473,7 +475,8 @@ class PlaygroundSession:
         self.train_y = self._targets(self.train_labels)
         self.test_y = self._targets(self.test_labels)
         self.epoch = 0
-        self._last_good = self._snapshot()
+        self._last_good = self._snapshot()     # the weights as they are now, all finite
+        self._previous = None                  # and as they were one epoch before, if trained
 
     def reset(self):
         """New weights, epoch 0, the same data."""
@@ -525,7 +528,7 @@ class PlaygroundSession:
                     self._restore(self._last_good)
                     raise Diverged(self.epoch + 1)
                 self.epoch += 1
-                self._last_good = self._snapshot()
+                self._previous, self._last_good = self._last_good, self._snapshot()
 
     def _finite(self):
         for variable in self.network.variables:
@@ -553,7 +556,7 @@ class PlaygroundSession:
         array = W.value.copy()
         array[source, target] = _finite_value(value)
         W.assign(array)
-        self._last_good = self._snapshot()
+        self._last_good, self._previous = self._snapshot(), None
 
     def set_bias(self, layer, neuron, value):
         """Set the bias of neuron ``neuron`` of layer ``layer`` (1 = the first hidden layer,
@@ -567,7 +570,7 @@ class PlaygroundSession:
         array = b.value.copy()
         array[neuron] = _finite_value(value)
         b.assign(array)
-        self._last_good = self._snapshot()
+        self._last_good, self._previous = self._snapshot(), None
 
     # -- what the page is sent ----------------------------------------------------------------
     def layer_sizes(self):
@@ -629,16 +632,22 @@ class PlaygroundSession:
     def frame(self):
         """The binary frame (see the protocol): a JSON header and the uint8 grids.
 
-        Raises ``Diverged`` (weights put back to the last finite ones) if a loss or a grid is
-        not finite."""
+        If a loss or a grid is not finite (the weights are, but the values they give
+        overflow), the weights go back to those of one epoch before and ``Diverged`` is
+        raised; with no epoch since the weights were set by hand, ``PlaygroundError``."""
         with np.errstate(all="ignore"):
             values = self.grid_values()
             scores = self.evaluate()
         losses = (scores["trainLoss"], scores["testLoss"])
         if not all(math.isfinite(v) for v in losses) or \
                 not all(math.isfinite(np.add.reduce(v, axis=None)) for v in values):
-            self._restore(self._last_good)
-            raise Diverged(self.epoch)
+            if self._previous is None:
+                raise PlaygroundError("the network's output is not finite with these weights; "
+                                      "set smaller ones or press Reset")
+            self._restore(self._previous)
+            self._last_good, self._previous = self._previous, None
+            self.epoch -= 1
+            raise Diverged(self.epoch + 1)
         return self.encode(values, scores)
 
     def grid_values(self):

@@ -9,6 +9,9 @@ inputs' and raises ``ShapeError`` when they do not fit.
 
 from __future__ import annotations
 
+import math
+import operator
+
 import numpy as np
 
 from microflow.core.errors import ShapeError
@@ -104,6 +107,17 @@ def result_dtype(*tensors):
     return np.result_type(*(t.dtype for t in tensors))
 
 
+def integer(value, what):
+    """``value`` as a Python int; TypeError naming ``what`` for a float, a bool or anything
+    else (``int()`` would turn 2.5 into 2 and True into 1 without a word)."""
+    if not isinstance(value, bool | np.bool_):
+        try:
+            return operator.index(value)
+        except TypeError:
+            pass
+    raise TypeError(f"{what} {value!r} is not an integer")
+
+
 def normalize_axes(axis, ndim, op_name="op"):
     """``axis`` (None, an int or a sequence) as a sorted tuple of non-negative axes."""
     if axis is None:
@@ -111,7 +125,10 @@ def normalize_axes(axis, ndim, op_name="op"):
     axes = (axis,) if np.ndim(axis) == 0 else tuple(axis)
     normalized = []
     for a in axes:
-        a = int(a)
+        try:
+            a = integer(a, "axis")
+        except TypeError as error:
+            raise ShapeError(str(error)) from None
         if not -ndim <= a < ndim:
             raise ShapeError(f"axis {a} is out of range for a tensor of rank {ndim}")
         normalized.append(a % ndim)
@@ -125,4 +142,4 @@ def static_size(shape, axes=None):
     dims = shape if axes is None else [shape[a] for a in axes]
     if any(d is None for d in dims):
         return None
-    return int(np.prod(dims, dtype=np.int64))
+    return math.prod(dims)          # Python ints: (2**40, 2**40) has 2**80 elements

@@ -7,6 +7,7 @@ import numpy as np
 from microflow.core.errors import ShapeError
 from microflow.core.graph import Tensor, as_tensor
 from microflow.core.ops.base import Op, apply, broadcast_shapes, register, result_dtype
+from microflow.core.ops.shape import zeros_like
 
 
 class Binary(Op):
@@ -357,7 +358,6 @@ class Sign(Op):
 
     def backward(self, grad, a, out):
         # Flat wherever it is defined: the gradient is 0 (not None, so gradients() gives zeros).
-        from microflow.core.ops.shape import zeros_like
         return (zeros_like(a),)
 
 

@@ -6,8 +6,8 @@ import numpy as np
 
 from microflow.core.errors import ShapeError
 from microflow.core.ops import kernels
-from microflow.core.ops.base import (Op, apply, broadcast_shapes, format_shape, normalize_axes,
-                                     register)
+from microflow.core.ops.base import (Op, apply, broadcast_shapes, format_shape, integer,
+                                     normalize_axes, register)
 from microflow.core.ops.math import exp, multiply, negative, sigmoid, sigmoid_grad, subtract
 from microflow.core.ops.reduce import divide_by_count, reduce_sum
 from microflow.core.graph import Tensor
@@ -42,7 +42,7 @@ class Softmax(Op):
     """out_k = e ** a_k / sum_j e ** a_j along ``axis``"""
 
     def __init__(self, axis=-1):
-        self.axis = int(axis)
+        self.axis = integer(axis, "Softmax: axis")
 
     def forward(self, a):
         return _softmax(a, self.axis)
@@ -60,7 +60,7 @@ class LogSoftmax(Op):
     """out_k = a_k - log(sum_j e ** a_j) along ``axis``, computed with log-sum-exp"""
 
     def __init__(self, axis=-1):
-        self.axis = int(axis)
+        self.axis = integer(axis, "LogSoftmax: axis")
 
     def forward(self, a):
         shifted = a - a.max(axis=self.axis, keepdims=True)
@@ -129,8 +129,16 @@ class SoftmaxCrossEntropy(_SoftmaxCrossEntropyShapes, Op):
             picked = shifted.reshape(-1)[kernels.label_positions(labels, logits.shape[1])]
             log_sum_exp -= picked
             return kernels.mean(log_sum_exp)
-        return np.add.reduce(log_sum_exp * kernels.row_sum(labels, False)
-                             - kernels.row_sum(labels * shifted, False)) / rows
+        # A masked logit (-inf) meets a label of 0 there: 0 * -inf, taken as 0 below.
+        with np.errstate(invalid="ignore"):
+            weighted = labels * shifted
+        total = np.add.reduce(log_sum_exp * kernels.row_sum(labels, False)
+                              - kernels.row_sum(weighted, False)) / rows
+        if total != total and np.isinf(shifted).any():
+            weighted[labels == 0] = 0
+            total = np.add.reduce(log_sum_exp * kernels.row_sum(labels, False)
+                                  - kernels.row_sum(weighted, False)) / rows
+        return total
 
     def infer(self, logits, labels):
         self.check(logits, labels)
@@ -239,9 +247,8 @@ def _at_infinite_logits(loss, x, z):
     """``loss`` with its entries at x = +-inf set to their limits: (1 - z) x at +inf and -z x
     at -inf, which are 0 for the matching target (0 * inf taken as 0) and inf otherwise."""
     infinite = np.isinf(x)
-    weight = np.where(x > 0, 1 - z, z)
-    loss = loss.copy()
-    loss[infinite] = np.where(weight == 0, 0.0, np.inf)[infinite]
+    weight = np.where(x > 0, 1 - z, z)[infinite]
+    loss[infinite] = np.where(weight == 0, 0.0, np.inf)
     return loss
 
 

@@ -9,8 +9,10 @@ import numpy as np
 
 from microflow.core.errors import ShapeError
 from microflow.core.ops import kernels
-from microflow.core.ops.base import (Op, apply, format_shape, normalize_axes, register,
-                                static_size)
+from microflow.core.ops.base import (Op, apply, format_shape, integer, normalize_axes, register,
+                                     static_size)
+from microflow.core.ops.math import (cast, divide, exp, greater_equal, less_equal, multiply,
+                                     subtract)
 
 
 def _insert_ones(shape, axes):
@@ -181,7 +183,7 @@ class ArgMax(Op):
     differentiable = False
 
     def __init__(self, axis=-1):
-        self.axis = int(axis)
+        self.axis = integer(axis, "ArgMax: axis")
 
     def forward(self, a):
         return np.argmax(a, axis=self.axis)
@@ -253,7 +255,6 @@ class _Extreme(Op):
         return _reduced_shape(a.shape, self._axes, self.keepdims), a.dtype
 
     def backward(self, grad, a, out):
-        from microflow.core.ops.math import cast, divide, multiply
         axes = () if self.keepdims else self._axes
         hits = cast(self._holds_extreme(a, broadcast_to(out, a, axes)), a.dtype)
         # Tied positions split the gradient equally (TensorFlow's rule for reduce_max).
@@ -269,7 +270,6 @@ class ReduceMax(_Extreme):
         return np.max(a, axis=self._axes, keepdims=self.keepdims)
 
     def _holds_extreme(self, a, extreme):
-        from microflow.core.ops.math import greater_equal
         return greater_equal(a, extreme)         # a <= max everywhere: >= means ==
 
 
@@ -281,7 +281,6 @@ class ReduceMin(_Extreme):
         return np.min(a, axis=self._axes, keepdims=self.keepdims)
 
     def _holds_extreme(self, a, extreme):
-        from microflow.core.ops.math import less_equal
         return less_equal(a, extreme)
 
 
@@ -308,7 +307,6 @@ class Logsumexp(Op):
 
     def backward(self, grad, a, out):
         # d out / d a_i = e ** (a_i - out): the softmax over the reduced axes
-        from microflow.core.ops.math import exp, multiply, subtract
         axes = () if self.keepdims else self._axes
         weights = exp(subtract(a, broadcast_to(out, a, axes)))
         return (multiply(broadcast_to(grad, a, axes), weights),)
@@ -321,7 +319,7 @@ class ArgMin(Op):
     differentiable = False
 
     def __init__(self, axis=-1):
-        self.axis = int(axis)
+        self.axis = integer(axis, "ArgMin: axis")
 
     def forward(self, a):
         return np.argmin(a, axis=self.axis)

@@ -170,17 +170,22 @@ class Group(Op):
 
 @register
 class CheckFinite(Op):
-    """out = x, after checking that x holds no NaN or Inf; runs before any update of a step"""
+    """out = x, after checking that x and every further input hold no NaN or Inf; runs before
+    any update of a step"""
 
     differentiable = False
     stateful = True
     views = True        # it returns x itself
     guard = True        # placed before the updates, so a failed check leaves the weights as they were
 
-    def __init__(self, message="holds NaN or Inf"):
+    def __init__(self, message="holds NaN or Inf", labels=()):
         self.message = message
+        self._labels = tuple(labels)    # what each input after x is, for the error message
 
-    def forward(self, x):
+    def forward(self, x, *more):
         if not np.isfinite(x).all():
             raise NumericsError(self.message)
+        for label, value in zip(self._labels, more):
+            if not np.isfinite(value).all():
+                raise NumericsError(f"{label} is not finite")
         return x
