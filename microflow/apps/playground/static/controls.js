@@ -33,8 +33,8 @@ export class Controls {
     this.config = null;
     this.keyed = [...document.querySelectorAll("[data-key]")];
     for (const control of this.keyed) {
-      const event = control.type === "range" ? "change" : "change";
-      control.addEventListener(event, () => this.send({ [control.dataset.key]: valueOf(control) }));
+      // A slider sends when let go ("change"); while dragging ("input") only its figure moves.
+      control.addEventListener("change", () => this.send({ [control.dataset.key]: valueOf(control) }));
       if (control.type === "range") {
         control.addEventListener("input", () => this.showSliderValue(control));
       }
