@@ -26,7 +26,7 @@ import numpy as np
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 import microflow as mf  # noqa: E402
-from microflow.files import atomic_write  # noqa: E402
+from microflow.core.files import atomic_write  # noqa: E402
 
 
 # -- workloads ---------------------------------------------------------------------------

@@ -2,13 +2,16 @@
 hidden layer. The plane splits into three regions that meet near the middle.
 
     python examples/clouds.py [OUT_DIR]     # pictures go to OUT_DIR (default: out/)
+
+The long-hand version of `microflow train clouds` (the "clouds" problem of
+microflow.apps.problems), written out op by op as a student would.
 """
 
 import os
 import sys
 
 import microflow as mf
-from microflow import plots
+from microflow.viz import plots
 
 mf.set_seed(0)
 X, y = mf.datasets.clouds(1000)                         # 1000 points around each centre

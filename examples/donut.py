@@ -2,13 +2,16 @@
 polygon around the inner ring, which no single line can do.
 
     python examples/donut.py [OUT_DIR]      # pictures and the graph go to OUT_DIR (default: out/)
+
+The long-hand version of `microflow train donut` (the "donut" problem of
+microflow.apps.problems), written out op by op as a student would.
 """
 
 import os
 import sys
 
 import microflow as mf
-from microflow import plots
+from microflow.viz import plots
 
 mf.set_seed(0)
 X, y = mf.datasets.donut(1000)                          # radius 5 (class 0) and 10 (class 1)

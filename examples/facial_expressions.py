@@ -6,6 +6,9 @@ Without --data it draws synthetic faces, writes them as a FER2013 CSV and reads 
 so the real loader does the work; with the Kaggle file it trains on the Training rows and
 tests on the PublicTest rows. Expect about 93% on synthetic faces and 40-50% on the real ones (an
 MLP; convolutional networks reach 65-73%).
+
+The long-hand version of `microflow train faces` (the "faces" problem of
+microflow.apps.problems), written out op by op as a student would.
 """
 
 import argparse
@@ -15,7 +18,7 @@ import tempfile
 import numpy as np
 
 import microflow as mf
-from microflow import plots
+from microflow.viz import plots
 
 options = argparse.ArgumentParser(description=__doc__.splitlines()[0])
 options.add_argument("out", nargs="?", default="out")

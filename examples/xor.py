@@ -3,13 +3,16 @@
 No straight line separates XOR's classes; the hidden layer bends the plane until one does.
 
     python examples/xor.py [OUT_DIR]        # pictures go to OUT_DIR (default: out/)
+
+The long-hand version of `microflow train xor` (the "xor" problem of microflow.apps.problems),
+written out op by op as a student would.
 """
 
 import os
 import sys
 
 import microflow as mf
-from microflow import plots
+from microflow.viz import plots
 
 mf.set_seed(0)                                          # reproducible weights
 X, y = mf.datasets.xor()                                # 4 points, labels 0 1 1 0

@@ -8,24 +8,34 @@
 >>> mf.Session().run([y, dW], {x: [[1.0, 1.0]]})
 [np.float32(3.0), array([[1.],
        [1.]], dtype=float32)]
+
+The package is layered, each layer importing only those below it:
+``core`` (graph, ops, gradients, session), ``training`` (init, layers, optimizers, the fit
+loop, checkpoints), ``data`` (preprocessing, datasets, model selection), ``viz`` (drawings,
+plots) and ``apps`` (the course's problems, built-in models, the command line).
 """
 
-from microflow.errors import FeedError, GraphError, NumericsError, ShapeError
-from microflow.graph import (Graph, Tensor, Variable, constant, get_default_graph, name_scope,
-                             placeholder, reset_default_graph)
-from microflow.ops import (accuracy, add, argmax, cast, divide, equal, exp, expand_dims, get_item,
-                           identity, l2_loss, log, log_softmax, matmul, multiply, negative,
-                           ones_like, power, reduce_mean, reduce_sum, relu, reshape, sigmoid,
-                           sigmoid_cross_entropy, softmax, softmax_cross_entropy, sqrt, square,
-                           stop_gradient, subtract, tanh, transpose)
-from microflow.gradients import gradients
-from microflow.session import Session
-from microflow import (data, datasets, init, layers, model_selection, models, optimizers,
-                       random, testing, train, viz)
-from microflow.checkpoint import CheckpointError, restore, save
-from microflow.layers import l2_regularization
-from microflow.optimizers import trainable_variables
-from microflow.random import set_seed
-from microflow.train import DivergenceError
+from microflow.core.errors import FeedError, GraphError, NumericsError, ShapeError
+from microflow.core.graph import (Graph, Tensor, Variable, constant, get_default_graph, name_scope,
+                                  placeholder, reset_default_graph)
+from microflow.core.ops import (accuracy, add, argmax, cast, divide, equal, exp, expand_dims,
+                                get_item, identity, l2_loss, log, log_softmax, matmul, multiply,
+                                negative, ones_like, power, reduce_mean, reduce_sum, relu, reshape,
+                                sigmoid, sigmoid_cross_entropy, softmax, softmax_cross_entropy,
+                                sqrt, square, stop_gradient, subtract, tanh, transpose)
+from microflow.core.gradients import gradients
+from microflow.core.session import Session
+from microflow.core import errors, files, graph, ops, random, session, testing
+from microflow.training import checkpoint, init, layers, optimizers
+from microflow.training import loop as train
+from microflow.training.checkpoint import CheckpointError, restore, save
+from microflow.training.layers import l2_regularization
+from microflow.training.optimizers import trainable_variables
+from microflow.training.loop import DivergenceError
+from microflow.core.random import set_seed
+from microflow import data, viz
+from microflow.data import datasets, model_selection
+from microflow.viz import plots
+from microflow.apps import models
 
 __version__ = "0.1.0"

@@ -2,6 +2,6 @@
 
 import sys
 
-from microflow.cli import main
+from microflow.apps.cli import main
 
 sys.exit(main())

@@ -24,14 +24,14 @@ import textwrap
 import pytest
 
 import microflow as mf
-from microflow.ops.base import REGISTRY
+from microflow.core.ops.base import REGISTRY
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 DOCS = ROOT / "docs"
 PAGES = sorted(DOCS.glob("*.md"))
 OUTPUT_HEADER = re.compile(r'^text\s+title="Output"\s*$')
 EXCERPT_HEADER = re.compile(r'^python\s+title="([\w./-]+\.py)"\s*$')
-PICTURE = re.compile(r"assets/(concept_[\w-]+\.svg)")
+PICTURE = re.compile(r"images/(concept_[\w-]+\.svg)")
 
 
 def code_blocks(text):
@@ -128,7 +128,7 @@ def test_excerpts_of_the_source_are_in_the_source(page):
 def run_console(page, session, line):
     """Run each ``$ microflow ...`` command of a console block; compare what it prints
     (stdout and stderr, as a terminal shows them) with the lines that follow it."""
-    from microflow.cli import main
+    from microflow.apps.cli import main
     commands = []
     for offset, text in enumerate(session.splitlines()):
         if text.startswith("$ "):
@@ -177,12 +177,13 @@ def _has_dot():
 
 @pytest.mark.skipif(not _has_dot(), reason="Graphviz's dot is not installed")
 def test_the_concept_pictures_are_the_scripts(tmp_path):
-    """docs/make_concept_pictures.py draws every concept picture the pages show, and the
-    pictures in docs/assets are exactly those it draws."""
-    made = {pathlib.Path(path).name for path in load("make_concept_pictures.py").main(tmp_path)}
-    committed = {path.name for path in (DOCS / "assets").glob("concept_*.svg")}
+    """docs/make_pictures.py draws every concept picture the pages show, and the concept
+    pictures in docs/images are exactly those it draws."""
+    made = {pathlib.Path(path).name
+            for path in load("make_pictures.py").draw_concept_pictures(tmp_path)}
+    committed = {path.name for path in (DOCS / "images").glob("concept_*.svg")}
     shown = {name for page in PAGES for name in PICTURE.findall(page.read_text(encoding="utf-8"))}
-    assert made == committed, "run `python docs/make_concept_pictures.py` and commit docs/assets"
+    assert made == committed, "run `python docs/make_pictures.py concepts` and commit docs/images"
     assert shown <= made, f"pages show pictures the script does not draw: {shown - made}"
     for name in made:
         assert (tmp_path / name).read_text().lstrip().startswith(("<?xml", "<svg"))
@@ -210,12 +211,12 @@ def test_the_site_builds_in_strict_mode(tmp_path):
 def test_the_build_hooks_make_mathml_code_and_fenced_examples():
     hooks = load("hooks.py")
     page = ('<p><span class="arithmatex">\\(t_k \\log y_k &lt; 1\\)</span> and '
-            ':func:<code>microflow.random.set_seed</code> or :class:<code>Graph</code>::</p>')
+            ':func:<code>microflow.core.random.set_seed</code> or :class:<code>Graph</code>::</p>')
     html = hooks.on_page_content(page)
     assert '<math xmlns="http://www.w3.org/1998/Math/MathML" display="inline">' in html
     assert '<annotation encoding="application/x-tex">t_k \\log y_k &lt; 1</annotation>' in html
     assert f"{hooks._THIN}<mi>log</mi>{hooks._THIN}" in html
-    assert '<autoref identifier="microflow.random.set_seed" optional><code>set_seed</code>' in html
+    assert '<autoref identifier="microflow.core.random.set_seed" optional><code>set_seed</code>' in html
     assert " or <code>Graph</code>:</p>" in html
     docstring = "Intro.\n\n>>> a = 1\n>>> a\n1\n\nExamples\n--------\n>>> b"
     assert hooks.fence_doctests(docstring) == (

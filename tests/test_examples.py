@@ -51,7 +51,7 @@ def test_facial_expressions_example_runs_on_few_faces(tmp_path):
 
 @pytest.mark.slow
 def test_facial_expressions_example_reads_the_kaggle_layout(tmp_path):
-    from microflow import datasets
+    from microflow.data import datasets
     X, y = datasets.synthetic_faces(210, seed=0)
     usage = ["Training"] * 140 + ["PublicTest"] * 35 + ["PrivateTest"] * 35
     path = datasets.write_fer2013(tmp_path / "fer2013.csv", X, y, usage=usage)
@@ -62,27 +62,27 @@ def test_facial_expressions_example_reads_the_kaggle_layout(tmp_path):
 
 def load_picture_script():
     import importlib.util
-    script = EXAMPLES.parent / "docs" / "make_example_pictures.py"
-    spec = importlib.util.spec_from_file_location("make_example_pictures", script)
+    script = EXAMPLES.parent / "docs" / "make_pictures.py"
+    spec = importlib.util.spec_from_file_location("make_pictures", script)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
 
 
 def test_the_docs_show_the_pictures_the_script_makes(tmp_path):
-    """docs/example_images holds exactly the files make_example_pictures.py writes, and
+    """docs/images/examples holds exactly the files make_pictures.py writes for them, and
     docs/examples.md shows only those."""
-    from microflow import trainers
+    from microflow.apps import problems as trainers
     script = load_picture_script()
-    expected = {f"{problem}/{name}" for problem, names in script.PICTURES.items()
+    expected = {f"{problem}/{name}" for problem, names in script.EXAMPLE_PICTURES.items()
                 for name in names}
-    folder = script.IMAGES
+    folder = script.IMAGES / "examples"
     committed = {str(p.relative_to(folder)) for p in folder.rglob("*") if p.is_file()}
-    assert committed == expected, "run `python docs/make_example_pictures.py` and commit"
+    assert committed == expected, "run `python docs/make_pictures.py examples` and commit"
     page = (EXAMPLES.parent / "docs" / "examples.md").read_text(encoding="utf-8")
-    shown = set(re.findall(r"\]\(example_images/([\w/]+\.(?:png|svg))\)", page))
+    shown = set(re.findall(r"\]\(images/examples/([\w/]+\.(?:png|svg))\)", page))
     assert shown and shown <= expected
-    for problem, names in script.PICTURES.items():              # what write_plots writes
+    for problem, names in script.EXAMPLE_PICTURES.items():              # what write_plots writes
         small = dict(epochs=1, samples=70, hidden=(4,)) if problem != "xor" else dict(epochs=1)
         result = trainers.train(trainers.config(problem, **small), progress=False)
         written = trainers.write_plots(result, tmp_path / problem)

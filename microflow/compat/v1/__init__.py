@@ -45,6 +45,6 @@ from microflow.compat.v1.initializers import (constant_initializer, glorot_unifo
                                               ones_initializer, random_normal_initializer,
                                               random_uniform_initializer,
                                               truncated_normal_initializer, zeros_initializer)
-from microflow.graph import Graph, get_default_graph, reset_default_graph
+from microflow.core.graph import Graph, get_default_graph, reset_default_graph
 
 __getattr__ = module_getattr("")

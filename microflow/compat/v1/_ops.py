@@ -14,9 +14,9 @@ import numpy as np
 import microflow as mf
 from microflow.compat.v1._tensors import Operation, _op, operands, to_tensor, unwrap, wrap
 from microflow.compat.v1.dtypes import as_dtype, float32, tf1_array
-from microflow.graph import Tensor as _MfTensor
-from microflow.ops.base import apply
-from microflow.ops.state import Group
+from microflow.core.graph import Tensor as _MfTensor
+from microflow.core.ops.base import apply
+from microflow.core.ops.state import Group
 
 
 def _shape(shape):

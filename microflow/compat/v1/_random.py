@@ -7,9 +7,9 @@ from __future__ import annotations
 import microflow as mf
 from microflow.compat.v1._tensors import graph_state, wrap
 from microflow.compat.v1.dtypes import as_dtype, float32
-from microflow.ops.random import random_normal as _normal
-from microflow.ops.random import random_uniform as _uniform
-from microflow.ops.random import truncated_normal as _truncated
+from microflow.core.ops.random import random_normal as _normal
+from microflow.core.ops.random import random_uniform as _uniform
+from microflow.core.ops.random import truncated_normal as _truncated
 
 DEFAULT_GRAPH_SEED = 87654321       # TF1's, used when only the op has a seed
 

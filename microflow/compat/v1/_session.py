@@ -14,10 +14,10 @@ import contextlib
 import microflow as mf
 from microflow.compat.v1._tensors import Operation, Tensor, unsupported, unwrap, wrap
 from microflow.compat.v1.errors import FailedPreconditionError
-from microflow.graph import Tensor as _MfTensor
-from microflow.graph import topological_order
-from microflow.ops.random import RandomOp
-from microflow.ops.state import Assign
+from microflow.core.graph import Tensor as _MfTensor
+from microflow.core.graph import topological_order
+from microflow.core.ops.random import RandomOp
+from microflow.core.ops.state import Assign
 
 _default_sessions = []
 _MAX_CHECKS = 128

@@ -12,7 +12,7 @@ import numpy as np
 
 import microflow as mf
 from microflow.compat.v1.dtypes import as_dtype, tf1_array
-from microflow.graph import Tensor as _MfTensor
+from microflow.core.graph import Tensor as _MfTensor
 
 class TensorShape(tuple):
     """A static shape: a tuple of ints and ``None`` (unknown), with TF1's methods."""

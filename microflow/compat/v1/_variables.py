@@ -17,9 +17,9 @@ import microflow as mf
 from microflow.compat.v1._tensors import (Operation, Tensor, TensorShape, graph_state, unwrap,
                                           wrap)
 from microflow.compat.v1.dtypes import as_dtype, float32, tf1_array
-from microflow.graph import Tensor as _MfTensor
-from microflow.ops.base import apply
-from microflow.ops.state import Assign, Group
+from microflow.core.graph import Tensor as _MfTensor
+from microflow.core.ops.base import apply
+from microflow.core.ops.state import Assign, Group
 
 
 class _AutoReuse:

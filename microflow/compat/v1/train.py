@@ -19,14 +19,14 @@ import re
 import numpy as np
 
 import microflow as mf
-from microflow.checkpoint import CheckpointError
+from microflow.training.checkpoint import CheckpointError
 from microflow.compat.v1._tensors import Operation, graph_state, unwrap, wrap
 from microflow.compat.v1._unsupported import module_getattr
 from microflow.compat.v1._variables import Variable, global_variables, trainable_variables
 from microflow.compat.v1.errors import FailedPreconditionError
-from microflow.files import atomic_write
-from microflow.ops.base import apply
-from microflow.ops.state import (ApplyAdaGrad, ApplyMomentum, ApplySGD, Assign, AssignAdd,
+from microflow.core.files import atomic_write
+from microflow.core.ops.base import apply
+from microflow.core.ops.state import (ApplyAdaGrad, ApplyMomentum, ApplySGD, Assign, AssignAdd,
                                  Group)
 
 

@@ -1,0 +1,9 @@
+"""The course's applications, built on the library: the problems the trainers solve
+(``problems``), the built-in models drawn by ``microflow draw`` (``models``), and the command
+line (``cli``, with the train / cv / search commands in ``commands``)."""
+
+__all__ = ["cli", "commands", "models", "problems"]
+
+
+def __dir__():
+    return __all__

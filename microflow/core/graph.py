@@ -1,0 +1,358 @@
+"""Graphs and the Tensors in them: placeholders, Variables, constants, name scopes.
+
+A Graph owns Tensors. Every Tensor is the single output of one op (an instance of a
+registered ``Op`` class, see ``microflow.core.ops``) applied to its input Tensors. Leaves are
+``Placeholder`` (fed at run time), ``Variable`` (holds a mutable numpy array) and ``Const``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import re
+
+import numpy as np
+
+from microflow.core.errors import GraphError
+
+
+class Graph:
+    """A computation graph: the Tensors created while it is the default graph."""
+
+    def __init__(self):
+        self.tensors = []               # in creation order, which is a topological order
+        self._name_counts = {}
+        self._scope_stack = []
+        self._backward_depth = 0        # > 0 while gradients() adds nodes
+
+    def __repr__(self):
+        return f"<microflow.Graph with {len(self.tensors)} tensors>"
+
+    @contextlib.contextmanager
+    def as_default(self):
+        """Make this graph the default one inside a ``with`` block."""
+        _default_graphs.append(self)
+        try:
+            yield self
+        finally:
+            _default_graphs.pop()
+
+    # -- names -------------------------------------------------------------
+    def unique_name(self, name):
+        """``name`` (under the current scope), with ``_1``, ``_2``... appended if taken."""
+        full = "/".join(self._scope_stack + [name])
+        count = self._name_counts.get(full)
+        if count is None:
+            self._name_counts[full] = 0
+            return full
+        while True:
+            count += 1
+            candidate = f"{full}_{count}"
+            if candidate not in self._name_counts:
+                self._name_counts[full] = count
+                self._name_counts[candidate] = 0
+                return candidate
+
+    @contextlib.contextmanager
+    def name_scope(self, name):
+        """Context manager: Tensors created inside are named ``name/...`` (``name_1/...`` if
+        the scope name is taken); yields the scope's full name.
+
+        A name ending in ``/`` is a full scope name, re-entered as it is (TensorFlow's rule),
+        and ``""`` is the top level: names that must not depend on where they are made.
+        """
+        if name == "":
+            unique = ""
+        elif isinstance(name, str) and name.endswith("/"):
+            unique = _check_name(name[:-1])
+        else:
+            unique = self.unique_name(_check_name(name))
+        saved = self._scope_stack
+        self._scope_stack = unique.split("/") if unique else []
+        try:
+            yield unique
+        finally:
+            self._scope_stack = saved
+
+    def get_tensor_by_name(self, name):
+        """The Tensor named ``name`` (its full name, scopes included); KeyError if none."""
+        for tensor in self.tensors:
+            if tensor.name == name:
+                return tensor
+        raise KeyError(f"no tensor named {name!r} in this graph")
+
+    @property
+    def variables(self):
+        """Every Variable of the graph, trainable or not, in creation order."""
+        return [t for t in self.tensors if isinstance(t, Variable)]
+
+    def _repr_mimebundle_(self, include=None, exclude=None):
+        return _display(self)
+
+
+# Jupyter display: the drawing layer registers how to show a Graph or a Tensor
+# (microflow.viz calls set_display_hook on import); the engine never imports it.
+_display_hook = None
+
+
+def set_display_hook(hook):
+    """Make ``hook(graph_or_tensor)`` the mime bundle Jupyter shows for Graphs and Tensors."""
+    global _display_hook
+    _display_hook = hook
+
+
+def _display(item):
+    if _display_hook is None:
+        return {"text/plain": repr(item)}
+    return _display_hook(item)
+
+
+_NAME_PATTERN = re.compile(r"^[A-Za-z0-9_.\-][A-Za-z0-9_.\-/]*$")
+
+
+def _check_name(name):
+    if not isinstance(name, str) or not _NAME_PATTERN.match(name) or name.endswith("/"):
+        raise ValueError(f"invalid name {name!r}: use letters, digits, '_', '.', '-', '/'")
+    return name
+
+
+_default_graphs = [Graph()]
+
+
+def get_default_graph():
+    """The graph new Tensors go into."""
+    return _default_graphs[-1]
+
+
+def reset_default_graph():
+    """Replace the global default graph by a new, empty one."""
+    if len(_default_graphs) > 1:
+        raise GraphError("reset_default_graph() inside a `with graph.as_default()` block")
+    _default_graphs[0] = Graph()
+
+
+def name_scope(name):
+    """Context manager: names created inside become ``name/...``; scopes nest."""
+    return get_default_graph().name_scope(name)
+
+
+# -- Tensors --------------------------------------------------------------------
+class Tensor:
+    """The output of one op in a graph.
+
+    Attributes: ``name``, ``shape`` (a tuple that may hold ``None``), ``dtype``, ``op`` (the
+    op's type name, e.g. ``"MatMul"``), ``inputs``, ``graph``, and ``operation`` (the op object).
+    """
+
+    __array_priority__ = 100            # so ndarray + Tensor calls Tensor.__radd__
+
+    def __init__(self, operation, inputs, shape, dtype, name=None, graph=None):
+        if graph is None:
+            graph = inputs[0].graph if inputs else get_default_graph()
+        for tensor in inputs:
+            if tensor.graph is not graph:
+                raise GraphError(
+                    f"{type(operation).__name__} {name or ''}: input {tensor.name!r} "
+                    "belongs to another graph")
+        self.operation = operation
+        self.inputs = tuple(inputs)
+        self.shape = tuple(shape)
+        self.dtype = np.dtype(dtype) if dtype is not None else None
+        self.graph = graph
+        self.name = graph.unique_name(_check_name(name or type(operation).__name__))
+        self.is_backward = graph._backward_depth > 0
+        self.gradient_of = None         # set on the Tensor gradients() returns for x
+        graph.tensors.append(self)
+
+    @property
+    def op(self):
+        """The op's type name, e.g. ``"MatMul"``: its label in drawings and error messages."""
+        return self.operation.type_name
+
+    @property
+    def ndim(self):
+        """The number of dimensions, ``len(shape)``."""
+        return len(self.shape)
+
+    def __repr__(self):
+        shape = "(" + ", ".join("?" if d is None else str(d) for d in self.shape) + \
+            ("," if len(self.shape) == 1 else "") + ")"
+        return f"<Tensor {self.name!r} op={self.op} shape={shape} dtype={self.dtype}>"
+
+    def __bool__(self):
+        raise TypeError("a Tensor has no truth value until it is run in a Session")
+
+    def _repr_mimebundle_(self, include=None, exclude=None):
+        return _display(self)
+
+    # Operators; the op functions live in microflow.core.ops.
+    def __add__(self, other): return _ops().add(self, other)
+    def __radd__(self, other): return _ops().add(other, self)
+    def __sub__(self, other): return _ops().subtract(self, other)
+    def __rsub__(self, other): return _ops().subtract(other, self)
+    def __mul__(self, other): return _ops().multiply(self, other)
+    def __rmul__(self, other): return _ops().multiply(other, self)
+    def __truediv__(self, other): return _ops().divide(self, other)
+    def __rtruediv__(self, other): return _ops().divide(other, self)
+    def __matmul__(self, other): return _ops().matmul(self, other)
+    def __rmatmul__(self, other): return _ops().matmul(other, self)
+    def __pow__(self, exponent): return _ops().power(self, exponent)
+    def __neg__(self): return _ops().negative(self)
+    def __getitem__(self, key): return _ops().get_item(self, key)
+    def __iter__(self):
+        raise TypeError("a Tensor is not iterable; index it (t[0]) or run it in a Session")
+    def __pos__(self): return self
+
+    @property
+    def T(self):
+        """The transpose (axes reversed), as a new Tensor."""
+        return _ops().transpose(self)
+
+
+def _ops():
+    from microflow.core import ops
+    return ops
+
+
+class _Leaf:
+    """Base of the leaf ops: they have no inputs and nothing to differentiate."""
+    differentiable = False
+    stateful = False
+    broadcasts = False
+    inputs_needed = ()
+
+
+class Placeholder(_Leaf):
+    """A value fed at run time through ``feed_dict``."""
+
+    type_name = "Placeholder"
+
+
+class VariableOp(_Leaf):
+    """A mutable array owned by a Variable."""
+
+    type_name = "Variable"
+
+
+class Const(_Leaf):
+    """A fixed array."""
+
+    type_name = "Const"
+
+    def __init__(self, value):
+        self.value = value
+
+
+def _default_float(value):
+    """numpy's dtype for ``value``, except that Python floats become float32."""
+    if isinstance(value, np.ndarray | np.generic):
+        return value.dtype
+    array = np.asarray(value)
+    if array.dtype == np.float64:
+        return np.dtype(np.float32)
+    return array.dtype
+
+
+def placeholder(shape, dtype="float32", name=None):
+    """A Tensor whose value is fed at run time; ``shape`` may hold ``None`` (any size)."""
+    if shape is None:
+        raise ValueError("placeholder needs a shape; use None for dimensions of any size")
+    shape = tuple(None if d is None else int(d) for d in shape)
+    return Tensor(Placeholder(), (), shape, np.dtype(dtype), name or "Placeholder")
+
+
+class Variable(Tensor):
+    """A Tensor holding a numpy array that training updates in place.
+
+    ``var.value`` reads the array, ``var.assign(array)`` replaces its contents.
+    """
+
+    def __init__(self, initial_value, name=None, trainable=True, dtype=None):
+        if isinstance(initial_value, Tensor):
+            raise TypeError("Variable needs an array, not a Tensor")
+        dtype = np.dtype(dtype) if dtype is not None else _default_float(initial_value)
+        value = np.array(initial_value, dtype=dtype)        # a copy the Variable owns
+        super().__init__(VariableOp(), (), value.shape, dtype, name or "Variable")
+        self.trainable = bool(trainable)
+        self._value = value
+
+    @property
+    def value(self):
+        """The numpy array the Variable owns (training updates it in place)."""
+        return self._value
+
+    def assign(self, array):
+        """Copy ``array`` into the Variable; its shape and dtype must match."""
+        array = np.asarray(array)
+        if array.shape != self.shape:
+            raise ValueError(
+                f"cannot assign an array of shape {array.shape} to Variable {self.name!r} "
+                f"of shape {self.shape}")
+        if not np.can_cast(array.dtype, self.dtype, casting="same_kind"):
+            raise TypeError(
+                f"cannot assign an array of dtype {array.dtype} to Variable {self.name!r} "
+                f"of dtype {self.dtype}")
+        np.copyto(self._value, array, casting="same_kind")
+        return self
+
+
+def constant(value, dtype=None, name=None):
+    """A Tensor with a fixed value (a numpy array keeps its dtype; Python floats become float32)."""
+    dtype = np.dtype(dtype) if dtype is not None else _default_float(value)
+    array = np.array(value, dtype=dtype)
+    array.flags.writeable = False
+    return Tensor(Const(array), (), array.shape, dtype, name or "Const")
+
+
+def as_tensor(value, like=None):
+    """``value`` if it is a Tensor, else a constant in ``like``'s graph.
+
+    A Python number takes ``like``'s dtype (so ``x + 1.0`` stays float64 for a float64 ``x``),
+    unless that would truncate it (a float meeting an integer Tensor).
+    """
+    if isinstance(value, Tensor):
+        return value
+    graph = like.graph if like is not None else get_default_graph()
+    dtype = None
+    if like is not None and not isinstance(value, np.ndarray | np.generic):
+        kind = np.asarray(value).dtype.kind
+        if kind in "biu" or (kind == "f" and like.dtype.kind in "fc"):
+            dtype = like.dtype
+    with graph.as_default():
+        return constant(value, dtype=dtype)
+
+
+def topological_order(targets, stop=()):
+    """The Tensors ``targets`` depend on (themselves included), inputs before users.
+
+    Tensors in ``stop`` are treated as leaves. Iterative depth-first search, so a chain of
+    any length works.
+    """
+    order, state = [], {}               # state: 1 = on the stack, 2 = done
+    stop = set(stop)
+    for target in targets:
+        if state.get(target) == 2:
+            continue
+        stack = [(target, iter(() if target in stop else target.inputs))]
+        state[target] = 1
+        while stack:
+            node, children = stack[-1]
+            for child in children:
+                mark = state.get(child)
+                if mark is None:
+                    state[child] = 1
+                    stack.append((child, iter(() if child in stop else child.inputs)))
+                    break
+                if mark == 1:
+                    raise GraphError(f"the graph has a cycle through {child.name!r}")
+            else:
+                stack.pop()
+                state[node] = 2
+                order.append(node)
+    return order
+
+
+__all__ = ['Graph', 'Tensor', 'Variable', 'Const', 'Placeholder', 'VariableOp', 'as_tensor', 'constant', 'get_default_graph', 'name_scope', 'placeholder', 'reset_default_graph', 'set_display_hook', 'topological_order']
+
+
+def __dir__():
+    return __all__

@@ -1,0 +1,27 @@
+"""All ops, grouped by family; ``REGISTRY`` maps each op's class name to its class."""
+
+from microflow.core.ops.base import REGISTRY, Op, apply, differentiable_ops, register
+from microflow.core.ops.math import (add, cast, divide, exp, log, multiply, negative, power, relu,
+                                sigmoid, sqrt, square, subtract, tanh)
+from microflow.core.ops.shape import (expand_dims, get_item, identity, ones_like, reshape,
+                                 stop_gradient, transpose)
+from microflow.core.ops.reduce import argmax, broadcast_to, reduce_mean, reduce_sum, sum_to
+from microflow.core.ops.linalg import matmul
+from microflow.core.ops import state  # noqa: F401  (registers the update ops)
+from microflow.core.ops.random import random_normal, random_uniform, truncated_normal
+from microflow.core.ops.nn import (accuracy, equal, l2_loss, log_softmax, sigmoid_cross_entropy,
+                              softmax, softmax_cross_entropy)
+
+__all__ = [
+    "REGISTRY", "Op", "apply", "differentiable_ops", "register",
+    "add", "subtract", "multiply", "divide", "negative", "power", "exp", "log", "sqrt",
+    "square", "sigmoid", "tanh", "relu", "cast", "matmul", "reshape", "transpose",
+    "expand_dims", "get_item", "identity", "stop_gradient", "ones_like", "reduce_sum", "reduce_mean",
+    "argmax", "sum_to", "broadcast_to", "softmax", "log_softmax", "softmax_cross_entropy",
+    "sigmoid_cross_entropy", "l2_loss", "equal", "accuracy",
+    "random_normal", "truncated_normal", "random_uniform",
+]
+
+
+def __dir__():
+    return __all__

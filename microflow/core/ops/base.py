@@ -1,0 +1,125 @@
+"""The Op base class, the op registry, and static shape inference helpers.
+
+An op is one small class: ``forward`` takes numpy arrays and returns one array; ``backward``
+takes the output's gradient, the input Tensors and the output Tensor, and returns one
+gradient Tensor (or ``None``) per input, written with microflow ops so that gradients are
+graph nodes like any other. ``infer`` gives the output's static shape and dtype from the
+inputs' and raises ``ShapeError`` when they do not fit.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from microflow.core.errors import ShapeError
+from microflow.core.graph import Tensor, as_tensor, get_default_graph
+
+REGISTRY: dict[str, type] = {}
+
+
+def register(cls):
+    """Add an op class to the registry, keyed by its class name (also its label in drawings)."""
+    if cls.__name__ in REGISTRY:
+        raise ValueError(f"an op named {cls.__name__!r} is already registered")
+    REGISTRY[cls.__name__] = cls
+    return cls
+
+
+def differentiable_ops():
+    """Names of the registered ops that have a backward rule."""
+    return sorted(name for name, cls in REGISTRY.items() if cls.differentiable)
+
+
+class Op:
+    """Base of every op. Subclasses set the flags below and define forward/backward/infer."""
+
+    differentiable = True   # backward() gives gradients; False: the op's gradient is None
+    broadcasts = False      # True, or the indices of the inputs that numpy may broadcast: the
+                            # gradient walk sums their gradients back to their shapes
+    stateful = False        # updates Variables in place: runs after everything else in a step
+
+    @property
+    def type_name(self):
+        """The op's type, as ``Tensor.op`` reports it: its registry key."""
+        return type(self).__name__
+
+    def forward(self, *arrays):
+        raise TypeError(f"{type(self).__name__} defines no forward")
+
+    def backward(self, grad, *inputs_and_output):
+        raise TypeError(f"{type(self).__name__} defines no backward rule")
+
+    def infer(self, *inputs):
+        """(shape, dtype) of the output; the default keeps the first input's."""
+        return inputs[0].shape, inputs[0].dtype
+
+    def attributes(self):
+        """The op's settings (axis, shape...), shown in drawings and error messages."""
+        return {k: v for k, v in vars(self).items() if not k.startswith("_") and not callable(v)}
+
+
+def apply(op, inputs, name=None):
+    """Create the Tensor ``op(*inputs)``: convert numbers, infer its shape, name it."""
+    like = next((t for t in inputs if isinstance(t, Tensor)), None)
+    inputs = [as_tensor(value, like=like) for value in inputs]
+    try:
+        shape, dtype = op.infer(*inputs)
+    except ShapeError as error:
+        graph = inputs[0].graph if inputs else get_default_graph()
+        would_be = "/".join(graph._scope_stack + [name or type(op).__name__])
+        raise ShapeError(f"{type(op).__name__} op {would_be!r}: {error}") from None
+    return Tensor(op, inputs, shape, dtype, name)
+
+
+def describe(tensor):
+    """``'name' (None, 3) float32``: a Tensor as error messages show it."""
+    return f"{tensor.name!r} {format_shape(tensor.shape)} {tensor.dtype}"
+
+
+def format_shape(shape):
+    """A static shape as messages show it: ``(None, 3)``, ``(4,)``."""
+    inner = ", ".join("None" if d is None else str(d) for d in shape)
+    return f"({inner},)" if len(shape) == 1 else f"({inner})"
+
+
+def broadcast_shapes(*shapes):
+    """numpy's broadcast of static shapes; ``None`` (unknown) meets anything."""
+    ndim = max(len(shape) for shape in shapes)
+    result = []
+    for axis in range(-ndim, 0):
+        dims = [shape[axis] for shape in shapes if len(shape) >= -axis]
+        known = {d for d in dims if d is not None and d != 1}
+        if len(known) > 1:
+            raise ShapeError("shapes do not broadcast: " + " and ".join(
+                format_shape(shape) for shape in shapes) + f" (axis {axis})")
+        result.append(known.pop() if known else None if None in dims else 1)
+    return tuple(result)
+
+
+def result_dtype(*tensors):
+    """numpy's result dtype for an op combining ``tensors``."""
+    return np.result_type(*(t.dtype for t in tensors))
+
+
+def normalize_axes(axis, ndim, op_name="op"):
+    """``axis`` (None, an int or a sequence) as a sorted tuple of non-negative axes."""
+    if axis is None:
+        return tuple(range(ndim))
+    axes = (axis,) if np.ndim(axis) == 0 else tuple(axis)
+    normalized = []
+    for a in axes:
+        a = int(a)
+        if not -ndim <= a < ndim:
+            raise ShapeError(f"axis {a} is out of range for a tensor of rank {ndim}")
+        normalized.append(a % ndim)
+    if len(set(normalized)) != len(normalized):
+        raise ShapeError(f"repeated axis in {axis}")
+    return tuple(sorted(normalized))
+
+
+def static_size(shape, axes=None):
+    """The number of elements along ``axes`` (all if None), or None when a dim is unknown."""
+    dims = shape if axes is None else [shape[a] for a in axes]
+    if any(d is None for d in dims):
+        return None
+    return int(np.prod(dims, dtype=np.int64))

@@ -1,0 +1,104 @@
+"""Matrix products."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from microflow.core.errors import ShapeError
+from microflow.core.ops.base import Op, apply, broadcast_shapes, format_shape, register, result_dtype
+from microflow.core.ops.reduce import sum_to
+from microflow.core.ops.shape import expand_dims, reshape_like, swap_last_axes
+
+
+def _transposed_a(a, b):
+    return np.matmul(a.T, b)
+
+
+def _transposed_b(a, b):
+    return np.matmul(a, b.T)
+
+
+def _transposed_both(a, b):
+    return np.matmul(a.T, b.T)
+
+
+_KERNELS = {(False, False): np.matmul, (True, False): _transposed_a,
+            (False, True): _transposed_b, (True, True): _transposed_both}
+
+
+@register
+class MatMul(Op):
+    """out = op(a) @ op(b), op transposing a matrix when its flag is set (numpy's matmul:
+    1-D operands are vectors, leading axes broadcast)"""
+
+    # Only the leading (batch) axes of 3-D and higher operands broadcast; the rule below sums
+    # them back itself, so the gradient walk does not mistake the matrix axes for broadcast.
+
+    def __init__(self, transpose_a=False, transpose_b=False):
+        self.transpose_a = bool(transpose_a)
+        self.transpose_b = bool(transpose_b)
+        self.forward = _KERNELS[self.transpose_a, self.transpose_b]
+
+    def infer(self, a, b):
+        if a.ndim == 0 or b.ndim == 0:
+            raise ShapeError(f"matmul needs arrays of rank >= 1, got shapes "
+                             f"{format_shape(a.shape)} and {format_shape(b.shape)}")
+        if (self.transpose_a and a.ndim != 2) or (self.transpose_b and b.ndim != 2):
+            raise ShapeError("transpose_a and transpose_b need 2-D operands, got "
+                             f"{format_shape(a.shape)} and {format_shape(b.shape)}")
+        a_shape = a.shape[::-1] if self.transpose_a else a.shape
+        b_shape = b.shape[::-1] if self.transpose_b else b.shape
+        k_a = a_shape[-1]
+        k_b = b_shape[0] if b.ndim == 1 else b_shape[-2]
+        if k_a is not None and k_b is not None and k_a != k_b:
+            flags = ("a.T" if self.transpose_a else "a") + " @ " + \
+                ("b.T" if self.transpose_b else "b")
+            raise ShapeError(
+                f"inner dimensions differ: {format_shape(a.shape)} @ {format_shape(b.shape)} "
+                f"({k_a} != {k_b}{', for ' + flags if flags != 'a @ b' else ''})")
+        rows = a_shape[-2:-1]                       # () for a vector
+        cols = b_shape[-1:] if b.ndim >= 2 else ()
+        batch = ()
+        if a.ndim > 2 or b.ndim > 2:
+            batch = broadcast_shapes(a.shape[:-2], b.shape[:-2])
+        return batch + rows + cols, result_dtype(a, b)
+
+    def backward(self, grad, a, b, out):
+        if a.ndim == 2 and b.ndim == 2:
+            return self._backward_2d(grad, a, b)
+        # A vector is made a matrix first (a row on the left, a column on the right), and
+        # its gradient summed back to it: da = g @ b.T, db = a.T @ g.
+        a2 = a if a.ndim >= 2 else expand_dims(a, 0)
+        b2 = b if b.ndim >= 2 else expand_dims(b, -1)
+        g2 = grad
+        if a.ndim == 1:
+            g2 = expand_dims(g2, -2 if b.ndim >= 2 else 0)
+        if b.ndim == 1:
+            g2 = expand_dims(g2, -1)
+        da = matmul(g2, swap_last_axes(b2))
+        db = matmul(swap_last_axes(a2), g2)
+        return _undo_batch_broadcast(da, a, a2), _undo_batch_broadcast(db, b, b2)
+
+    def _backward_2d(self, g, a, b):
+        """The four cases of out = op(a) @ op(b), with the transposes folded into the flags."""
+        if not self.transpose_a and not self.transpose_b:       # out = a b
+            return matmul(g, b, transpose_b=True), matmul(a, g, transpose_a=True)
+        if not self.transpose_a:                                # out = a b^T
+            return matmul(g, b), matmul(g, a, transpose_a=True)
+        if not self.transpose_b:                                # out = a^T b
+            return matmul(b, g, transpose_b=True), matmul(a, g)
+        return (matmul(b, g, transpose_a=True, transpose_b=True),  # out = a^T b^T
+                matmul(g, a, transpose_a=True, transpose_b=True))
+
+
+def _undo_batch_broadcast(grad, operand, as_matrix):
+    """``grad`` (shaped like the batched product's operand) summed back to ``operand``."""
+    if grad.ndim > 2 or as_matrix.ndim > 2:
+        grad = sum_to(grad, as_matrix)
+    return grad if operand is as_matrix else reshape_like(grad, operand)
+
+
+def matmul(a, b, transpose_a=False, transpose_b=False, name=None):
+    """Matrix product ``a @ b`` (``a.T @ b`` etc. with the flags, for 2-D operands); shapes
+    are checked when the graph is built."""
+    return apply(MatMul(transpose_a, transpose_b), (a, b), name)

@@ -1,0 +1,222 @@
+"""Reductions and their transposes: sums, means, argmax, and the broadcasting pair SumTo and
+BroadcastTo that the gradient walk uses to undo numpy broadcasting."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from microflow.core.errors import ShapeError
+from microflow.core.ops import kernels
+from microflow.core.ops.base import (Op, apply, format_shape, normalize_axes, register,
+                                static_size)
+
+
+def _insert_ones(shape, axes):
+    """``shape`` with length-1 axes inserted at ``axes`` (positions in the result)."""
+    shape = list(shape)
+    for axis in sorted(axes):
+        shape.insert(axis, 1)
+    return tuple(shape)
+
+
+def _target(op, like):
+    return op.shape if like is None else like.shape
+
+
+def _reduced_shape(shape, axes, keepdims):
+    if keepdims:
+        return tuple(1 if i in axes else d for i, d in enumerate(shape))
+    return tuple(d for i, d in enumerate(shape) if i not in axes)
+
+
+@register
+class ReduceSum(Op):
+    """out = sum of a over ``axis`` (all axes when None)"""
+
+    def __init__(self, axis=None, keepdims=False):
+        self.axis = axis
+        self.keepdims = bool(keepdims)
+
+    def forward(self, a):
+        axes = self._axes
+        if axes == self._leading and a.ndim > len(axes):
+            out = kernels.sum_leading(a, len(axes))
+            return out.reshape(self._kept_shape(a)) if self.keepdims else out
+        if axes == (a.ndim - 1,) and a.ndim > 1:
+            return kernels.row_sum(a, self.keepdims)
+        return np.sum(a, axis=axes, keepdims=self.keepdims)
+
+    def _kept_shape(self, a):
+        return (1,) * len(self._axes) + a.shape[len(self._axes):]
+
+    def infer(self, a):
+        self._axes = normalize_axes(self.axis, a.ndim)
+        self._leading = tuple(range(len(self._axes)))
+        return _reduced_shape(a.shape, self._axes, self.keepdims), a.dtype
+
+    def backward(self, grad, a, out):
+        return (broadcast_to(grad, a, () if self.keepdims else self._axes),)
+
+
+@register
+class ReduceMean(Op):
+    """out = mean of a over ``axis`` (all axes when None)"""
+
+    def __init__(self, axis=None, keepdims=False):
+        self.axis = axis
+        self.keepdims = bool(keepdims)
+
+    def forward(self, a):
+        return np.mean(a, axis=self._axes, keepdims=self.keepdims)
+
+    def infer(self, a):
+        self._axes = normalize_axes(self.axis, a.ndim)
+        dtype = a.dtype if a.dtype.kind in "fc" else np.dtype(np.float64)
+        return _reduced_shape(a.shape, self._axes, self.keepdims), dtype
+
+    def backward(self, grad, a, out):
+        scaled = divide_by_count(grad, a, self._axes)
+        return (broadcast_to(scaled, a, () if self.keepdims else self._axes),)
+
+
+@register
+class SumTo(Op):
+    """out = a summed over the axes along which it was broadcast from the target shape"""
+
+    def __init__(self, shape=None, axes=()):
+        self.shape = shape      # the static target shape, or None: take ``like``'s at run time
+        self.axes = tuple(axes) # axes of ``a`` the target lacks altogether (summed and dropped)
+
+    def forward(self, a, like=None):
+        target = _target(self, like)
+        expanded = _insert_ones(target, self.axes) if self.axes else target
+        return kernels.sum_to_shape(a, expanded).reshape(target)
+
+    def infer(self, a, like=None):
+        target = _target(self, like)
+        if len(target) + len(self.axes) > a.ndim:
+            raise ShapeError(f"cannot sum {format_shape(a.shape)} to {format_shape(target)}")
+        if (like is None and not self.axes and a.ndim == len(target) + 1 and
+                a.shape[1:] == target and a.dtype.kind == "f"):
+            self.forward = _sum_rows        # a bias gradient: (N, ...) summed to (...)
+        return target, a.dtype
+
+    def backward(self, grad, a, *like_and_out):
+        return (broadcast_to(grad, a, self.axes),) + (None,) * (len(like_and_out) - 1)
+
+
+def _sum_rows(a):
+    """a summed over its first axis, as ones @ a: one BLAS call."""
+    if a.ndim == 2:
+        return kernels.ones(len(a), a.dtype) @ a
+    return kernels.sum_leading(a, 1)
+
+
+@register
+class BroadcastTo(Op):
+    """out = a broadcast to the target shape (after inserting length-1 ``axes``)"""
+
+    def __init__(self, shape=None, axes=()):
+        self.shape = shape
+        self.axes = tuple(axes)
+
+    def forward(self, a, like=None):
+        target = _target(self, like)
+        if self.axes:
+            a = a.reshape(_insert_ones(a.shape, self.axes))
+        return np.broadcast_to(a, target)
+
+    def infer(self, a, like=None):
+        target = _target(self, like)
+        if a.ndim + len(self.axes) > len(target):
+            raise ShapeError(f"cannot broadcast {format_shape(a.shape)} to "
+                             f"{format_shape(target)}")
+        return target, a.dtype
+
+    def backward(self, grad, a, *like_and_out):
+        return (sum_to(grad, a, self.axes),) + (None,) * (len(like_and_out) - 1)
+
+
+@register
+class CountOf(Op):
+    """out = the number of elements of a along ``axes``, as a float scalar"""
+
+    differentiable = False
+
+    def __init__(self, axes):
+        self.axes = tuple(axes)
+
+    def forward(self, a):
+        return np.asarray(math.prod([a.shape[i] for i in self.axes]), dtype=self._dtype)
+
+    def infer(self, a):
+        self._dtype = a.dtype if a.dtype.kind in "fc" else np.dtype(np.float64)
+        return (), self._dtype
+
+
+@register
+class ArgMax(Op):
+    """out = index of the largest element along ``axis`` (first one on ties)"""
+
+    differentiable = False
+
+    def __init__(self, axis=-1):
+        self.axis = int(axis)
+
+    def forward(self, a):
+        return np.argmax(a, axis=self.axis)
+
+    def infer(self, a):
+        (axis,) = normalize_axes(self.axis, a.ndim)
+        return a.shape[:axis] + a.shape[axis + 1:], np.dtype(np.int64)
+
+
+# -- the functions users call ---------------------------------------------------------
+def reduce_sum(a, axis=None, keepdims=False, name=None):
+    """Sum over ``axis`` (an int, a tuple, or None for all axes)."""
+    return apply(ReduceSum(axis, keepdims), (a,), name)
+
+
+def reduce_mean(a, axis=None, keepdims=False, name=None):
+    """Mean over ``axis`` (an int, a tuple, or None for all axes)."""
+    return apply(ReduceMean(axis, keepdims), (a,), name)
+
+
+def argmax(a, axis=-1, name=None):
+    """Index of the largest value along ``axis``; not differentiable."""
+    return apply(ArgMax(axis), (a,), name)
+
+
+def sum_to(a, like, axes=(), name=None):
+    """``a`` summed down to ``like``'s shape: the transpose of broadcasting."""
+    if None not in like.shape:
+        return apply(SumTo(like.shape, axes), (a,), name)
+    return apply(SumTo(None, axes), (a, like), name)
+
+
+def broadcast_to(a, like, axes=(), name=None):
+    """``a`` (with length-1 ``axes`` inserted) broadcast to ``like``'s shape."""
+    if None not in like.shape:
+        return apply(BroadcastTo(like.shape, axes), (a,), name)
+    return apply(BroadcastTo(None, axes), (a, like), name)
+
+
+def count_of(a, axes=None):
+    """The number of elements of ``a`` along ``axes``: a Python int when the shape is static,
+    else a scalar Tensor computed at run time."""
+    axes = normalize_axes(axes, a.ndim)
+    size = static_size(a.shape, axes)
+    if size is not None:
+        return size
+    return apply(CountOf(axes), (a,))
+
+
+def divide_by_count(grad, a, axes=None):
+    """grad / (number of elements of ``a`` along ``axes``; all when None)."""
+    from microflow.core.ops.math import divide, multiply
+    count = count_of(a, axes)
+    if isinstance(count, int):
+        return multiply(grad, 1.0 / count) if count else grad
+    return divide(grad, count)

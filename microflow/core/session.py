@@ -1,0 +1,406 @@
+"""Running graphs: a Session compiles what a fetch needs into a plan, caches it, runs it.
+
+A plan is the Python source of one function, generated once per (fetches, fed tensors): one
+line per op, ``t7 = k7(t3, c5)``, with constants and Variables bound as globals, each array
+deleted right after its last use, and stateful ops (optimizer updates) placed after every
+op that reads the Variables they change. A training step is then a single function call
+with one numpy call per op and almost nothing around it.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+
+import numpy as np
+
+from microflow.core.errors import FeedError, GraphError, NumericsError
+from microflow.core.graph import Const, Placeholder, Tensor, VariableOp, get_default_graph, \
+    topological_order
+from microflow.core.ops.base import format_shape
+from microflow.core.ops.shape import Identity, StopGradient
+from microflow.core.ops.state import Group
+
+_ALIASES = (Identity, StopGradient)     # ops whose output is their input: no call at run time
+CODEGEN_LIMIT = 5000                    # longer plans are interpreted: compiling would cost more
+MAX_PLANS = 128                         # plans a Session keeps; the oldest goes first
+
+
+class Session:
+    """Runs the parts of a graph that fetches need.
+
+    Parameters
+    ----------
+    graph : Graph, optional
+        The graph to run (default: the default graph).
+    check_numerics : bool
+        Check every op's output and stop at the first NaN or Inf with a ``NumericsError``
+        naming the op, its type and its inputs (slower; for debugging).
+    """
+
+    def __init__(self, graph=None, check_numerics=False):
+        self.graph = graph if graph is not None else get_default_graph()
+        self.check_numerics = bool(check_numerics)
+        self._plans = {}
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+    def close(self):
+        """Drop the compiled plans (a closed Session can still run: it compiles again)."""
+        self._plans.clear()
+
+    def run(self, fetches, feed_dict=None):
+        """Evaluate ``fetches`` (a Tensor or any nesting of lists, tuples and dicts of them).
+
+        ``feed_dict`` maps Tensors (usually placeholders) to values; feeding any Tensor
+        overrides its value. Returns numpy arrays in the structure of ``fetches``.
+        """
+        feed_dict = feed_dict or {}
+        if isinstance(fetches, Tensor):
+            flat, rebuild = (fetches,), None
+        else:
+            flat, rebuild = _flatten(fetches)
+        key = (tuple(map(id, flat)), tuple(map(id, feed_dict)))
+        plan = self._plans.get(key)
+        if plan is None:
+            if len(self._plans) >= MAX_PLANS:       # e.g. a new Tensor fetched every call
+                del self._plans[next(iter(self._plans))]
+            plan = self._plans[key] = Plan(self.graph, flat, list(feed_dict), self.check_numerics)
+        values = plan.run(feed_dict.values())
+        return values[0] if rebuild is None else rebuild(values)
+
+    def profile(self, fetches, feed_dict=None, steps=20):
+        """Time every op of ``fetches``' plan over ``steps`` runs: where a step spends its time.
+
+        Returns a ``Profile``; ``print()`` it for a table of the ops, slowest first. The runs
+        are real (a training op trains), through an interpreter that times each kernel.
+
+        >>> x = mf.Variable(np.ones((200, 200)))
+        >>> report = mf.Session().profile(mf.reduce_sum(mf.tanh(x @ x)), steps=3)
+        >>> [row.op for row in report.rows][:1]
+        ['MatMul']
+        """
+        feed_dict = feed_dict or {}
+        flat = (fetches,) if isinstance(fetches, Tensor) else _flatten(fetches)[0]
+        plan = Plan(self.graph, flat, list(feed_dict), timed=True)
+        for _ in range(steps):
+            plan.run(feed_dict.values())
+        return Profile(plan.timings, steps)
+
+    def plan_for(self, fetches, feed=()):
+        """The compiled Plan for ``fetches`` with ``feed`` fed (to inspect its source)."""
+        flat = (fetches,) if isinstance(fetches, Tensor) else _flatten(fetches)[0]
+        return Plan(self.graph, flat, list(feed), self.check_numerics)
+
+
+class Plan:
+    """The generated function that computes ``fetches`` from the fed values."""
+
+    def __init__(self, graph, fetches, fed, check_numerics=False, timed=False):
+        for tensor in fetches:
+            if not isinstance(tensor, Tensor):
+                raise TypeError(f"cannot fetch {tensor!r}: fetches must be Tensors")
+            if tensor.graph is not graph:
+                raise GraphError(f"cannot fetch {tensor.name!r}: it belongs to another graph "
+                                 "than the Session's")
+        for tensor in fed:
+            if not isinstance(tensor, Tensor):
+                raise FeedError(f"feed_dict key {tensor!r} is not a Tensor")
+            if tensor.graph is not graph:
+                raise GraphError(f"cannot feed {tensor.name!r}: it belongs to another graph "
+                                 "than the Session's")
+        self.fetches = tuple(fetches)
+        self.fed = tuple(fed)
+        self._converters = [_converter(t) for t in self.fed]
+        self.order = _run_order(topological_order(self.fetches, stop=self.fed))
+        self.timings = {} if timed else None      # node -> seconds, for Session.profile
+        self._compile(check_numerics)
+
+    def run(self, feed_values):
+        """The fetches' values, from the fed values in the order of ``self.fed``."""
+        arrays = [convert(value) for convert, value in zip(self._converters, feed_values)]
+        try:
+            return self._function(arrays)
+        except (FeedError, GraphError, NumericsError):
+            raise
+        except Exception as error:
+            node = self._failed_node(error)
+            if node is None:
+                raise
+            raise _naming(error, node) from error
+
+    def _failed_node(self, error):
+        """The op whose kernel raised ``error``: from the generated source's line number, or
+        as the interpreter marked it."""
+        node = getattr(error, "microflow_node", None)
+        traceback = error.__traceback__
+        while node is None and traceback is not None:
+            if traceback.tb_frame.f_code.co_filename == "<microflow plan>":
+                node = self._line_nodes.get(traceback.tb_lineno)
+            traceback = traceback.tb_next
+        return node
+
+    def _compile(self, check_numerics):
+        """Resolve every Tensor to a slot, then emit the steps as Python source (or, for very
+        long plans, where compiling the source would take longer than it saves, as a list
+        that a loop interprets)."""
+        fed = {t: i for i, t in enumerate(self.fed)}
+        names, globals_, steps = {}, {"_check": _check_numerics}, []
+        for index, node in enumerate(self.order):
+            op = node.operation
+            if node in fed:
+                names[node] = f"f{fed[node]}"
+            elif isinstance(op, Const | VariableOp):
+                names[node] = f"c{index}"       # a Variable's array is updated in place
+                globals_[names[node]] = op.value if isinstance(op, Const) else node._value
+            elif isinstance(op, Placeholder):
+                raise FeedError(_missing_feed_message(node, self.fetches))
+            elif isinstance(op, _ALIASES):
+                names[node] = names[node.inputs[0]]
+            elif isinstance(op, Group):
+                names[node] = "None"            # its inputs run; it has nothing to compute
+            else:
+                names[node] = f"t{index}"
+                steps.append((node, op.forward, names[node], [names[i] for i in node.inputs]))
+        last_use = {}
+        for position, (_, _, _, args) in enumerate(steps):
+            for arg in args:
+                last_use[arg] = position
+        kept = {names[t] for t in self.fetches}
+        dead = [sorted({a for a in args if last_use[a] == position and a[0] == "t"} - kept)
+                for position, (_, _, _, args) in enumerate(steps)]
+        # Arrays the graph owns (constants, Variables, feeds) are copied before any update.
+        copied = sorted({names[t] for t in self.fetches if names[t][0] in "cf"})
+        results = [names[t] + ("_" if names[t][0] in "cf" else "") for t in self.fetches]
+        if len(steps) <= CODEGEN_LIMIT and self.timings is None:
+            self._function = self._generate(globals_, steps, dead, copied, results,
+                                            check_numerics)
+        else:
+            self._function = self._interpreter(globals_, steps, dead, copied, results,
+                                               check_numerics)
+
+    def _generate(self, globals_, steps, dead, copied, results, check_numerics):
+        lines = ["def plan(feeds):"]
+        self._line_nodes = {}                   # line number -> the op it runs, for errors
+        if self.fed:
+            lines.append(f"    {', '.join(f'f{i}' for i in range(len(self.fed)))}, = feeds")
+        lines += [f"    {name}_ = {name}.copy()" for name in copied]
+        for (node, kernel, out, args), unused in zip(steps, dead):
+            globals_["k" + out] = kernel
+            lines.append(f"    {out} = k{out}({', '.join(args)})")
+            self._line_nodes[len(lines)] = node
+            if check_numerics:
+                globals_["n" + out] = node
+                lines.append(f"    _check(n{out}, {out})")
+            if unused:
+                lines.append(f"    del {', '.join(unused)}")
+        lines.append(f"    return ({''.join(r + ', ' for r in results)})")
+        self.source = "\n".join(lines) + "\n"
+        exec(compile(self.source, "<microflow plan>", "exec"), globals_)
+        return globals_["plan"]
+
+    def _interpreter(self, globals_, steps, dead, copied, results, check_numerics):
+        self.source = f"<a plan of {len(steps)} steps, run by a loop>"
+        slot_of = {"None": 0}                  # the Group op's output: always None
+        for name in list(globals_) + [f"f{i}" for i in range(len(self.fed))] + \
+                [out for _, _, out, _ in steps] + [name + "_" for name in copied]:
+            slot_of.setdefault(name, len(slot_of))
+        template = [None] * len(slot_of)
+        for name, value in globals_.items():
+            template[slot_of[name]] = value
+        fed_slots = [slot_of[f"f{i}"] for i in range(len(self.fed))]
+        copies = [(slot_of[name], slot_of[name + "_"]) for name in copied]
+        program = [(node, kernel, slot_of[out], [slot_of[a] for a in args],
+                    [slot_of[d] for d in unused])
+                   for (node, kernel, out, args), unused in zip(steps, dead)]
+        result_slots = [slot_of[name] for name in results]
+        timings = self.timings
+        if timings is not None:
+            timings.update((step[0], 0.0) for step in program)
+
+        def plan(feeds):
+            slots = template.copy()
+            for slot, array in zip(fed_slots, feeds):
+                slots[slot] = array
+            for source, target in copies:
+                slots[target] = slots[source].copy()
+            try:
+                for node, kernel, out, args, unused in program:
+                    if timings is None:
+                        slots[out] = kernel(*[slots[a] for a in args])
+                    else:
+                        started = time.perf_counter()
+                        slots[out] = kernel(*[slots[a] for a in args])
+                        timings[node] += time.perf_counter() - started
+                    if check_numerics:
+                        _check_numerics(node, slots[out])
+                    for slot in unused:
+                        slots[slot] = None
+            except Exception as error:
+                error.microflow_node = node
+                raise
+            return tuple(slots[s] for s in result_slots)
+        return plan
+
+
+@dataclasses.dataclass
+class ProfileRow:
+    """One op's share of a profiled step."""
+    name: str
+    op: str
+    seconds: float          # per step
+    share: float            # of the step's kernel time
+
+
+class Profile:
+    """Per-op times of a plan, slowest first: ``rows``, ``total`` (seconds per step), and a
+    table when printed."""
+
+    def __init__(self, timings, steps):
+        total = sum(timings.values()) or 1e-300
+        self.total = sum(timings.values()) / max(steps, 1)
+        self.rows = sorted((ProfileRow(node.name, node.op, seconds / max(steps, 1),
+                                       seconds / total) for node, seconds in timings.items()),
+                           key=lambda row: -row.seconds)
+
+    def by_type(self):
+        """Seconds per step for each op type, slowest first."""
+        totals = {}
+        for row in self.rows:
+            totals[row.op] = totals.get(row.op, 0.0) + row.seconds
+        return dict(sorted(totals.items(), key=lambda item: -item[1]))
+
+    def __str__(self):
+        width = max([len(row.name) for row in self.rows] + [4])
+        lines = [f"{'op':26s} {'name':{width}s} {'time':>10s} {'share':>6s}"]
+        for row in self.rows:
+            lines.append(f"{row.op:26s} {row.name:{width}s} {_micro(row.seconds):>10s} "
+                         f"{row.share:6.1%}")
+        lines.append(f"{'total':26s} {'':{width}s} {_micro(self.total):>10s}")
+        return "\n".join(lines)
+
+
+def _micro(seconds):
+    return f"{seconds * 1e6:.1f} us" if seconds < 1e-3 else f"{seconds * 1e3:.2f} ms"
+
+
+def _run_order(order):
+    """``order`` with the stateful ops, and all that depends on them, moved to the end, so
+    that every op reading a Variable runs before any update changes it in place; guards
+    (checks that may stop the step) go first among them, so that a failed check leaves the
+    Variables untouched."""
+    late = set()
+    for node in order:
+        if node.operation.stateful or any(i in late for i in node.inputs):
+            late.add(node)
+    guards = [n for n in order if getattr(n.operation, "guard", False) and
+              not any(i in late for i in n.inputs)]
+    return [n for n in order if n not in late] + guards + \
+        [n for n in order if n in late and n not in guards]
+
+
+def _missing_feed_message(placeholder, fetches):
+    needed_by = ", ".join(repr(t.name) for t in fetches
+                          if placeholder in set(topological_order([t])))
+    return (f"placeholder {placeholder.name!r} (shape {format_shape(placeholder.shape)}, "
+            f"dtype {placeholder.dtype}) must be fed: add it to feed_dict "
+            f"(needed to compute {needed_by})")
+
+
+def _converter(tensor):
+    """A function that turns a fed value into an array of ``tensor``'s dtype and shape."""
+    dtype, shape, ndim = tensor.dtype, tensor.shape, len(tensor.shape)
+    pattern = tuple(shape)
+    what = "placeholder" if isinstance(tensor.operation, Placeholder) else "tensor"
+
+    def convert(value):
+        if type(value) is not np.ndarray or value.dtype != dtype:
+            value = _as_array(value, tensor, what)
+        actual = value.shape
+        if actual != pattern:
+            if len(actual) != ndim or any(d is not None and d != n
+                                          for d, n in zip(pattern, actual)):
+                raise FeedError(f"cannot feed a value of shape {format_shape(actual)} into "
+                                f"{what} {tensor.name!r} of shape {format_shape(shape)}")
+        return value
+    return convert
+
+
+def _as_array(value, tensor, what):
+    try:
+        array = np.asarray(value)
+    except (ValueError, TypeError) as error:
+        raise FeedError(f"cannot feed {what} {tensor.name!r} (dtype {tensor.dtype}): "
+                        f"{error}") from None
+    if array.dtype.kind not in "biuf" or (array.dtype.kind == "f" and tensor.dtype.kind in "iub"):
+        raise FeedError(f"cannot feed a value of dtype {array.dtype} into {what} "
+                        f"{tensor.name!r} of dtype {tensor.dtype}")
+    return array.astype(tensor.dtype, copy=False)
+
+
+def _naming(error, node):
+    """``error`` again, its message prefixed with the op that raised it and its inputs."""
+    inputs = ", ".join(f"{t.name!r} {format_shape(t.shape)}" for t in node.inputs)
+    message = f"{node.op} op {node.name!r} (inputs {inputs}) failed: {error}"
+    try:
+        named = type(error)(message)
+    except Exception:               # an exception type that wants other arguments
+        error.add_note(message)
+        return error
+    named.microflow_node = node
+    return named
+
+
+def _check_numerics(node, value):
+    if value is None or value.dtype.kind not in "fc" or np.isfinite(value).all():
+        return
+    kind = "NaN" if np.isnan(value).any() else "Inf"
+    inputs = ", ".join(repr(t.name) for t in node.inputs)
+    raise NumericsError(f"{node.op} op {node.name!r} produced {kind} from inputs ({inputs}); "
+                        "try a lower learning rate, or check the inputs' values")
+
+
+def _flatten(fetches):
+    """A flat tuple of the Tensors in ``fetches``, and a function that rebuilds the same
+    structure around their values."""
+    if type(fetches) in (list, tuple) and all(isinstance(t, Tensor) for t in fetches):
+        return tuple(fetches), type(fetches)
+    flat = []
+
+    def collect(item):
+        if isinstance(item, Tensor):
+            flat.append(item)
+        elif isinstance(item, dict):
+            for value in item.values():
+                collect(value)
+        elif isinstance(item, list | tuple):
+            for value in item:
+                collect(value)
+        else:
+            raise TypeError(f"cannot fetch {item!r}: fetches must be Tensors, or lists, "
+                            "tuples and dicts of them")
+    collect(fetches)
+
+    def rebuild(values):
+        values = iter(values)
+
+        def fill(item):
+            if isinstance(item, Tensor):
+                return next(values)
+            if isinstance(item, dict):
+                return {key: fill(value) for key, value in item.items()}
+            filled = [fill(value) for value in item]
+            return type(item)(*filled) if hasattr(item, "_fields") else type(item)(filled)
+        return fill(fetches)
+    return tuple(flat), rebuild
+
+
+__all__ = ['Session', 'Plan', 'Profile', 'ProfileRow', 'CODEGEN_LIMIT', 'MAX_PLANS']
+
+
+def __dir__():
+    return __all__

@@ -1,0 +1,285 @@
+"""The training loop: ``fit()`` runs epochs of minibatch steps with a progress bar, evaluates
+metrics and a validation set, stops at the first non-finite loss, and supports early stopping.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import sys
+
+import numpy as np
+
+from microflow.core.errors import NumericsError
+from microflow.core.graph import Tensor
+from microflow.core.ops.base import apply
+from microflow.core.ops.state import CheckFinite
+from microflow.core.random import as_generator
+
+
+class DivergenceError(FloatingPointError):
+    """Training produced a NaN or infinite loss; the Variables keep their last finite values."""
+
+    def __init__(self, message, epoch, step):
+        super().__init__(message)
+        self.epoch = epoch
+        self.step = step
+
+
+@dataclasses.dataclass
+class History:
+    """Per-epoch records of a ``fit()`` run: ``history["loss"]``, ``history["val_loss"]``, and
+    one list per metric (``"accuracy"``, ``"val_accuracy"``...)."""
+
+    history: dict = dataclasses.field(default_factory=dict)
+    epochs: int = 0
+    stopped_early: bool = False
+    best_epoch: int | None = None
+
+    def __getitem__(self, key):
+        return self.history[key]
+
+    def __getattr__(self, key):         # history.loss, history.val_accuracy...
+        history = self.__dict__.get("history", {})
+        if key in history:
+            return history[key]
+        raise AttributeError(f"History has no {key!r}; it recorded {sorted(history)}")
+
+    def __contains__(self, key):
+        return key in self.history
+
+    def record(self, logs):
+        """Append one epoch's ``{name: value}`` logs."""
+        for key, value in logs.items():
+            self.history.setdefault(key, []).append(value)
+        self.epochs += 1
+
+    def last(self, key):
+        """The value of ``key`` at the last epoch recorded."""
+        return self.history[key][-1]
+
+
+class Callback:
+    """Hooks into ``fit()``; set ``context.stop = True`` to end training after this epoch."""
+
+    def on_train_begin(self, context):
+        """Called once before the first epoch; ``context`` has ``session``, ``variables``
+        (the trainable ones), ``history`` and ``stop``."""
+
+    def on_epoch_end(self, epoch, logs, context):
+        """Called after each epoch (numbered from 1) with its ``{name: value}`` logs."""
+
+    def on_train_end(self, context):
+        """Called once after the last epoch, also when training stopped early."""
+
+
+class EarlyStopping(Callback):
+    """Stop when ``monitor`` (default ``val_loss``) has not improved by ``min_delta`` for
+    ``patience`` epochs; with ``restore_best`` put back the weights of the best epoch."""
+
+    def __init__(self, monitor="val_loss", patience=5, min_delta=0.0, restore_best=True,
+                 mode="min"):
+        self.monitor = monitor
+        self.patience = patience
+        self.min_delta = min_delta
+        self.restore_best = restore_best
+        self.sign = 1 if mode == "min" else -1
+
+    def on_train_begin(self, context):
+        self.best = math.inf
+        self.best_epoch = None
+        self.best_weights = None
+        self.waited = 0
+
+    def on_epoch_end(self, epoch, logs, context):
+        if self.monitor not in logs:
+            raise KeyError(f"EarlyStopping monitors {self.monitor!r}, but fit() logged only "
+                           f"{sorted(logs)}: pass validation= to fit()")
+        value = self.sign * logs[self.monitor]
+        if value < self.best - self.min_delta:
+            self.best, self.best_epoch, self.waited = value, epoch, 0
+            if self.restore_best:
+                self.best_weights = [v.value.copy() for v in context.variables]
+        else:
+            self.waited += 1
+            if self.waited >= self.patience:
+                context.stop = True
+
+    def on_train_end(self, context):
+        context.history.best_epoch = self.best_epoch
+        if self.restore_best and self.best_weights is not None:
+            for variable, value in zip(context.variables, self.best_weights):
+                variable.assign(value)
+
+
+@dataclasses.dataclass
+class _Context:
+    session: object
+    variables: list
+    history: History
+    stop: bool = False
+
+
+def fit(sess, train_op, loss, feeds, epochs, batch_size=None, shuffle=True, validation=None,
+        metrics=None, progress=True, seed=None, callbacks=()):
+    """Train: run ``train_op`` over minibatches of ``feeds`` for ``epochs`` epochs.
+
+    Parameters
+    ----------
+    sess : Session
+    train_op : Tensor
+        From ``optimizer.minimize(loss)``.
+    loss : Tensor
+        The scalar loss (a mean over the batch, so the learning rate does not depend on the
+        batch size).
+    feeds : dict
+        Placeholder -> array, all with the same number of rows; sliced into minibatches
+        together. Scalars (e.g. a learning rate placeholder) are fed unchanged.
+    epochs : int
+    batch_size : int, optional
+        Rows per step; None: the whole data set in one step (full-batch gradient descent).
+    shuffle : bool
+        Shuffle the rows every epoch (with ``seed``).
+    validation : dict, optional
+        The same placeholders -> held-out arrays, evaluated after every epoch (``val_loss``,
+        ``val_<metric>``).
+    metrics : dict, optional
+        Name -> scalar Tensor (e.g. ``{"accuracy": mf.accuracy(logits, y)}``), averaged over
+        the epoch's batches.
+    progress : bool
+        A tqdm progress bar over epochs, with the loss and metrics in its postfix; silent when
+        False or when stdout is not a terminal (a notebook still gets a widget).
+    seed : None, int or numpy Generator
+        For the shuffling (None follows ``mf.set_seed``).
+    callbacks : sequence of Callback
+        e.g. ``[mf.train.EarlyStopping(patience=5)]``.
+
+    Returns
+    -------
+    History
+
+    Raises
+    ------
+    DivergenceError
+        At the first non-finite loss, naming the epoch and step; that step's update is not
+        applied, so the Variables keep their last finite values.
+    """
+    metrics = dict(metrics or {})
+    rows, fixed, batched = _split_feeds(feeds)
+    batch_size = rows if batch_size is None else int(batch_size)
+    if batch_size < 1:
+        raise ValueError(f"batch_size must be at least 1, got {batch_size}")
+    rng = as_generator(seed)
+    checked_loss = _checked(loss)
+    fetches = [train_op, checked_loss, *metrics.values()]
+    variables = [v for v in loss.graph.variables if v.trainable]
+    history = History()
+    context = _Context(sess, variables, history)
+    for callback in callbacks:
+        callback.on_train_begin(context)
+    bar = _progress_bar(epochs, progress)
+    try:
+        for epoch in range(1, epochs + 1):
+            order = rng.permutation(rows) if shuffle else None
+            totals = _train_epoch(sess, fetches, loss, epoch, rows, batch_size, order, fixed,
+                                  batched)
+            logs = {"loss": float(totals[0] / rows)}
+            logs.update({name: float(total / rows) for name, total in zip(metrics, totals[1:])})
+            if validation is not None:
+                logs.update(evaluate(sess, loss, validation, metrics, batch_size, prefix="val_"))
+            history.record(logs)
+            for callback in callbacks:
+                callback.on_epoch_end(epoch, logs, context)
+            if bar is not None:
+                bar.set_postfix({k: f"{v:.4g}" for k, v in logs.items()}, refresh=False)
+                bar.update(1)
+            if context.stop:
+                history.stopped_early = True
+                break
+    finally:
+        if bar is not None:
+            bar.close()
+    for callback in callbacks:
+        callback.on_train_end(context)
+    return history
+
+
+def _train_epoch(sess, fetches, loss, epoch, rows, batch_size, order, fixed, batched):
+    """One pass over the rows (in ``order``, or as stored when None); the row-weighted sums
+    of the loss and metrics."""
+    totals = np.zeros(len(fetches) - 1)
+    # numpy's overflow warnings would only repeat what a DivergenceError says below.
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+        for step, start in enumerate(range(0, rows, batch_size), start=1):
+            rows_here = slice(start, start + batch_size) if order is None else \
+                order[start:start + batch_size]
+            feed = dict(fixed)
+            feed.update((tensor, array[rows_here]) for tensor, array in batched.items())
+            try:
+                _, *values = sess.run(fetches, feed)
+            except NumericsError:
+                raise DivergenceError(
+                    f"the loss {loss.name!r} became NaN or infinite at epoch {epoch}, step "
+                    f"{step}; the weights keep their last finite values. Try a learning rate "
+                    "ten times lower.", epoch, step) from None
+            totals += np.asarray(values, dtype=np.float64) * min(batch_size, rows - start)
+    return totals
+
+
+def evaluate(sess, loss, feeds, metrics=None, batch_size=None, prefix=""):
+    """The loss and metrics over ``feeds``, averaged over rows (in batches of ``batch_size``)."""
+    metrics = dict(metrics or {})
+    rows, fixed, batched = _split_feeds(feeds)
+    batch_size = max(batch_size or rows, 1)
+    fetches = [loss, *metrics.values()]
+    totals = np.zeros(len(fetches))
+    for start in range(0, rows, batch_size):
+        feed = dict(fixed)
+        feed.update({t: a[start:start + batch_size] for t, a in batched.items()})
+        count = min(batch_size, rows - start)
+        totals += np.asarray(sess.run(fetches, feed), dtype=np.float64) * count
+    names = ["loss", *metrics]
+    return {prefix + name: float(total / rows) for name, total in zip(names, totals)}
+
+
+def _checked(loss):
+    """``loss`` passed through a check that stops the step, before any update, if it is not
+    finite."""
+    if not isinstance(loss, Tensor) or loss.shape not in ((), (1,)):
+        raise ValueError(f"fit() needs a scalar loss Tensor, got {loss!r}")
+    return apply(CheckFinite(f"loss {loss.name!r} is not finite"), (loss,),
+                 name=loss.name.rsplit("/", 1)[-1] + "_is_finite")
+
+
+def _split_feeds(feeds):
+    """(rows, feeds fed whole, feeds sliced by rows); all sliced arrays must agree on rows."""
+    fixed, batched = {}, {}
+    for tensor, value in feeds.items():
+        array = np.asarray(value)
+        if array.ndim == 0:
+            fixed[tensor] = array
+        else:
+            batched[tensor] = array
+    lengths = {getattr(t, "name", repr(t)): len(a) for t, a in batched.items()}
+    if not lengths:
+        raise ValueError("fit() needs at least one array to slice into batches in feeds")
+    if len(set(lengths.values())) > 1:
+        raise ValueError(f"the arrays in feeds have different numbers of rows: {lengths}")
+    return next(iter(lengths.values())), fixed, batched
+
+
+def _progress_bar(epochs, progress):
+    if not progress:
+        return None
+    in_notebook = "ipykernel" in sys.modules
+    if not in_notebook and not sys.stdout.isatty():
+        return None
+    from tqdm.auto import tqdm
+    return tqdm(total=epochs, desc="training", unit="epoch", leave=True)
+
+
+__all__ = ['fit', 'evaluate', 'Callback', 'EarlyStopping', 'History', 'DivergenceError']
+
+
+def __dir__():
+    return __all__
