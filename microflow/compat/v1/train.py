@@ -126,6 +126,12 @@ def _group(tensors):
     return apply(Group(), tensors, name="update")
 
 
+def _one_minus(value, like):
+    """``1 - value`` computed in ``like``'s dtype, as TF1's kernels do (``1 - float32(0.9)``
+    is 0.100000024, not 0.1)."""
+    return np.subtract(1, np.asarray(value, like.dtype), dtype=like.dtype)
+
+
 class GradientDescentOptimizer(Optimizer):
     """``w -= lr * g``."""
 
@@ -192,12 +198,12 @@ class RMSPropOptimizer(Optimizer):
     def _update(self, variable, grad, lr, state):
         ms = self._slot(variable, "RMSProp", 1.0)
         mom = self._slot(variable, "RMSProp_1")
-        new_ms = ms + (mf.square(grad) - ms) * (1 - self.decay)
+        new_ms = ms + (mf.square(grad) - ms) * _one_minus(self.decay, variable)
         denominator = new_ms
         updates = [apply(Assign(), (ms, new_ms))]
         if self.centered:
             mg = self._slot(variable, "RMSProp_2")
-            new_mg = mg + (grad - mg) * (1 - self.decay)
+            new_mg = mg + (grad - mg) * _one_minus(self.decay, variable)
             denominator = new_ms - mf.square(new_mg)
             updates.append(apply(Assign(), (mg, new_mg)))
         new_mom = mom * self.momentum + lr * grad / mf.sqrt(denominator + self.epsilon)
@@ -238,8 +244,8 @@ class AdamOptimizer(Optimizer):
                                     for p in powers)
         m = self._slot(variable, "Adam")
         v = self._slot(variable, "Adam_1")
-        new_m = m + (grad - m) * (1 - self.beta1)
-        new_v = v + (mf.square(grad) - v) * (1 - self.beta2)
+        new_m = m + (grad - m) * _one_minus(self.beta1, variable)
+        new_v = v + (mf.square(grad) - v) * _one_minus(self.beta2, variable)
         lr_t = lr * mf.sqrt(1 - beta2_power) / (1 - beta1_power)
         step = new_m / (mf.sqrt(new_v) + self.epsilon)
         return _group([apply(Assign(), (m, new_m)), apply(Assign(), (v, new_v)),
