@@ -23,6 +23,10 @@ from microflow.core.ops import (accuracy, add, argmax, cast, divide, equal, exp,
                                 negative, ones_like, power, reduce_mean, reduce_sum, relu, reshape,
                                 sigmoid, sigmoid_cross_entropy, softmax, softmax_cross_entropy,
                                 sqrt, square, stop_gradient, subtract, tanh, transpose)
+from microflow.core.ops import (abs, clip, cos, elu, expm1, gelu, greater,  # noqa: A004
+                                greater_equal, leaky_relu, less, less_equal, log1p, maximum,
+                                minimum, not_equal, sign, sin, softplus, swish, where,
+                                zeros_like, placeholder_with_default, dropout)
 from microflow.core.gradients import gradients
 from microflow.core.session import Session
 from microflow.core import errors, files, graph, ops, random, session, testing

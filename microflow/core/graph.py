@@ -196,6 +196,13 @@ class Tensor:
     def __matmul__(self, other): return _ops().matmul(self, other)
     def __rmatmul__(self, other): return _ops().matmul(other, self)
     def __pow__(self, exponent): return _ops().power(self, exponent)
+    def __rpow__(self, base): return _ops().power(base, self)
+    # Comparisons give boolean Tensors; == and != stay Python's identity tests (so that
+    # Tensors can be dict keys): mf.equal and mf.not_equal compare elementwise.
+    def __lt__(self, other): return _ops().less(self, other)
+    def __le__(self, other): return _ops().less_equal(self, other)
+    def __gt__(self, other): return _ops().greater(self, other)
+    def __ge__(self, other): return _ops().greater_equal(self, other)
     def __neg__(self): return _ops().negative(self)
     def __getitem__(self, key): return _ops().get_item(self, key)
     def __iter__(self):

@@ -18,10 +18,11 @@ from microflow.core.errors import FeedError, GraphError, NumericsError
 from microflow.core.graph import Const, Placeholder, Tensor, VariableOp, get_default_graph, \
     topological_order
 from microflow.core.ops.base import format_shape
-from microflow.core.ops.shape import Identity, StopGradient
+from microflow.core.ops.shape import Identity, PlaceholderWithDefault, StopGradient
 from microflow.core.ops.state import Group
 
-_ALIASES = (Identity, StopGradient)     # ops whose output is their input: no call at run time
+_ALIASES = (Identity, StopGradient,     # ops whose output is their input: no call at run time
+            PlaceholderWithDefault)
 CODEGEN_LIMIT = 5000                    # longer plans are interpreted: compiling would cost more
 MAX_PLANS = 128                         # plans a Session keeps; the oldest goes first
 

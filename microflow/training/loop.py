@@ -121,7 +121,7 @@ class _Context:
 
 
 def fit(sess, train_op, loss, feeds, epochs, batch_size=None, shuffle=True, validation=None,
-        metrics=None, progress=True, seed=None, callbacks=()):
+        metrics=None, progress=True, seed=None, callbacks=(), train_feeds=None):
     """Train: run ``train_op`` over minibatches of ``feeds`` for ``epochs`` epochs.
 
     Parameters
@@ -153,6 +153,12 @@ def fit(sess, train_op, loss, feeds, epochs, batch_size=None, shuffle=True, vali
         For the shuffling (None follows ``mf.set_seed``).
     callbacks : sequence of Callback
         e.g. ``[mf.train.EarlyStopping(patience=5)]``.
+    train_feeds : dict, optional
+        Tensor -> value fed unchanged at every training step, and never when evaluating
+        (``validation``, ``evaluate``): a dropout rate, a training flag. With
+        ``rate = mf.placeholder_with_default(0.0, ())``, ``train_feeds={rate: 0.5}`` trains
+        with dropout and evaluates without it. The loss and metrics logged for the epoch are
+        those of the training steps, with these values fed.
 
     Returns
     -------
@@ -166,6 +172,7 @@ def fit(sess, train_op, loss, feeds, epochs, batch_size=None, shuffle=True, vali
     """
     metrics = dict(metrics or {})
     rows, fixed, batched = _split_feeds(feeds)
+    fixed.update(_training_only(train_feeds, feeds))
     batch_size = rows if batch_size is None else int(batch_size)
     if batch_size < 1:
         raise ValueError(f"batch_size must be at least 1, got {batch_size}")
@@ -249,6 +256,17 @@ def _checked(loss):
         raise ValueError(f"fit() needs a scalar loss Tensor, got {loss!r}")
     return apply(CheckFinite(f"loss {loss.name!r} is not finite"), (loss,),
                  name=loss.name.rsplit("/", 1)[-1] + "_is_finite")
+
+
+def _training_only(train_feeds, feeds):
+    """``train_feeds`` checked: Tensors as keys, none of them also in ``feeds``."""
+    train_feeds = dict(train_feeds or {})
+    for tensor in train_feeds:
+        if not isinstance(tensor, Tensor):
+            raise TypeError(f"fit(): train_feeds key {tensor!r} is not a Tensor")
+        if tensor in feeds:
+            raise ValueError(f"fit(): {tensor.name!r} is in both feeds and train_feeds")
+    return train_feeds
 
 
 def _split_feeds(feeds):

@@ -6,9 +6,10 @@ import pytest
 from hypothesis import given, settings, strategies as st
 
 import microflow as mf
-from microflow.core.ops import REGISTRY, differentiable_ops
+from microflow.core.ops import REGISTRY, Op, differentiable_ops, register
 from microflow.core.ops.math import relu_grad, sigmoid_grad, tanh_grad
-from microflow.core.ops.nn import sigmoid_cross_entropy_grad, softmax_cross_entropy_grad
+from microflow.core.ops.base import apply
+from microflow.core.ops.nn import Dropout, sigmoid_cross_entropy_grad, softmax_cross_entropy_grad
 from microflow.core.ops.reduce import broadcast_to, sum_to
 from microflow.core.ops.shape import reshape_like, scatter_like
 from microflow.core.testing import check_gradients
@@ -120,6 +121,45 @@ CASES = {
 }
 
 
+def mask(*shape):
+    """A fixed boolean condition with both values in it."""
+    return Fixed(np.arange(np.prod(shape)).reshape(shape) % 3 == 0)
+
+
+CASES.update({      # the ops of issue 15
+    "Sin": [case(mf.sin, randn(3, 2))],
+    "Cos": [case(mf.cos, randn(3, 2))],
+    "Abs": [case(mf.abs, away_from_zero(3, 4))],
+    "Sign": [case(mf.sign, away_from_zero(3, 2))],
+    "Log1p": [case(mf.log1p, rng.uniform(-0.5, 2.0, (3, 2)))],
+    "Expm1": [case(mf.expm1, randn(3, 2))],
+    "Power": [case(mf.power, positive(3, 4), randn(4)),
+              case(mf.power, positive(3, 1), randn(1, 4)),
+              case(lambda a: 0.7 ** a, randn(2, 3), id="number-base"),
+              case(lambda a: 2 ** a, randn(3), id="two-to-the"),
+              case(lambda a, b: a ** b, randn(3, 2), Fixed([2.0, 3.0]), id="negative-base"),
+              case(mf.power, positive(2, 3), randn(2, 3), dynamic=True)],
+    "Where": [case(mf.where, mask(3, 4), randn(3, 4), randn(4)),
+              case(mf.where, mask(3, 1), randn(1, 4), randn(3, 1)),
+              case(lambda a, b: mf.where(a > b, a, b), randn(2, 3), randn(2, 3), id="compare")],
+    "Maximum": [case(mf.maximum, randn(3, 4), randn(4)), case(mf.maximum, randn(3, 1), randn(1, 2)),
+                case(mf.maximum, randn(2, 3), randn(2, 3), dynamic=True)],
+    "Minimum": [case(mf.minimum, randn(3, 4), randn(4)), case(mf.minimum, randn(3, 1), randn(1, 2))],
+    "Clip": [case(lambda a: mf.clip(a, -0.5, 0.5), randn(4, 3)),
+             case(mf.clip, randn(3, 4), randn(4) - 1, randn(1) + 1)],
+    "LeakyRelu": [case(mf.leaky_relu, away_from_zero(3, 4)),
+                  case(lambda a: mf.leaky_relu(a, alpha=0.01), away_from_zero(5))],
+    "Elu": [case(mf.elu, away_from_zero(3, 4)),
+            case(lambda a: mf.elu(a, alpha=0.5), away_from_zero(5))],
+    "Softplus": [case(mf.softplus, 3 * randn(3, 4))],
+    "Gelu": [case(mf.gelu, 2 * randn(3, 4))],
+    "Swish": [case(mf.swish, 2 * randn(3, 4))],
+    "Dropout": [case(lambda a, m: apply(Dropout(0.5), (a, m)), randn(3, 4),
+                     Fixed(np.array([[0.0, 2.0, 2.0, 0.0]] * 3)))],
+    "PlaceholderWithDefault": [case(mf.placeholder_with_default, randn(2, 3))],
+})
+
+
 def all_cases():
     for name, cases in CASES.items():
         for param in cases:
@@ -130,6 +170,20 @@ def test_every_differentiable_op_has_a_case():
     assert set(differentiable_ops()) == set(CASES), (
         "ops registered without gradient-check cases: "
         f"{sorted(set(differentiable_ops()) - set(CASES))}")
+
+
+def test_an_op_registered_without_cases_fails_the_check():
+    @register
+    class Unchecked(Op):
+        """out = a"""
+
+        def forward(self, a):
+            return a
+
+    try:
+        assert set(differentiable_ops()) - set(CASES) == {"Unchecked"}
+    finally:
+        del REGISTRY["Unchecked"]
 
 
 def test_the_registry_knows_every_public_op():
@@ -228,3 +282,34 @@ def test_elementwise_gradients_on_any_broadcastable_shapes(name, shapes, seed):
     arrays = [generator.standard_normal(shape) for shape in shapes.input_shapes]
     y, xs, feed = _build(ELEMENTWISE[name], arrays, dynamic=False)
     assert check_gradients(y, xs, feed) < 1e-6
+
+
+# Second order for the ops of issue 15: the first derivative, itself a graph, checked against
+# central differences (piecewise linear ones too: their second derivative is 0 off the kinks).
+SECOND_ORDER_BY_DIFFERENCES = {
+    "Sin": (mf.sin, [randn(4)]),
+    "Cos": (mf.cos, [randn(4)]),
+    "Abs": (mf.abs, [away_from_zero(4)]),
+    "Log1p": (mf.log1p, [positive(4)]),
+    "Expm1": (mf.expm1, [randn(4)]),
+    "Power": (mf.power, [positive(3, 2), randn(2)]),
+    "Where": (lambda a, b: mf.where(a > b, a * a, b * a), [randn(3, 2), randn(2)]),
+    "Maximum": (lambda a, b: mf.maximum(a * a, b), [randn(3, 2), randn(2)]),
+    "Minimum": (lambda a, b: mf.minimum(a * b, b), [randn(3, 2), randn(2)]),
+    "Clip": (lambda a: mf.clip(a * a, 0.2, 1.0), [away_from_zero(5)]),
+    "LeakyRelu": (lambda a: mf.leaky_relu(a) * a, [away_from_zero(5)]),
+    "Elu": (mf.elu, [away_from_zero(6)]),
+    "Softplus": (mf.softplus, [3 * randn(5)]),
+    "Gelu": (mf.gelu, [2 * randn(5)]),
+    "Swish": (mf.swish, [2 * randn(5)]),
+}
+
+
+@pytest.mark.parametrize("name", sorted(SECOND_ORDER_BY_DIFFERENCES))
+def test_second_derivatives_match_central_differences(name):
+    build, values = SECOND_ORDER_BY_DIFFERENCES[name]
+    xs = [mf.Variable(np.array(v, dtype=np.float64)) for v in values]
+    y = build(*xs)
+    assert name in {t.op for t in y.graph.tensors}
+    first = mf.gradients(mf.reduce_sum(y), xs)
+    assert check_gradients(first, xs) < 1e-6

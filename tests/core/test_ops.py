@@ -142,12 +142,6 @@ def test_build_time_errors_name_the_op_and_shapes(build, message):
         build()
 
 
-def test_power_needs_a_constant_exponent():
-    x = mf.placeholder((2,))
-    with pytest.raises(TypeError, match="constant number"):
-        mf.power(x, x)
-
-
 def test_indexing_a_tensor_follows_numpy_basic_indexing():
     a = np.arange(24.0).reshape(2, 3, 4)
     x = mf.placeholder((None, 3, 4), dtype="float64")

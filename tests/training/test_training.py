@@ -378,3 +378,29 @@ def test_restore_of_a_truncated_or_foreign_file_names_the_path(tmp_path, content
 def test_restore_of_a_missing_file_names_the_path(tmp_path):
     with pytest.raises(FileNotFoundError, match="nowhere.npz"):
         mf.restore(tmp_path / "nowhere.npz")
+
+
+def test_fit_feeds_train_feeds_to_training_steps_only():
+    x = mf.placeholder((None, 2), dtype="float64", name="x")
+    W = mf.Variable(np.ones((2, 1)))
+    bonus = mf.placeholder_with_default(np.float64(0.0), (), name="bonus")
+    loss = mf.reduce_mean(mf.square(x @ W)) + bonus
+    train_op = mf.optimizers.SGD(1e-12).minimize(loss)
+    data = {x: np.ones((8, 2))}
+    history = mf.train.fit(mf.Session(), train_op, loss, data, epochs=2, batch_size=4,
+                           validation=data, progress=False, train_feeds={bonus: 0.5})
+    np.testing.assert_allclose(history.loss, [4.5, 4.5])
+    np.testing.assert_allclose(history.val_loss, [4.0, 4.0])
+
+
+def test_fit_checks_train_feeds():
+    x = mf.placeholder((None, 1), name="x")
+    W = mf.Variable(np.ones((1, 1), np.float32))
+    loss = mf.reduce_mean(x @ W)
+    train_op = mf.optimizers.SGD(0.1).minimize(loss)
+    with pytest.raises(TypeError, match="train_feeds key 'rate' is not a Tensor"):
+        mf.train.fit(mf.Session(), train_op, loss, {x: np.ones((2, 1))}, 1, progress=False,
+                     train_feeds={"rate": 0.5})
+    with pytest.raises(ValueError, match="'x' is in both feeds and train_feeds"):
+        mf.train.fit(mf.Session(), train_op, loss, {x: np.ones((2, 1))}, 1, progress=False,
+                     train_feeds={x: np.ones((2, 1))})

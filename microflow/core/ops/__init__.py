@@ -22,6 +22,20 @@ __all__ = [
     "random_normal", "truncated_normal", "random_uniform",
 ]
 
+# The ops of issue 15: more elementwise math, activations, comparisons and selection.
+from microflow.core.ops.math import (abs, clip, cos, elu, expm1, gelu, greater,  # noqa: A004
+                                     greater_equal, leaky_relu, less, less_equal, log1p,
+                                     maximum, minimum, not_equal, sign, sin, softplus, swish,
+                                     where)
+from microflow.core.ops.shape import placeholder_with_default, zeros_like
+from microflow.core.ops.nn import dropout
+
+__all__ += [
+    "sin", "cos", "abs", "sign", "log1p", "expm1", "maximum", "minimum", "clip", "where",
+    "greater", "less", "greater_equal", "less_equal", "not_equal", "leaky_relu", "elu",
+    "softplus", "gelu", "swish", "zeros_like", "placeholder_with_default", "dropout",
+]
+
 
 def __dir__():
     return __all__

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from microflow.core.graph import Tensor
+from microflow.core.errors import ShapeError
+from microflow.core.graph import Tensor, as_tensor
 from microflow.core.ops.base import Op, apply, broadcast_shapes, register, result_dtype
 
 
@@ -252,10 +253,14 @@ def negative(a, name=None):
 
 
 def power(a, exponent, name=None):
-    """a ** exponent for a constant (Python or numpy) number ``exponent``."""
-    if isinstance(exponent, Tensor) or np.ndim(exponent) != 0:
-        raise TypeError("power() takes a constant number as exponent; for a Tensor "
-                        "exponent p write exp(p * log(a))")
+    """a ** exponent, broadcasting; also written ``a ** b`` and ``2 ** b`` on Tensors.
+
+    A constant number ``exponent`` makes a ``Pow`` op; a Tensor (or array) exponent, or a
+    number raised to a Tensor, makes a ``Power`` op, which differentiates both inputs (the
+    exponent's gradient a ** b ln(a) is taken as 0 where a <= 0, where it is not defined).
+    """
+    if isinstance(exponent, Tensor) or np.ndim(exponent) != 0 or not isinstance(a, Tensor):
+        return apply(Power(), (a, exponent), name)
     return apply(Pow(exponent), (a,), name)
 
 
@@ -313,3 +318,401 @@ def relu_grad(g, y, name=None):
     """g where y > 0, else 0: the relu's backward from its output y."""
     return apply(ReluGrad(), (g, y), name)
 
+
+
+# -- more elementwise ops: trigonometry, magnitudes, comparisons, selection ------------------
+@register
+class Sin(Op):
+    """out = sin(a)"""
+
+    forward = staticmethod(np.sin)
+
+    def backward(self, grad, a, out):
+        return (multiply(grad, cos(a)),)
+
+
+@register
+class Cos(Op):
+    """out = cos(a)"""
+
+    forward = staticmethod(np.cos)
+
+    def backward(self, grad, a, out):
+        return (negative(multiply(grad, sin(a))),)
+
+
+@register
+class Abs(Op):
+    """out = |a|"""
+
+    forward = staticmethod(np.abs)
+
+    def backward(self, grad, a, out):
+        # sign(0) = 0: the subgradient 0 at the kink, as TensorFlow and PyTorch take it.
+        return (multiply(grad, sign(a)),)
+
+
+@register
+class Sign(Op):
+    """out = -1, 0 or 1 as a < 0, a = 0 or a > 0"""
+
+    forward = staticmethod(np.sign)
+
+    def backward(self, grad, a, out):
+        # Flat wherever it is defined: the gradient is 0 (not None, so gradients() gives zeros).
+        from microflow.core.ops.shape import zeros_like
+        return (zeros_like(a),)
+
+
+@register
+class Log1p(Op):
+    """out = ln(1 + a), accurate for small a; defined for a > -1"""
+
+    forward = staticmethod(np.log1p)
+
+    def backward(self, grad, a, out):
+        return (divide(grad, add(a, 1)),)
+
+
+@register
+class Expm1(Op):
+    """out = e ** a - 1, accurate for small a"""
+
+    forward = staticmethod(np.expm1)
+
+    def backward(self, grad, a, out):
+        return (multiply(grad, add(out, 1)),)
+
+
+@register
+class Power(Binary):
+    """out = a ** b, both inputs Tensors (broadcasting); for a constant exponent see Pow"""
+
+    def forward(self, a, b):
+        return np.power(a, b, dtype=self._dtype)
+
+    def infer(self, a, b):
+        shape, dtype = super().infer(a, b)
+        self._dtype = dtype if dtype.kind in "fc" else np.dtype(np.float64)
+        return shape, self._dtype
+
+    def backward(self, grad, a, b, out):
+        # d/da = b a ** (b - 1); d/db = a ** b ln(a), which is defined for a > 0 only: there
+        # it is taken as 0 (TensorFlow's rule), through ln(1) so that no warning is raised.
+        # Where b = 0, out = 1 whatever a is: d/da = 0 (the formula would give 0 * inf at a = 0).
+        d_a = where(not_equal(b, 0), multiply(grad, multiply(b, power(a, subtract(b, 1)))), 0)
+        safe_a = where(greater(a, 0), a, 1)
+        d_b = multiply(grad, multiply(out, log(safe_a)))
+        return d_a, d_b
+
+
+class Compare(Binary):
+    """An elementwise comparison: a boolean array, no gradient."""
+
+    differentiable = False
+
+    def infer(self, a, b):
+        return broadcast_shapes(a.shape, b.shape), np.dtype(bool)
+
+
+@register
+class Greater(Compare):
+    """out = a > b"""
+
+    forward = staticmethod(np.greater)
+
+
+@register
+class Less(Compare):
+    """out = a < b"""
+
+    forward = staticmethod(np.less)
+
+
+@register
+class GreaterEqual(Compare):
+    """out = a >= b"""
+
+    forward = staticmethod(np.greater_equal)
+
+
+@register
+class LessEqual(Compare):
+    """out = a <= b"""
+
+    forward = staticmethod(np.less_equal)
+
+
+@register
+class NotEqual(Compare):
+    """out = a != b"""
+
+    forward = staticmethod(np.not_equal)
+
+
+@register
+class Where(Op):
+    """out = a where condition holds, else b (all three broadcast)"""
+
+    broadcasts = True
+
+    def forward(self, condition, a, b):
+        return np.where(condition, a, b).astype(self._dtype, copy=False)
+
+    def infer(self, condition, a, b):
+        if condition.dtype != np.dtype(bool):
+            raise ShapeError(f"the condition {condition.name!r} must be a boolean Tensor (a "
+                             f"comparison such as mf.greater), got dtype {condition.dtype}")
+        self._dtype = result_dtype(a, b)
+        return broadcast_shapes(condition.shape, a.shape, b.shape), self._dtype
+
+    def backward(self, grad, condition, a, b, out):
+        return None, where(condition, grad, 0), where(condition, 0, grad)
+
+
+@register
+class Maximum(Binary):
+    """out = max(a, b) elementwise"""
+
+    forward = staticmethod(np.maximum)
+
+    def backward(self, grad, a, b, out):
+        # A tie sends the whole gradient to a (TensorFlow's rule; JAX splits it in halves).
+        to_a = greater_equal(a, b)
+        return where(to_a, grad, 0), where(to_a, 0, grad)
+
+
+@register
+class Minimum(Binary):
+    """out = min(a, b) elementwise"""
+
+    forward = staticmethod(np.minimum)
+
+    def backward(self, grad, a, b, out):
+        # A tie sends the whole gradient to a (TensorFlow's rule; JAX splits it in halves).
+        to_a = less_equal(a, b)
+        return where(to_a, grad, 0), where(to_a, 0, grad)
+
+
+@register
+class Clip(Op):
+    """out = min(max(a, low), high)"""
+
+    broadcasts = True
+
+    def forward(self, a, low, high):
+        return np.clip(a, low, high).astype(self._dtype, copy=False)
+
+    def infer(self, a, low, high):
+        self._dtype = a.dtype
+        return broadcast_shapes(a.shape, low.shape, high.shape), a.dtype
+
+    def backward(self, grad, a, low, high, out):
+        # On the closed interval low <= a <= high the gradient goes to a (the bounds pass it,
+        # as in TensorFlow); below it to low, above it to high.
+        below, above = less(a, low), greater(a, high)
+        d_a = where(below, 0, where(above, 0, grad))
+        return d_a, where(below, grad, 0), where(above, grad, 0)
+
+
+# -- more activations ---------------------------------------------------------------------------
+@register
+class LeakyRelu(Op):
+    """out = a where a > 0, else alpha * a"""
+
+    def __init__(self, alpha=0.2):
+        self.alpha = float(alpha)
+
+    def forward(self, a):
+        return np.where(a > 0, a, a * np.asarray(self.alpha, a.dtype))
+
+    def backward(self, grad, a, out):
+        # At a = 0 the slope taken is alpha (the left one, as TensorFlow does).
+        return (where(greater(a, 0), grad, multiply(grad, self.alpha)),)
+
+
+@register
+class Elu(Op):
+    """out = a where a > 0, else alpha * (e ** a - 1)"""
+
+    def __init__(self, alpha=1.0):
+        self.alpha = float(alpha)
+
+    def forward(self, a):
+        # expm1 of min(a, 0): the branch not taken never overflows.
+        negative_part = np.expm1(np.minimum(a, 0)) * np.asarray(self.alpha, a.dtype)
+        return np.where(a > 0, a, negative_part)
+
+    def backward(self, grad, a, out):
+        # For a <= 0, d/da alpha (e ** a - 1) = alpha e ** a = out + alpha.
+        return (where(greater(a, 0), grad, multiply(grad, add(out, self.alpha))),)
+
+
+@register
+class Softplus(Op):
+    """out = ln(1 + e ** a), computed as logaddexp(0, a): finite for any finite a"""
+
+    def forward(self, a):
+        return np.logaddexp(np.zeros((), a.dtype), a)
+
+    def backward(self, grad, a, out):
+        return (multiply(grad, sigmoid(a)),)
+
+
+_GELU_C = float(np.sqrt(2 / np.pi))
+_GELU_K = 0.044715
+
+
+@register
+class Gelu(Op):
+    """out = a (1 + tanh(c (a + k a ** 3))) / 2, c = sqrt(2 / pi), k = 0.044715 (the tanh
+    approximation of a Phi(a))"""
+
+    def forward(self, a):
+        inner = np.tanh(_GELU_C * (a + _GELU_K * a ** 3))
+        return (0.5 * a * (1 + inner)).astype(a.dtype, copy=False)
+
+    def backward(self, grad, a, out):
+        # With t = tanh(u), u = c (a + k a^3): d/da = (1 + t) / 2 + a (1 - t^2) c (1 + 3 k a^2) / 2
+        t = tanh(multiply(add(a, multiply(power(a, 3), _GELU_K)), _GELU_C))
+        slope = multiply(add(multiply(square(a), 3 * _GELU_K), 1), _GELU_C)
+        derivative = add(multiply(add(t, 1), 0.5),
+                         multiply(multiply(a, tanh_grad(slope, t)), 0.5))
+        return (multiply(grad, derivative),)
+
+
+@register
+class Swish(Op):
+    """out = a sigmoid(a)"""
+
+    def forward(self, a):
+        return a * Sigmoid.forward(self, a)
+
+    def backward(self, grad, a, out):
+        # d/da a s = s + a s (1 - s) = s + out (1 - s), with s = sigmoid(a)
+        s = sigmoid(a)
+        return (multiply(grad, add(s, multiply(out, subtract(1, s)))),)
+
+
+def sin(a, name=None):
+    """Sine (radians)."""
+    return apply(Sin(), (a,), name)
+
+
+def cos(a, name=None):
+    """Cosine (radians)."""
+    return apply(Cos(), (a,), name)
+
+
+def abs(a, name=None):     # noqa: A001  (mf.abs, like np.abs and tf.abs)
+    """|a| elementwise; its gradient is sign(a), 0 at 0."""
+    return apply(Abs(), (a,), name)
+
+
+def sign(a, name=None):
+    """-1, 0 or 1 elementwise; its gradient is 0."""
+    return apply(Sign(), (a,), name)
+
+
+def log1p(a, name=None):
+    """ln(1 + a), accurate where a is tiny."""
+    return apply(Log1p(), (a,), name)
+
+
+def expm1(a, name=None):
+    """e ** a - 1, accurate where a is tiny."""
+    return apply(Expm1(), (a,), name)
+
+
+def greater(a, b, name=None):
+    """a > b elementwise (boolean), broadcasting; also written ``a > b`` on Tensors."""
+    return apply(Greater(), (a, b), name)
+
+
+def less(a, b, name=None):
+    """a < b elementwise (boolean), broadcasting; also written ``a < b`` on Tensors."""
+    return apply(Less(), (a, b), name)
+
+
+def greater_equal(a, b, name=None):
+    """a >= b elementwise (boolean), broadcasting; also written ``a >= b`` on Tensors."""
+    return apply(GreaterEqual(), (a, b), name)
+
+
+def less_equal(a, b, name=None):
+    """a <= b elementwise (boolean), broadcasting; also written ``a <= b`` on Tensors."""
+    return apply(LessEqual(), (a, b), name)
+
+
+def not_equal(a, b, name=None):
+    """a != b elementwise (boolean), broadcasting. (``!=`` and ``==`` on Tensors stay Python's
+    identity tests, so that Tensors can be dict keys: use this and ``mf.equal``.)"""
+    return apply(NotEqual(), (a, b), name)
+
+
+def where(condition, a, b, name=None):
+    """``a`` where the boolean ``condition`` holds, else ``b``; all three broadcast.
+
+    The gradient flows to ``a`` where the condition holds and to ``b`` elsewhere.
+
+    >>> x = mf.constant([-2.0, 3.0])
+    >>> mf.Session().run(mf.where(x > 0, x, 0.0))
+    array([0., 3.], dtype=float32)
+    """
+    like = a if isinstance(a, Tensor) else b if isinstance(b, Tensor) else None
+    if like is not None:        # numbers take the dtype of the branch that is a Tensor
+        a, b = as_tensor(a, like=like), as_tensor(b, like=like)
+    return apply(Where(), (condition, a, b), name)
+
+
+def maximum(a, b, name=None):
+    """max(a, b) elementwise, broadcasting.
+
+    The gradient goes to the larger input; on a tie all of it goes to ``a`` (TensorFlow's
+    rule; JAX splits a tie's gradient equally between the two).
+    """
+    return apply(Maximum(), (a, b), name)
+
+
+def minimum(a, b, name=None):
+    """min(a, b) elementwise, broadcasting.
+
+    The gradient goes to the smaller input; on a tie all of it goes to ``a`` (TensorFlow's
+    rule; JAX splits a tie's gradient equally between the two).
+    """
+    return apply(Minimum(), (a, b), name)
+
+
+def clip(a, low, high, name=None):
+    """``a`` limited to ``[low, high]`` (numbers or Tensors, broadcasting).
+
+    The gradient is passed to ``a`` on the closed interval ``low <= a <= high`` (the bounds
+    included, TensorFlow's rule) and is 0 outside it.
+    """
+    return apply(Clip(), (a, low, high), name)
+
+
+def leaky_relu(a, alpha=0.2, name=None):
+    """a where a > 0, else alpha * a."""
+    return apply(LeakyRelu(alpha), (a,), name)
+
+
+def elu(a, alpha=1.0, name=None):
+    """a where a > 0, else alpha * (exp(a) - 1)."""
+    return apply(Elu(alpha), (a,), name)
+
+
+def softplus(a, name=None):
+    """ln(1 + exp(a)), a smooth relu; stable for large |a|. Its gradient is sigmoid(a)."""
+    return apply(Softplus(), (a,), name)
+
+
+def gelu(a, name=None):
+    """The Gaussian error linear unit, in its tanh approximation
+    a (1 + tanh(sqrt(2 / pi) (a + 0.044715 a ** 3))) / 2."""
+    return apply(Gelu(), (a,), name)
+
+
+def swish(a, name=None):
+    """a * sigmoid(a) (also called SiLU)."""
+    return apply(Swish(), (a,), name)

@@ -10,6 +10,9 @@ from microflow.core.ops.base import (Op, apply, broadcast_shapes, format_shape, 
                                 register)
 from microflow.core.ops.math import exp, multiply, negative, sigmoid, sigmoid_grad, subtract
 from microflow.core.ops.reduce import divide_by_count, reduce_sum
+from microflow.core.graph import Tensor
+from microflow.core.ops.base import describe
+from microflow.core.random import as_generator, default_generator
 
 
 def _softmax(a, axis):
@@ -299,3 +302,78 @@ def equal(a, b, name=None):
 def accuracy(logits, labels, name=None):
     """Fraction of rows whose argmax matches ``labels`` (indices or one-hot); not differentiable."""
     return apply(Accuracy(), (logits, labels), name)
+
+
+# -- dropout --------------------------------------------------------------------------------
+@register
+class DropoutMask(Op):
+    """out = (u >= rate) / (1 - rate) for u uniform in [0, 1), drawn afresh every run, shaped
+    like x"""
+
+    differentiable = False
+
+    def __init__(self, rate=None, seed=None):
+        self.rate = rate        # a number, or None when the rate is the op's second input
+        self.seed = seed if isinstance(seed, int) else None
+        # With no seed the mask is drawn from microflow's default generator at run time, so
+        # that mf.set_seed() makes a run reproducible, even after the graph is built.
+        self._generator = None if seed is None else as_generator(seed)
+
+    def forward(self, x, rate=None):
+        rate = self.rate if rate is None else float(rate)
+        if not 0 <= rate < 1:
+            raise ValueError(f"the dropout rate must be in [0, 1), got {rate}")
+        if rate == 0:
+            return np.ones(x.shape, x.dtype)
+        generator = self._generator or default_generator()
+        keep = generator.random(x.shape) >= rate
+        return np.multiply(keep, 1 / (1 - rate), dtype=x.dtype)
+
+    def infer(self, x, rate=None):
+        if x.dtype.kind != "f":
+            raise ShapeError(f"dropout needs a float tensor, got {describe(x)}")
+        if rate is not None and rate.shape != ():
+            raise ShapeError(f"the rate {describe(rate)} must be a scalar")
+        return x.shape, x.dtype
+
+
+@register
+class Dropout(Op):
+    """out = x * mask: x with the dropped elements zeroed and the others scaled by
+    1 / (1 - rate)"""
+
+    def __init__(self, rate=None):
+        self.rate = rate        # shown in drawings; the mask holds the values
+
+    forward = staticmethod(np.multiply)
+
+    def backward(self, grad, x, mask, out):
+        return multiply(grad, mask), None
+
+
+def dropout(x, rate, seed=None, name=None):
+    """``x`` with each element zeroed with probability ``rate``, the others scaled by
+    1 / (1 - rate) so that the expected value is unchanged; a fresh mask every run.
+
+    ``rate`` is a number in [0, 1) or a scalar Tensor, so that a graph can switch dropout off
+    for evaluation: ``rate = mf.placeholder_with_default(0.0, ())``, fed 0.5 while training
+    (``mf.train.fit(..., train_feeds={rate: 0.5})``). The masks come from ``seed`` (an int or
+    a numpy Generator) or, when it is None, from microflow's default generator at run time,
+    so that ``mf.set_seed`` makes a run reproducible.
+
+    >>> mf.set_seed(0)
+    >>> x = mf.constant(np.ones((2, 4)))
+    >>> mf.Session().run(mf.dropout(x, 0.5))
+    array([[2., 0., 0., 0.],
+           [2., 2., 2., 2.]])
+    """
+    if isinstance(rate, Tensor):
+        mask = apply(DropoutMask(None, seed), (x, rate), name="dropout_mask")
+        shown = None
+    else:
+        rate = float(rate)
+        if not 0 <= rate < 1:
+            raise ValueError(f"dropout(): the rate must be in [0, 1), got {rate}")
+        mask = apply(DropoutMask(rate, seed), (x,), name="dropout_mask")
+        shown = rate
+    return apply(Dropout(shown), (x, mask), name)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from microflow.core.errors import ShapeError
-from microflow.core.graph import Tensor
+from microflow.core.graph import Tensor, constant
 from microflow.core.ops.base import Op, apply, format_shape, normalize_axes, register, static_size
 
 
@@ -206,6 +206,32 @@ class OnesLike(Op):
     forward = staticmethod(np.ones_like)
 
 
+@register
+class PlaceholderWithDefault(Op):
+    """out = the value fed for it, or else its input (the default)"""
+
+    def __init__(self, shape):
+        self.shape = shape
+
+    def forward(self, default):
+        return default
+
+    def infer(self, default):
+        return self.shape, default.dtype
+
+    def backward(self, grad, default, out):
+        return (grad,)
+
+
+@register
+class ZerosLike(Op):
+    """out = an array of zeros shaped like a"""
+
+    differentiable = False
+
+    forward = staticmethod(np.zeros_like)
+
+
 # -- the functions users call ---------------------------------------------------------
 def reshape(a, shape, name=None):
     """``a`` with a new shape; one dimension may be -1."""
@@ -265,3 +291,36 @@ def stop_gradient(a, name=None):
 def ones_like(a, name=None):
     """Ones with ``a``'s run-time shape and dtype."""
     return apply(OnesLike(), (a,), name)
+
+
+def zeros_like(a, name=None):
+    """Zeros with ``a``'s run-time shape and dtype."""
+    return apply(ZerosLike(), (a,), name)
+
+
+def placeholder_with_default(value, shape=None, name=None):
+    """A Tensor that is ``value`` unless it is fed: what makes a training-only setting easy.
+
+    ``shape`` (default: the value's) may hold ``None`` for dimensions that a fed value may
+    size freely; the default must fit it. TensorFlow's pattern for dropout::
+
+        rate = mf.placeholder_with_default(0.0, (), name="rate")     # 0 when evaluating
+        hidden = mf.dropout(mf.relu(x @ W), rate)
+        mf.train.fit(sess, train_op, loss, feeds, epochs=5, train_feeds={rate: 0.5})
+
+    >>> rate = mf.placeholder_with_default(0.0, ())
+    >>> sess = mf.Session()
+    >>> float(sess.run(rate)), float(sess.run(rate, {rate: 0.5}))
+    (0.0, 0.5)
+    """
+    default = value if isinstance(value, Tensor) else constant(value)
+    if shape is None:
+        shape = default.shape
+    shape = tuple(None if d is None else int(d) for d in shape)
+    if len(shape) != default.ndim or any(d is not None and n is not None and d != n
+                                        for d, n in zip(shape, default.shape)):
+        raise ShapeError(f"placeholder_with_default {name or 'PlaceholderWithDefault'!r}: the "
+                         f"default of shape "
+                         f"{format_shape(default.shape)} does not fit the shape "
+                         f"{format_shape(shape)}")
+    return apply(PlaceholderWithDefault(shape), (default,), name)

@@ -1,0 +1,289 @@
+"""The ops of issue 15: forward values against numpy, the gradient rules at ties and kinks,
+and the messages of bad input."""
+
+import warnings
+
+import numpy as np
+import pytest
+
+import microflow as mf
+
+rng = np.random.default_rng(15)
+
+
+def run(fetches, feed=None):
+    return mf.Session().run(fetches, feed)
+
+
+def grad(build, *values):
+    """The gradients of sum(build(*xs)) for Variables holding ``values``."""
+    xs = [mf.Variable(np.asarray(v, dtype=np.float64)) for v in values]
+    return run(mf.gradients(mf.reduce_sum(build(*xs)), xs))
+
+
+# -- elementwise -----------------------------------------------------------------------------
+@pytest.mark.parametrize("op, reference, values", [
+    (mf.sin, np.sin, rng.standard_normal((3, 4))),
+    (mf.cos, np.cos, rng.standard_normal((3, 4))),
+    (mf.abs, np.abs, rng.standard_normal((3, 4))),
+    (mf.sign, np.sign, np.array([-2.0, 0.0, 3.0])),
+    (mf.log1p, np.log1p, np.array([1e-10, 0.5, 3.0])),
+    (mf.expm1, np.expm1, np.array([1e-10, -0.5, 3.0])),
+], ids=lambda v: getattr(v, "__name__", ""))
+def test_unary_ops_match_numpy(op, reference, values):
+    np.testing.assert_allclose(run(op(mf.constant(values))), reference(values), rtol=1e-12)
+
+
+def test_log1p_and_expm1_keep_the_digits_of_tiny_inputs():
+    tiny = mf.constant(np.array([1e-12], dtype=np.float32))
+    assert run(mf.log1p(tiny))[0] == pytest.approx(1e-12, rel=1e-6)
+    assert run(mf.expm1(tiny))[0] == pytest.approx(1e-12, rel=1e-6)
+
+
+@pytest.mark.parametrize("op, reference", [
+    (mf.maximum, np.maximum), (mf.minimum, np.minimum), (mf.power, np.power),
+    (mf.greater, np.greater), (mf.less, np.less), (mf.greater_equal, np.greater_equal),
+    (mf.less_equal, np.less_equal), (mf.not_equal, np.not_equal), (mf.equal, np.equal),
+], ids=lambda v: getattr(v, "__name__", ""))
+def test_binary_ops_broadcast_like_numpy(op, reference):
+    a, b = rng.uniform(0.5, 2, (3, 1)), rng.uniform(-1, 1, (1, 4))
+    a[0, 0] = b[0, 0]                    # one tie, for the comparisons
+    out = op(mf.constant(a), mf.constant(b))
+    assert out.shape == (3, 4)
+    np.testing.assert_allclose(run(out), reference(a, b))
+
+
+def test_comparison_operators_give_boolean_tensors_and_equality_stays_identity():
+    x = mf.constant(np.array([1.0, 2.0, 3.0]))
+    y = mf.constant(np.array([2.0, 2.0, 2.0]))
+    values = run([x < y, x > y, x <= y, x >= y, x > 1.5, 2.5 > x])
+    np.testing.assert_array_equal(values, [[True, False, False], [False, False, True],
+                                           [True, True, False], [False, True, True],
+                                           [False, True, True], [True, True, False]])
+    assert (x < y).op == "Less" and (x >= y).op == "GreaterEqual" and (x < y).dtype == bool
+    assert (x == y) is False and x == x and {x: 1, y: 2}[y] == 2
+
+
+def test_where_picks_elementwise_and_routes_the_gradient():
+    a, b = np.array([1.0, 2.0, 3.0]), np.array([10.0, 20.0, 30.0])
+    condition = mf.constant(np.array([True, False, True]))
+    np.testing.assert_array_equal(run(mf.where(condition, mf.constant(a), mf.constant(b))),
+                                  [1, 20, 3])
+    d_a, d_b = grad(lambda x, y: mf.where(condition, x, y), a, b)
+    np.testing.assert_array_equal(d_a, [1, 0, 1])
+    np.testing.assert_array_equal(d_b, [0, 1, 0])
+
+
+def test_where_with_a_number_branch_takes_the_tensors_dtype():
+    x = mf.constant(np.array([-1.0, 2.0], dtype=np.float32))
+    out = mf.where(x > 0, x, 0)
+    assert out.dtype == np.float32
+    np.testing.assert_array_equal(run(out), [0, 2])
+
+
+def test_maximum_and_minimum_send_a_tie_to_the_first_input():
+    a, b = np.array([1.0, 2.0, 3.0]), np.array([1.0, 5.0, 0.0])
+    np.testing.assert_array_equal(grad(mf.maximum, a, b), [[1, 0, 1], [0, 1, 0]])
+    np.testing.assert_array_equal(grad(mf.minimum, a, b), [[1, 1, 0], [0, 0, 1]])
+    np.testing.assert_array_equal(grad(lambda x, y: mf.maximum(y, x), a, b), [[0, 0, 1], [1, 1, 0]])
+
+
+def test_maximum_sums_the_gradient_of_a_broadcast_input():
+    (d_a, d_b) = grad(mf.maximum, np.zeros((3, 2)), np.array([-1.0, 1.0]))
+    np.testing.assert_array_equal(d_a, [[1, 0]] * 3)
+    np.testing.assert_array_equal(d_b, [0, 3])
+
+
+def test_clip_passes_the_gradient_on_the_closed_interval():
+    values = np.array([-2.0, -1.0, 0.0, 1.0, 2.0])
+    np.testing.assert_array_equal(run(mf.clip(mf.constant(values), -1, 1)), np.clip(values, -1, 1))
+    (d_x,) = grad(lambda x: mf.clip(x, -1.0, 1.0), values)
+    np.testing.assert_array_equal(d_x, [0, 1, 1, 1, 0])
+    d_x, d_low, d_high = grad(mf.clip, values, -1.0, 1.0)
+    assert (d_low, d_high) == (1.0, 1.0)         # the element below, the element above
+
+
+def test_abs_relu_and_sign_have_gradient_zero_at_zero():
+    values = np.array([-1.5, 0.0, 2.0])
+    np.testing.assert_array_equal(grad(mf.abs, values)[0], [-1, 0, 1])
+    np.testing.assert_array_equal(grad(mf.relu, values)[0], [0, 0, 1])
+    np.testing.assert_array_equal(grad(mf.sign, values)[0], [0, 0, 0])
+
+
+def test_power_with_a_tensor_exponent_and_a_number_base():
+    a, b = np.array([0.5, 2.0, 3.0]), np.array([2.0, -1.0, 0.5])
+    x, y = mf.constant(a), mf.constant(b)
+    values = run([mf.power(x, y), x ** y, 0.7 ** y, 2 ** y, mf.power(2.0, y)])
+    for value, want in zip(values, [a ** b, a ** b, 0.7 ** b, 2 ** b, 2 ** b]):
+        np.testing.assert_allclose(value, want)
+    assert (x ** y).op == "Power" and (x ** 2).op == "Pow" and (0.7 ** y).op == "Power"
+    d_a, d_b = grad(mf.power, a, b)
+    np.testing.assert_allclose(d_a, b * a ** (b - 1))
+    np.testing.assert_allclose(d_b, a ** b * np.log(a))
+
+
+def test_power_of_zero_follows_numpy_and_its_exponent_gradient_is_zero_there():
+    a, b = np.array([0.0, 0.0, -2.0]), np.array([2.0, 0.0, 2.0])
+    np.testing.assert_array_equal(run(mf.power(mf.constant(a), mf.constant(b))), a ** b)
+    with np.errstate(divide="ignore", invalid="ignore"):    # 0 ** -1, in the branch not taken
+        d_a, d_b = grad(mf.power, a, b)
+    np.testing.assert_array_equal(d_a, [0, 0, -4])
+    np.testing.assert_array_equal(d_b, [0, 0, 0])
+
+
+def test_where_refuses_a_condition_that_is_not_boolean():
+    x = mf.placeholder((3,), name="x")
+    with pytest.raises(mf.ShapeError, match=r"Where op 'Where'.*condition 'x' must be a boolean"
+                                            r".*float32"):
+        mf.where(x, x, 0.0)
+
+
+@pytest.mark.parametrize("build, message", [
+    (lambda a, b: mf.maximum(a, b, name="m"), r"Maximum op 'm': shapes do not broadcast: \(None, 3\) and \(4,\)"),
+    (lambda a, b: mf.minimum(a, b), r"Minimum op 'Minimum':.*\(None, 3\) and \(4,\)"),
+    (lambda a, b: mf.power(a, b), r"Power op 'Power':.*\(None, 3\) and \(4,\)"),
+    (lambda a, b: mf.greater(a, b), r"Greater op 'Greater':.*\(None, 3\) and \(4,\)"),
+    (lambda a, b: a < b, r"Less op 'Less':.*\(None, 3\) and \(4,\)"),
+    (lambda a, b: mf.where(mf.constant(True), a, b), r"Where op 'Where':.*\(None, 3\) and \(4,\)"),
+    (lambda a, b: mf.clip(a, b, 1.0), r"Clip op 'Clip':.*\(None, 3\) and \(4,\)"),
+])
+def test_shape_mismatches_name_the_op_its_type_and_the_shapes(build, message):
+    with pytest.raises(mf.ShapeError, match=message):
+        build(mf.placeholder((None, 3)), mf.placeholder((4,)))
+
+
+# -- activations -----------------------------------------------------------------------------
+def _sigmoid(x):
+    return 1 / (1 + np.exp(-x))
+
+
+@pytest.mark.parametrize("op, reference", [
+    (mf.leaky_relu, lambda x: np.where(x > 0, x, 0.2 * x)),
+    (lambda x: mf.leaky_relu(x, alpha=0.01), lambda x: np.where(x > 0, x, 0.01 * x)),
+    (mf.elu, lambda x: np.where(x > 0, x, np.exp(x) - 1)),
+    (lambda x: mf.elu(x, alpha=0.5), lambda x: np.where(x > 0, x, 0.5 * (np.exp(x) - 1))),
+    (mf.softplus, lambda x: np.log(1 + np.exp(x))),
+    (mf.gelu, lambda x: 0.5 * x * (1 + np.tanh(np.sqrt(2 / np.pi) * (x + 0.044715 * x ** 3)))),
+    (mf.swish, lambda x: x * _sigmoid(x)),
+], ids=["leaky_relu", "leaky_relu-0.01", "elu", "elu-0.5", "softplus", "gelu", "swish"])
+def test_activations_match_their_formulas(op, reference):
+    values = np.linspace(-4, 4, 17)
+    np.testing.assert_allclose(run(op(mf.constant(values))), reference(values), rtol=1e-12,
+                               atol=1e-15)
+
+
+def test_gelu_is_close_to_x_times_the_normal_cdf():
+    from math import erf
+    values = np.linspace(-3, 3, 13)
+    exact = [0.5 * x * (1 + erf(x / np.sqrt(2))) for x in values]
+    np.testing.assert_allclose(run(mf.gelu(mf.constant(values))), exact, atol=1e-3)
+
+
+@pytest.mark.parametrize("op", [mf.softplus, mf.elu, mf.swish, mf.gelu, mf.leaky_relu])
+def test_activations_are_finite_and_silent_for_huge_inputs(op):
+    x = mf.Variable(np.array([-1000.0, 1000.0]))
+    (d_x,) = mf.gradients(mf.reduce_sum(op(x)), [x])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        value, gradient = run([op(x), d_x])
+    assert np.isfinite(value).all() and np.isfinite(gradient).all()
+    assert value[1] == pytest.approx(1000.0)
+    assert gradient[1] == pytest.approx(1.0)
+
+
+def test_activation_slopes_at_zero_and_below():
+    zero_and_below = np.array([0.0, -1.0])
+    np.testing.assert_allclose(grad(mf.leaky_relu, zero_and_below)[0], [0.2, 0.2])
+    np.testing.assert_allclose(grad(mf.elu, zero_and_below)[0], [1.0, np.exp(-1)])
+    np.testing.assert_allclose(grad(mf.softplus, zero_and_below)[0], _sigmoid(zero_and_below))
+    np.testing.assert_allclose(grad(mf.swish, np.array([0.0]))[0], [0.5])
+    np.testing.assert_allclose(grad(mf.gelu, np.array([0.0]))[0], [0.5])
+
+
+def test_activations_keep_float32():
+    x = mf.constant(np.array([-1.0, 1.0], dtype=np.float32))
+    for op in [mf.leaky_relu, mf.elu, mf.softplus, mf.gelu, mf.swish, mf.sin, mf.abs]:
+        assert run(op(x)).dtype == np.float32, op.__name__
+
+
+# -- dropout and placeholder_with_default ----------------------------------------------------
+def test_dropout_zeroes_a_rate_of_the_elements_and_keeps_the_mean():
+    x = mf.constant(np.ones((200, 500)))
+    value = run(mf.dropout(x, 0.3))
+    assert np.mean(value == 0) == pytest.approx(0.3, abs=0.01)
+    assert set(np.unique(value)) == {0.0, 1 / 0.7}
+    assert value.mean() == pytest.approx(1.0, abs=0.02)
+
+
+def test_dropout_draws_a_fresh_mask_every_run_and_set_seed_repeats_them():
+    x = mf.constant(np.ones((4, 50)))
+    y = mf.dropout(x, 0.5)
+    sess = mf.Session()
+    mf.set_seed(11)
+    first, second = sess.run(y), sess.run(y)
+    assert not np.array_equal(first, second)
+    mf.set_seed(11)
+    np.testing.assert_array_equal(sess.run(y), first)
+    np.testing.assert_array_equal(sess.run(y), second)
+
+
+def test_dropout_with_a_seed_repeats_across_graphs():
+    values = []
+    for _ in range(2):
+        with mf.Graph().as_default() as graph:
+            values.append(mf.Session(graph).run(mf.dropout(mf.constant(np.ones(40)), 0.5, seed=7)))
+    np.testing.assert_array_equal(*values)
+
+
+def test_dropout_gradient_is_the_mask_of_the_same_run():
+    x = mf.Variable(rng.uniform(1, 2, (6, 30)))
+    y = mf.dropout(x, 0.4)
+    (d_x,) = mf.gradients(mf.reduce_sum(y), [x])
+    value, gradient = run([y, d_x])
+    np.testing.assert_allclose(gradient, value / x.value)
+    assert np.any(gradient == 0) and np.any(np.isclose(gradient, 1 / 0.6))
+
+
+def test_dropout_rate_can_be_a_placeholder_with_default_switched_on_for_training():
+    x = mf.constant(np.ones((3, 40)))
+    rate = mf.placeholder_with_default(0.0, (), name="rate")
+    y = mf.dropout(x, rate)
+    sess = mf.Session()
+    np.testing.assert_array_equal(sess.run(y), np.ones((3, 40)))
+    assert np.mean(sess.run(y, {rate: 0.5}) == 0) == pytest.approx(0.5, abs=0.15)
+
+
+def test_dropout_refuses_rates_outside_zero_to_one():
+    x = mf.constant(np.ones(3))
+    with pytest.raises(ValueError, match=r"rate must be in \[0, 1\), got 1.0"):
+        mf.dropout(x, 1.0)
+    rate = mf.placeholder((), name="rate")
+    y = mf.dropout(x, rate)
+    with pytest.raises(ValueError, match=r"DropoutMask op 'dropout_mask'.*rate must be in "
+                                         r"\[0, 1\), got -0.5"):
+        run(y, {rate: -0.5})
+    with pytest.raises(mf.ShapeError, match=r"DropoutMask op.*rate 'r' \(2,\) float32 must be "
+                                            "a scalar"):
+        mf.dropout(x, mf.placeholder((2,), name="r"))
+    with pytest.raises(mf.ShapeError, match=r"DropoutMask op.*needs a float tensor.*int64"):
+        mf.dropout(mf.constant(np.arange(3)), 0.5)
+
+
+def test_placeholder_with_default_is_its_value_unless_fed():
+    default = np.arange(6.0).reshape(2, 3)
+    p = mf.placeholder_with_default(default, (None, 3), name="p")
+    assert p.shape == (None, 3) and p.op == "PlaceholderWithDefault"
+    sess = mf.Session()
+    value = sess.run(p)
+    np.testing.assert_array_equal(value, default)
+    value[0, 0] = 99.0                              # the caller's copy, not the graph's
+    np.testing.assert_array_equal(sess.run(p), default)
+    np.testing.assert_array_equal(sess.run(p * 2, {p: np.ones((4, 3))}), 2 * np.ones((4, 3)))
+    with pytest.raises(mf.FeedError, match=r"shape \(4, 2\) into tensor 'p' of shape \(None, 3\)"):
+        sess.run(p, {p: np.ones((4, 2))})
+
+
+def test_placeholder_with_default_refuses_a_default_that_does_not_fit():
+    with pytest.raises(mf.ShapeError, match=r"placeholder_with_default 'q'.*\(2, 3\) does not "
+                                            r"fit the shape \(None, 4\)"):
+        mf.placeholder_with_default(np.zeros((2, 3)), (None, 4), name="q")
