@@ -23,6 +23,8 @@ class Graph:
         self._name_counts = {}
         self._scope_stack = []
         self._backward_depth = 0        # > 0 while gradients() adds nodes
+        self.update_ops = []            # ops a training step also runs (batch norm's moving
+                                        # averages): minimize() and fit() add them to the step
 
     def __repr__(self):
         return f"<microflow.Graph with {len(self.tensors)} tensors>"

@@ -11,10 +11,11 @@ import sys
 import numpy as np
 
 from microflow.core.errors import NumericsError
-from microflow.core.graph import Tensor
+from microflow.core.graph import Tensor, topological_order
 from microflow.core.ops.base import apply
-from microflow.core.ops.state import CheckFinite
+from microflow.core.ops.state import CheckFinite, Group
 from microflow.core.random import as_generator
+from microflow.training.optimizers import update_ops_of
 
 
 class DivergenceError(FloatingPointError):
@@ -178,7 +179,7 @@ def fit(sess, train_op, loss, feeds, epochs, batch_size=None, shuffle=True, vali
         raise ValueError(f"batch_size must be at least 1, got {batch_size}")
     rng = as_generator(seed)
     checked_loss = _checked(loss)
-    fetches = [train_op, checked_loss, *metrics.values()]
+    fetches = [_with_update_ops(train_op, loss), checked_loss, *metrics.values()]
     variables = [v for v in loss.graph.variables if v.trainable]
     history = History()
     context = _Context(sess, variables, history)
@@ -247,6 +248,19 @@ def evaluate(sess, loss, feeds, metrics=None, batch_size=None, prefix=""):
         totals += np.asarray(sess.run(fetches, feed), dtype=np.float64) * count
     names = ["loss", *metrics]
     return {prefix + name: float(total / rows) for name, total in zip(names, totals)}
+
+
+def _with_update_ops(train_op, loss):
+    """``train_op``, grouped with the model's update ops (batch norm's moving averages) that
+    it does not run already (a training op made by ``apply_gradients`` by hand)."""
+    ops = update_ops_of(loss)
+    if not ops or not isinstance(train_op, Tensor):
+        return train_op
+    included = set(topological_order([train_op]))
+    missing = [op for op in ops if op not in included]
+    if not missing:
+        return train_op
+    return apply(Group(), [train_op, *missing], name="train_with_updates")
 
 
 def _checked(loss):

@@ -154,6 +154,20 @@ class AssignAdd(Update):
 
 
 @register
+class AssignMovingAverage(Update):
+    """w = momentum * w + (1 - momentum) * value, only when ``when`` is true (batch norm's
+    moving mean and variance, updated in training steps only)"""
+
+    def __init__(self, momentum):
+        self.momentum = momentum
+
+    def forward(self, w, value, when):
+        if when:
+            w *= self.momentum
+            w += (1 - self.momentum) * value
+
+
+@register
 class Group(Op):
     """Runs its inputs (a training op's updates); outputs nothing"""
 
