@@ -72,9 +72,10 @@ def ones_like(tensor, dtype=None, name=None, optimize=True):
 
 
 def zeros_like(tensor, dtype=None, name=None, optimize=True):
-    """Zeros shaped like ``tensor``."""
-    ones = unwrap(ones_like(tensor, dtype))
-    return wrap(mf.multiply(ones, 0, name=name))
+    """Zeros shaped like ``tensor`` (its dtype unless ``dtype``)."""
+    x = to_tensor(tensor)
+    out = mf.zeros_like(x, name=name)
+    return wrap(out if dtype is None or as_dtype(dtype) == x.dtype else mf.cast(out, dtype))
 
 
 def identity(input, name=None):  # noqa: A002
