@@ -229,6 +229,17 @@ CASES.update({      # the ops of issue 15
     "Dropout": [case(lambda a, m: apply(Dropout(0.5), (a, m)), randn(3, 4),
                      Fixed(np.array([[0.0, 2.0, 2.0, 0.0]] * 3)))],
     "PlaceholderWithDefault": [case(mf.placeholder_with_default, randn(2, 3))],
+    "ReduceMax": [case(mf.reduce_max, randn(3, 4)),
+                  case(lambda a: mf.reduce_max(a, axis=1), randn(3, 4, 2)),
+                  case(lambda a: mf.reduce_max(a, axis=(0, 2), keepdims=True), randn(3, 4, 2)),
+                  case(lambda a: mf.reduce_max(a, axis=0), randn(3, 4), dynamic=True)],
+    "ReduceMin": [case(mf.reduce_min, randn(3, 4)),
+                  case(lambda a: mf.reduce_min(a, axis=-1, keepdims=True), randn(3, 4)),
+                  case(lambda a: mf.reduce_min(a, axis=1), randn(2, 3), dynamic=True)],
+    "Logsumexp": [case(mf.logsumexp, randn(3, 4)),
+                  case(lambda a: mf.logsumexp(a, axis=1), 3 * randn(3, 4, 2)),
+                  case(lambda a: mf.logsumexp(a, axis=(0, 2), keepdims=True), randn(3, 4, 2)),
+                  case(lambda a: mf.logsumexp(a, axis=0), randn(3, 4), dynamic=True)],
 })
 
 
@@ -374,6 +385,9 @@ SECOND_ORDER_BY_DIFFERENCES = {
     "Softplus": (mf.softplus, [3 * randn(5)]),
     "Gelu": (mf.gelu, [2 * randn(5)]),
     "Swish": (mf.swish, [2 * randn(5)]),
+    "ReduceMax": (lambda a: mf.reduce_max(a * a, axis=1), [randn(3, 4)]),
+    "ReduceMin": (lambda a: mf.reduce_min(a * a, axis=0), [randn(3, 4)]),
+    "Logsumexp": (lambda a: mf.logsumexp(a, axis=1), [randn(3, 4)]),
 }
 
 

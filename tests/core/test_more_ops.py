@@ -287,3 +287,51 @@ def test_placeholder_with_default_refuses_a_default_that_does_not_fit():
     with pytest.raises(mf.ShapeError, match=r"placeholder_with_default 'q'.*\(2, 3\) does not "
                                             r"fit the shape \(None, 4\)"):
         mf.placeholder_with_default(np.zeros((2, 3)), (None, 4), name="q")
+
+
+# -- reductions ------------------------------------------------------------------------------
+@pytest.mark.parametrize("axis, keepdims", [(None, False), (1, False), ((0, 2), True), (-1, True)])
+def test_reductions_match_numpy(axis, keepdims):
+    a = rng.standard_normal((3, 4, 2))
+    x = mf.constant(a)
+    values = run([mf.reduce_max(x, axis, keepdims), mf.reduce_min(x, axis, keepdims),
+                  mf.logsumexp(x, axis, keepdims)])
+    np.testing.assert_allclose(values[0], a.max(axis=axis, keepdims=keepdims))
+    np.testing.assert_allclose(values[1], a.min(axis=axis, keepdims=keepdims))
+    np.testing.assert_allclose(values[2], np.log(np.exp(a).sum(axis=axis, keepdims=keepdims)))
+    assert mf.reduce_max(x, axis, keepdims).shape == values[0].shape
+
+
+def test_argmin_finds_the_first_smallest():
+    a = np.array([[3.0, 1.0, 1.0], [0.0, 5.0, -2.0]])
+    np.testing.assert_array_equal(run(mf.argmin(mf.constant(a), axis=1)), [1, 2])
+    np.testing.assert_array_equal(run(mf.argmin(mf.constant(a), axis=0)), [1, 0, 1])
+    assert mf.argmin(mf.placeholder((None, 3))).shape == (None,)
+    assert mf.gradients(mf.argmin(mf.Variable(a)), [mf.Variable(a)]) == [None]
+
+
+def test_reduce_max_and_min_split_the_gradient_among_ties():
+    a = np.array([[1.0, 3.0, 3.0], [2.0, 2.0, 2.0], [0.0, -1.0, 4.0]])
+    np.testing.assert_allclose(grad(lambda x: mf.reduce_max(x, axis=1), a)[0],
+                               [[0, 0.5, 0.5], [1 / 3, 1 / 3, 1 / 3], [0, 0, 1]])
+    np.testing.assert_allclose(grad(lambda x: mf.reduce_min(x, axis=1), a)[0],
+                               [[1, 0, 0], [1 / 3, 1 / 3, 1 / 3], [0, 1, 0]])
+    np.testing.assert_allclose(grad(mf.reduce_max, np.array([4.0, 1.0, 4.0]))[0], [0.5, 0, 0.5])
+
+
+def test_logsumexp_is_stable_for_huge_and_infinite_inputs():
+    a = np.array([[1000.0, 1000.0], [-1000.0, -1000.0], [-np.inf, -np.inf], [np.inf, 0.0]])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        value = run(mf.logsumexp(mf.constant(a), axis=1))
+    np.testing.assert_allclose(value, [1000 + np.log(2), -1000 + np.log(2), -np.inf, np.inf])
+    (d_x,) = grad(lambda x: mf.logsumexp(x, axis=1), a[:2])
+    np.testing.assert_allclose(d_x, 0.5)
+
+
+def test_reductions_name_the_op_for_a_bad_axis():
+    for op, name in [(mf.reduce_max, "ReduceMax"), (mf.reduce_min, "ReduceMin"),
+                     (mf.logsumexp, "Logsumexp"), (mf.argmin, "ArgMin")]:
+        with pytest.raises(mf.ShapeError, match=rf"{name} op '{name}': axis 2 is out of range "
+                                                "for a tensor of rank 2"):
+            op(mf.placeholder((None, 3)), axis=2)

@@ -222,3 +222,121 @@ def divide_by_count(grad, a, axes=None):
     if isinstance(count, int):
         return multiply(grad, 1.0 / count) if count else grad
     return divide(grad, count)
+
+
+# -- extremes and log-sum-exp ---------------------------------------------------------------
+class _Extreme(Op):
+    """A max or min over ``axis``; the gradient goes to the positions holding the extreme."""
+
+    def __init__(self, axis=None, keepdims=False):
+        self.axis = axis
+        self.keepdims = bool(keepdims)
+
+    def infer(self, a):
+        self._axes = normalize_axes(self.axis, a.ndim)
+        return _reduced_shape(a.shape, self._axes, self.keepdims), a.dtype
+
+    def backward(self, grad, a, out):
+        from microflow.core.ops.math import cast, divide, multiply
+        axes = () if self.keepdims else self._axes
+        hits = cast(self._holds_extreme(a, broadcast_to(out, a, axes)), a.dtype)
+        # Tied positions split the gradient equally (TensorFlow's rule for reduce_max).
+        share = divide(hits, reduce_sum(hits, self._axes, keepdims=True))
+        return (multiply(broadcast_to(grad, a, axes), share),)
+
+
+@register
+class ReduceMax(_Extreme):
+    """out = max of a over ``axis`` (all axes when None)"""
+
+    def forward(self, a):
+        return np.max(a, axis=self._axes, keepdims=self.keepdims)
+
+    def _holds_extreme(self, a, extreme):
+        from microflow.core.ops.math import greater_equal
+        return greater_equal(a, extreme)         # a <= max everywhere: >= means ==
+
+
+@register
+class ReduceMin(_Extreme):
+    """out = min of a over ``axis`` (all axes when None)"""
+
+    def forward(self, a):
+        return np.min(a, axis=self._axes, keepdims=self.keepdims)
+
+    def _holds_extreme(self, a, extreme):
+        from microflow.core.ops.math import less_equal
+        return less_equal(a, extreme)
+
+
+@register
+class Logsumexp(Op):
+    """out = log(sum of e ** a over ``axis``), computed as m + log(sum e ** (a - m)), m = max a"""
+
+    def __init__(self, axis=None, keepdims=False):
+        self.axis = axis
+        self.keepdims = bool(keepdims)
+
+    def forward(self, a):
+        # Shifting by the max keeps exp from overflowing; an infinite max is not shifted by
+        # (inf - inf would be NaN), and a sum of zeros (all -inf) gives -inf silently.
+        top = np.max(a, axis=self._axes, keepdims=True)
+        top = np.where(np.isfinite(top), top, 0)
+        with np.errstate(divide="ignore"):
+            out = np.log(np.sum(np.exp(a - top), axis=self._axes, keepdims=True)) + top
+        return out if self.keepdims else out.reshape(_reduced_shape(a.shape, self._axes, False))
+
+    def infer(self, a):
+        self._axes = normalize_axes(self.axis, a.ndim)
+        return _reduced_shape(a.shape, self._axes, self.keepdims), a.dtype
+
+    def backward(self, grad, a, out):
+        # d out / d a_i = e ** (a_i - out): the softmax over the reduced axes
+        from microflow.core.ops.math import exp, multiply, subtract
+        axes = () if self.keepdims else self._axes
+        weights = exp(subtract(a, broadcast_to(out, a, axes)))
+        return (multiply(broadcast_to(grad, a, axes), weights),)
+
+
+@register
+class ArgMin(Op):
+    """out = index of the smallest element along ``axis`` (first one on ties)"""
+
+    differentiable = False
+
+    def __init__(self, axis=-1):
+        self.axis = int(axis)
+
+    def forward(self, a):
+        return np.argmin(a, axis=self.axis)
+
+    def infer(self, a):
+        (axis,) = normalize_axes(self.axis, a.ndim)
+        return a.shape[:axis] + a.shape[axis + 1:], np.dtype(np.int64)
+
+
+def reduce_max(a, axis=None, keepdims=False, name=None):
+    """Max over ``axis`` (an int, a tuple, or None for all axes).
+
+    The gradient goes to the elements that hold the max, split equally among ties.
+    """
+    return apply(ReduceMax(axis, keepdims), (a,), name)
+
+
+def reduce_min(a, axis=None, keepdims=False, name=None):
+    """Min over ``axis`` (an int, a tuple, or None for all axes).
+
+    The gradient goes to the elements that hold the min, split equally among ties.
+    """
+    return apply(ReduceMin(axis, keepdims), (a,), name)
+
+
+def logsumexp(a, axis=None, keepdims=False, name=None):
+    """log(sum(exp(a))) over ``axis``, shifted by the max so that it never overflows; its
+    gradient is the softmax over those axes."""
+    return apply(Logsumexp(axis, keepdims), (a,), name)
+
+
+def argmin(a, axis=-1, name=None):
+    """Index of the smallest value along ``axis``; not differentiable."""
+    return apply(ArgMin(axis), (a,), name)
