@@ -413,11 +413,29 @@ class MaxPoolGrad(_ArgMaxRouting):
     zero elsewhere"""
 
     def forward(self, g, x, pooled):
-        shape, pads, out, winners = self._winners(x, pooled)
-        padded = np.zeros(shape, g.dtype)
-        for i, j, mask in winners:
-            self._view(padded, i, j, out)[...] += np.where(mask, g, 0)
+        pads, out = self.geometry(x.shape[1], x.shape[2])
+        padded_x = self._padded(x, pads, fill=_lowest(x.dtype))
         (top, _), (left, _) = pads
+        tiles = self.strides == self.size   # each cell in one window at most: write, not add
+        covered = tiles and padded_x.shape[1:3] == (out[0] * self.size[0], out[1] * self.size[1])
+        make = np.empty if covered else np.zeros
+        padded = make(padded_x.shape, g.dtype)
+        # Each window's gradient goes to the first offset holding its max, then is used up,
+        # so that a tie further on gets nothing.
+        left_over = g.copy()
+        offsets = self._offsets()
+        hit = np.empty(pooled.shape, bool)
+        given = np.empty(pooled.shape, g.dtype)
+        for number, (i, j) in enumerate(offsets):
+            np.equal(self._view(padded_x, i, j, out), pooled, out=hit)
+            np.multiply(left_over, hit, out=given)
+            target = self._view(padded, i, j, out)
+            if tiles:
+                target[...] = given
+            else:
+                target += given
+            if number < len(offsets) - 1:
+                left_over -= given
         if padded.shape == x.shape:
             return padded
         return padded[:, top:top + x.shape[1], left:left + x.shape[2]].copy()
