@@ -3,7 +3,6 @@
 import numpy as np
 import pytest
 
-import microflow as mf
 import microflow.compat.v1 as tf
 
 
@@ -55,7 +54,8 @@ def test_matmul_transposes_and_reductions_take_tf1s_arguments():
                   tf.reduce_sum(m, reduction_indices=[1]), tf.reduce_mean(m, 0, keep_dims=True),
                   tf.reduce_max(m, axis=1), tf.reduce_min(m), tf.transpose(m),
                   tf.transpose(tf.reshape(m, [1, 3, 2]), perm=[2, 0, 1]),
-                  tf.expand_dims(tf.constant([1, 2]), 0), tf.expand_dims(tf.constant([1, 2]), dim=1)])
+                  tf.expand_dims(tf.constant([1, 2]), 0),
+                  tf.expand_dims(tf.constant([1, 2]), dim=1)])
     np.testing.assert_array_equal(values[0], [[35, 44], [44, 56]])
     np.testing.assert_array_equal(values[1], [[5, 11, 17], [11, 25, 39], [17, 39, 61]])
     assert values[2] == 21

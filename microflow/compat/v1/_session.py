@@ -88,7 +88,8 @@ class Session:
             items = [self._collect(v, flat, operations) for v in fetch]
             return type(fetch)(*items) if hasattr(fetch, "_fields") else type(fetch)(items)
         raise TypeError(f"Fetch argument {fetch!r} has invalid type {type(fetch).__name__}: "
-                        "fetch Tensors, Operations, their names, or lists, tuples and dicts of them")
+                        "fetch Tensors, Operations, their names, or lists, tuples and dicts "
+                        "of them")
 
     def _by_name(self, name):
         base = name[:-2] if name.endswith(":0") else name

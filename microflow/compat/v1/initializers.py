@@ -64,7 +64,8 @@ class random_normal_initializer(Initializer):  # noqa: N801
         self.mean, self.stddev, self.seed = mean, stddev, seed
 
     def __call__(self, shape, dtype=None, partition_info=None):
-        return _random.random_normal(shape, self.mean, self.stddev, self._dtype(dtype), self.seed)
+        return _random.random_normal(shape, self.mean, self.stddev, self._dtype(dtype),
+                                     self.seed)
 
 
 class truncated_normal_initializer(Initializer):  # noqa: N801
@@ -75,7 +76,8 @@ class truncated_normal_initializer(Initializer):  # noqa: N801
         self.mean, self.stddev, self.seed = mean, stddev, seed
 
     def __call__(self, shape, dtype=None, partition_info=None):
-        return _random.truncated_normal(shape, self.mean, self.stddev, self._dtype(dtype), self.seed)
+        return _random.truncated_normal(shape, self.mean, self.stddev, self._dtype(dtype),
+                                        self.seed)
 
 
 class random_uniform_initializer(Initializer):  # noqa: N801
@@ -86,7 +88,8 @@ class random_uniform_initializer(Initializer):  # noqa: N801
         self.minval, self.maxval, self.seed = minval, maxval, seed
 
     def __call__(self, shape, dtype=None, partition_info=None):
-        return _random.random_uniform(shape, self.minval, self.maxval, self._dtype(dtype), self.seed)
+        return _random.random_uniform(shape, self.minval, self.maxval, self._dtype(dtype),
+                                      self.seed)
 
 
 class glorot_uniform_initializer(Initializer):  # noqa: N801
