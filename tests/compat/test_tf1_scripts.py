@@ -137,3 +137,21 @@ def test_a_tf1_script_draws_with_microflow_viz():
         assert op in whole
     forward = mf.viz.draw(loss.microflow).source
     assert "MatMul" in forward and "ApplySGD" not in forward
+
+
+def test_drawings_leave_the_initializers_out_unless_asked():
+    noise = tf.random_normal([3], seed=1, name="noise")
+    x = tf.placeholder(tf.float32, [3], name="x")
+    with tf.variable_scope("layer"):
+        W = tf.get_variable("W", [3])
+    V = tf.Variable(tf.truncated_normal([3], stddev=0.1), name="V")
+    shared = tf.Variable(noise, name="shared")
+    y = tf.reduce_sum(x * W * V + noise)
+    forward = mf.viz.draw(tf.get_default_graph()).source
+    assert "RandomUniform" not in forward and "TruncatedNormal" not in forward
+    assert "noise" in forward           # also an input of y: part of the model
+    everything = mf.viz.draw(tf.get_default_graph(), backward=True).source
+    assert "RandomUniform" in everything and "TruncatedNormal" in everything
+    with tf.Session() as sess:
+        sess.run(tf.global_variables_initializer())
+        assert sess.run(shared).shape == (3,) and sess.run(y, {x: [1, 2, 3]}).shape == ()

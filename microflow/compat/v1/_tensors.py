@@ -8,11 +8,14 @@ hash by identity, as TF1's Tensors do. Operators build microflow ops.
 
 from __future__ import annotations
 
+import weakref
+
 import numpy as np
 
 import microflow as mf
 from microflow.compat.v1.dtypes import as_dtype, tf1_array
 from microflow.core.graph import Tensor as _MfTensor
+from microflow.core.graph import topological_order
 
 class TensorShape(tuple):
     """A static shape: a tuple of ints and ``None`` (unknown), with TF1's methods."""
@@ -237,8 +240,23 @@ def wrap(tensor):
 def unwrap(value):
     """The microflow Tensor of a TF1 Tensor or Operation; anything else unchanged."""
     if isinstance(value, Tensor | Operation):
-        return value.microflow
+        tensor = value.microflow
+        if tensor in initial_values:        # used beyond its initializer: part of the model
+            show_in_drawings(tensor)
+        return tensor
     return value
+
+
+# Initial values that drawings leave out (see _variables.make_variable), until a script uses one
+initial_values = weakref.WeakSet()
+
+
+def show_in_drawings(tensor):
+    """Draw an initial value, and what it is computed from, as part of the model again."""
+    for node in topological_order([tensor]):
+        if node in initial_values:
+            node.is_backward = False
+            initial_values.discard(node)
 
 
 def to_tensor(value, dtype=None):

@@ -14,9 +14,10 @@ import re
 import numpy as np
 
 import microflow as mf
-from microflow.compat.v1._tensors import (Operation, Tensor, TensorShape, graph_state, unwrap,
-                                          wrap)
+from microflow.compat.v1._tensors import (Operation, Tensor, TensorShape, graph_state,
+                                          initial_values, unwrap, wrap)
 from microflow.compat.v1.dtypes import as_dtype, float32, tf1_array
+from microflow.core.graph import Placeholder, topological_order
 from microflow.core.graph import Tensor as _MfTensor
 from microflow.core.ops.base import apply
 from microflow.core.ops.state import Assign, Group
@@ -111,8 +112,30 @@ def make_variable(initial_value, dtype, name, trainable):
             initial = mf.constant(array, name="initial_value")
     with graph.name_scope(variable.name + "/"):
         assign = apply(Assign(), (variable, initial), name="Assign")
+    _leave_out_of_drawings(graph, initial, assign)
     graph_state(graph).initializers[variable] = (initial, assign)
     return variable
+
+
+def _leave_out_of_drawings(graph, initial, assign):
+    """Mark an initial value made of constants and random draws only, and used by nothing but
+    its initializer, as drawings mark the backward pass: it runs only when the initializer
+    does, and a drawing of the model leaves it out (``backward=True`` shows it)."""
+    nodes = set(topological_order([initial]))
+    if any(isinstance(n, mf.Variable) or isinstance(n.operation, Placeholder) for n in nodes):
+        return
+    unseen = set(nodes)
+    for tensor in reversed(graph.tensors):      # the initial value is among the newest
+        unseen.discard(tensor)
+        if tensor is not assign and any(i in nodes for i in tensor.inputs) \
+                and tensor not in nodes:
+            return
+        if not unseen:
+            break
+    for node in nodes:
+        if not node.is_backward:
+            node.is_backward = True
+            initial_values.add(node)
 
 
 def initializer_of(variable):
@@ -124,6 +147,7 @@ def initializer_of(variable):
         with variable.graph.name_scope(variable.name + "/"):
             initial = mf.constant(variable.value.copy(), name="initial_value")
             assign = apply(Assign(), (variable, initial), name="Assign")
+        _leave_out_of_drawings(variable.graph, initial, assign)
         entry = state.initializers[variable] = (initial, assign)
     return entry
 
