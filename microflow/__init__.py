@@ -27,7 +27,8 @@ from microflow.core.ops import (abs, clip, cos, elu, expm1, gelu, greater,  # no
                                 greater_equal, leaky_relu, less, less_equal, log1p, maximum,
                                 minimum, not_equal, sign, sin, softplus, swish, where,
                                 zeros_like, placeholder_with_default, dropout, reduce_max,
-                                reduce_min, logsumexp, argmin)
+                                reduce_min, logsumexp, argmin, concat, stack, split, squeeze,
+                                pad, tile, one_hot, gather)
 from microflow.core.ops import avg_pool, conv2d, max_pool
 from microflow.core.gradients import gradients
 from microflow.core.session import Session

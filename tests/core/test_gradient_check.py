@@ -13,7 +13,7 @@ from microflow.core.ops.math import relu_grad, sigmoid_grad, tanh_grad
 from microflow.core.ops.base import apply
 from microflow.core.ops.nn import Dropout, sigmoid_cross_entropy_grad, softmax_cross_entropy_grad
 from microflow.core.ops.reduce import broadcast_to, sum_to
-from microflow.core.ops.shape import reshape_like, scatter_like
+from microflow.core.ops.shape import reshape_like, scatter_add, scatter_like, split_like, tile_grad
 from microflow.core.testing import check_gradients
 
 rng = np.random.default_rng(1234)
@@ -66,6 +66,13 @@ def pool_grad(op, size=2, strides=None, padding="VALID"):
                                                                               padding)))
 
 
+def unnormalized(*shape):
+    """Label rows that do not sum to 1 (soft labels, weights), the first one all 0 (masked)."""
+    t = rng.uniform(0.0, 1.5, shape)
+    t[0] = 0.0
+    return t
+
+
 class Fixed:
     """An input that is not differentiated (integer labels, shapes): a constant in the graph."""
 
@@ -114,7 +121,8 @@ CASES = {
     "ReshapeLike": [case(lambda a, b: reshape_like(a, b), randn(6), randn(2, 3), dynamic=True)],
     "ExpandDims": [case(lambda a: mf.expand_dims(a, 1), randn(2, 3))],
     "Transpose": [case(mf.transpose, randn(2, 3)),
-                  case(lambda a: mf.transpose(a, (1, 2, 0)), randn(2, 3, 4))],
+                  case(lambda a: mf.transpose(a, (1, 2, 0)), randn(2, 3, 4)),
+                  case(lambda a: mf.transpose(a, (-2, -1, 1, 0)), randn(2, 3, 4, 5))],
     "GetItem": [case(lambda a: a[1], randn(3, 4)),
                 case(lambda a: a[:, 1:3], randn(3, 4)),
                 case(lambda a: a[..., ::2, None], randn(2, 3, 4)),
@@ -138,16 +146,21 @@ CASES = {
     "SoftmaxCrossEntropy": [
         case(mf.softmax_cross_entropy, randn(4, 3), Fixed([0, 2, 1, 2])),
         case(mf.softmax_cross_entropy, randn(4, 3), probabilities(4, 3)),
+        case(mf.softmax_cross_entropy, randn(4, 3), unnormalized(4, 3)),
         case(mf.softmax_cross_entropy, randn(4, 3), Fixed([0, 2, 1, 2]), dynamic=True)],
     "SoftmaxCrossEntropyGrad": [
         case(softmax_cross_entropy_grad, randn(), randn(4, 3), Fixed([0, 2, 1, 2])),
-        case(softmax_cross_entropy_grad, randn(), randn(4, 3), probabilities(4, 3))],
+        case(softmax_cross_entropy_grad, randn(), randn(4, 3), probabilities(4, 3)),
+        case(softmax_cross_entropy_grad, randn(), randn(4, 3), unnormalized(4, 3))],
     "SigmoidCrossEntropy": [
         case(mf.sigmoid_cross_entropy, randn(4, 2), rng.uniform(0, 1, (4, 2))),
-        case(mf.sigmoid_cross_entropy, randn(4, 2), rng.uniform(0, 1, (2,)))],
+        case(mf.sigmoid_cross_entropy, randn(), rng.uniform(0, 1, ())),
+        case(mf.sigmoid_cross_entropy, randn(4, 2), rng.uniform(0, 1, (4, 2)), dynamic=True)],
     "SigmoidCrossEntropyGrad": [
         case(sigmoid_cross_entropy_grad, randn(), randn(4, 2), rng.uniform(0, 1, (4, 2))),
-        case(sigmoid_cross_entropy_grad, randn(), randn(4, 2), rng.uniform(0, 1, (2,)))],
+        case(sigmoid_cross_entropy_grad, randn(), randn(), rng.uniform(0, 1, ())),
+        case(sigmoid_cross_entropy_grad, randn(), randn(4, 2), rng.uniform(0, 1, (4, 2)),
+             dynamic=True)],
     "L2Loss": [case(mf.l2_loss, randn(3, 4))],
     # Convolutions: odd and even sizes, both paddings (SAME's odd cell included), strides
     # 1 and 2, dilation, explicit padding.
@@ -236,6 +249,36 @@ CASES.update({      # the ops of issue 15
     "ReduceMin": [case(mf.reduce_min, randn(3, 4)),
                   case(lambda a: mf.reduce_min(a, axis=-1, keepdims=True), randn(3, 4)),
                   case(lambda a: mf.reduce_min(a, axis=1), randn(2, 3), dynamic=True)],
+    "Concat": [case(lambda a, b: mf.concat([a, b], 1), randn(2, 3), randn(2, 2)),
+               case(lambda a, b, c: mf.concat([a, b, c], -2), randn(1, 3), randn(2, 3), randn(3, 3)),
+               case(lambda a, b: mf.concat([a, b], 0), randn(2, 3), randn(1, 3), dynamic=True)],
+    "SplitLike": [case(lambda g, a, b: split_like(g, [a, b], 0, 1), randn(5, 3), Fixed(randn(2, 3)),
+                       Fixed(randn(3, 3))),
+                  case(lambda g, a, b: split_like(g, [a, b], 1, 0), randn(2, 5), randn(2, 3),
+                       randn(2, 2), dynamic=True)],
+    "Stack": [case(lambda a, b: mf.stack([a, b], 1), randn(2, 3), randn(2, 3)),
+              case(lambda a, b, c: mf.stack([a, b, c], -1), randn(3), randn(3), randn(3)),
+              case(lambda a, b: mf.stack([a, b]), randn(2, 3), randn(2, 3), dynamic=True)],
+    "Split": [case(lambda a: mf.split(a, [1, 3], axis=1)[1], randn(2, 4)),
+              case(lambda a: mf.split(a, 3)[2], randn(3, 2)),
+              case(lambda a: mf.split(mf.reshape(a, (-1, 4)), 2, axis=1)[0], randn(3, 4), dynamic=True)],
+    "Squeeze": [case(mf.squeeze, randn(2, 1, 3)),
+                case(lambda a: mf.squeeze(a, 0), randn(1, 3), dynamic=True)],
+    "Pad": [case(lambda a: mf.pad(a, [(1, 0), (2, 1)]), randn(2, 3)),
+            case(lambda a: mf.pad(a, [(0, 2), (1, 1)], constant=5.0), randn(2, 3), dynamic=True)],
+    "Tile": [case(lambda a: mf.tile(a, (2, 3)), randn(2, 2)),
+             case(lambda a: mf.tile(a, (1, 2, 2)), randn(2, 1, 3), dynamic=True)],
+    "TileGrad": [case(lambda g, like: tile_grad(g, like, (2, 1)), randn(4, 3), Fixed(randn(2, 3))),
+                 case(lambda g, like: tile_grad(g, like, (1, 3)), randn(2, 6), randn(2, 2), dynamic=True)],
+    "Gather": [case(lambda p: mf.gather(p, [2, 0, 2]), randn(3, 4)),
+               case(lambda p: mf.gather(p, np.array([[0, 1], [1, 1]]), axis=1), randn(2, 3)),
+               case(lambda p: p[[0, 2, 2]], randn(3, 2), id="list-index"),
+               case(lambda p, i: p[:, i], randn(2, 3), Fixed([2, 2, 0]), id="tensor-index"),
+               case(lambda p: mf.gather(p, [1, 1]), randn(3, 2), dynamic=True)],
+    "ScatterAdd": [case(lambda g, like: scatter_add(g, np.array([1, 1, 0]), like), randn(3, 4),
+                        Fixed(randn(2, 4))),
+                   case(lambda g, like: scatter_add(g, np.array([0, 2]), like, axis=1), randn(3, 2),
+                        randn(3, 3), dynamic=True)],
     "Logsumexp": [case(mf.logsumexp, randn(3, 4)),
                   case(lambda a: mf.logsumexp(a, axis=1), 3 * randn(3, 4, 2)),
                   case(lambda a: mf.logsumexp(a, axis=(0, 2), keepdims=True), randn(3, 4, 2)),
@@ -244,9 +287,9 @@ CASES.update({      # the ops of issue 15
 
 
 def all_cases():
-    for name, cases in CASES.items():
-        for param in cases:
-            yield pytest.param(name, *param.values, id=f"{name}-{param.id or len(param.values[1])}")
+    """Every case as a pytest.param: a list, since parametrize takes no generators."""
+    return [pytest.param(name, *param.values, id=f"{name}-{param.id or len(param.values[1])}")
+            for name, cases in CASES.items() for param in cases]
 
 
 def test_every_differentiable_op_has_a_case():
@@ -388,6 +431,12 @@ SECOND_ORDER_BY_DIFFERENCES = {
     "ReduceMax": (lambda a: mf.reduce_max(a * a, axis=1), [randn(3, 4)]),
     "ReduceMin": (lambda a: mf.reduce_min(a * a, axis=0), [randn(3, 4)]),
     "Logsumexp": (lambda a: mf.logsumexp(a, axis=1), [randn(3, 4)]),
+    "Concat": (lambda a, b: mf.concat([a * b, a], 0), [randn(2, 3), randn(3)]),
+    "Stack": (lambda a, b: mf.stack([a * b, b], 1), [randn(2, 3), randn(2, 3)]),
+    "Split": (lambda a: mf.split(a * a, [1, 2], 1)[1], [randn(2, 3)]),
+    "Pad": (lambda a: mf.pad(a * a, [(1, 1)]), [randn(3)]),
+    "Tile": (lambda a: mf.tile(a * a, (2, 1)), [randn(2, 3)]),
+    "Gather": (lambda a: mf.gather(a * a, [0, 0, 1]), [randn(2, 3)]),
 }
 
 

@@ -335,3 +335,138 @@ def test_reductions_name_the_op_for_a_bad_axis():
         with pytest.raises(mf.ShapeError, match=rf"{name} op '{name}': axis 2 is out of range "
                                                 "for a tensor of rank 2"):
             op(mf.placeholder((None, 3)), axis=2)
+
+
+# -- shape ops and gathering -----------------------------------------------------------------
+def test_concat_stack_split_squeeze_pad_and_tile_match_numpy():
+    a, b = rng.standard_normal((2, 3)), rng.standard_normal((2, 2))
+    x, y = mf.constant(a), mf.constant(b)
+    cases = [
+        (mf.concat([x, y], axis=1), np.concatenate([a, b], axis=1)),
+        (mf.concat([x, x, x], axis=0), np.concatenate([a, a, a])),
+        (mf.stack([x, x + 1]), np.stack([a, a + 1])),
+        (mf.stack([x, x + 1], axis=-1), np.stack([a, a + 1], axis=-1)),
+        (mf.squeeze(mf.reshape(x, (1, 2, 1, 3))), a),
+        (mf.squeeze(mf.reshape(x, (1, 2, 1, 3)), axis=2), a.reshape(1, 2, 3)),
+        (mf.pad(x, [(1, 0), (0, 2)]), np.pad(a, [(1, 0), (0, 2)])),
+        (mf.pad(x, [(1, 1), (1, 1)], constant=-1.0), np.pad(a, 1, constant_values=-1.0)),
+        (mf.tile(x, (2, 3)), np.tile(a, (2, 3))),
+    ]
+    for tensor, want in cases:
+        assert tensor.shape == want.shape
+        np.testing.assert_array_equal(run(tensor), want)
+    pieces = mf.split(x, 3, axis=1)
+    assert [p.shape for p in pieces] == [(2, 1)] * 3
+    for value, want in zip(run(pieces), np.split(a, 3, axis=1)):
+        np.testing.assert_array_equal(value, want)
+    for value, want in zip(run(mf.split(x, [1, 2], axis=-1)), np.split(a, [1], axis=-1)):
+        np.testing.assert_array_equal(value, want)
+
+
+def test_shape_ops_infer_unknown_dimensions():
+    p = mf.placeholder((None, 3), name="p")
+    q = mf.placeholder((None, 2), name="q")
+    assert mf.concat([p, q], 1).shape == (None, 5)
+    assert mf.concat([p, p], 0).shape == (None, 3)
+    assert mf.stack([p, p], 1).shape == (None, 2, 3)
+    assert mf.pad(p, [(1, 1), (0, 2)]).shape == (None, 5)
+    assert mf.tile(p, (2, 2)).shape == (None, 6)
+    assert mf.squeeze(mf.placeholder((None, 1, 4))).shape == (None, 4)
+    assert [t.shape for t in mf.split(p, [2, 1], axis=1)] == [(None, 2), (None, 1)]
+
+
+def test_concat_along_an_axis_of_unknown_length_differentiates_at_run_time():
+    p = mf.placeholder((None, 2), dtype="float64", name="p")
+    q = mf.placeholder((None, 2), dtype="float64", name="q")
+    joined = mf.concat([p, q], 0)
+    weights = mf.constant(np.arange(10.0).reshape(5, 2))
+    d_p, d_q = mf.gradients(mf.reduce_sum(joined * weights), [p, q])
+    values = run([joined, d_p, d_q], {p: np.ones((2, 2)), q: np.zeros((3, 2))})
+    np.testing.assert_array_equal(values[0], np.concatenate([np.ones((2, 2)), np.zeros((3, 2))]))
+    np.testing.assert_array_equal(values[1], np.arange(4.0).reshape(2, 2))
+    np.testing.assert_array_equal(values[2], np.arange(4.0, 10.0).reshape(3, 2))
+
+
+def test_one_hot_rows_and_out_of_range_indices():
+    value = run(mf.one_hot(mf.constant(np.array([[0, 2], [1, 3]])), 3))
+    assert value.dtype == np.float32 and value.shape == (2, 2, 3)
+    np.testing.assert_array_equal(value, [[[1, 0, 0], [0, 0, 1]], [[0, 1, 0], [0, 0, 0]]])
+    assert run(mf.one_hot(mf.constant(np.array([-1, 1])), 2, dtype="int64")).tolist() == [[0, 0], [0, 1]]
+
+
+def test_gather_and_integer_array_indexing_match_numpy():
+    a = rng.standard_normal((4, 3))
+    x = mf.constant(a)
+    index = mf.constant(np.array([3, 0, 3]))
+    cases = [
+        (mf.gather(x, [2, 0]), a[[2, 0]]),
+        (mf.gather(x, np.array([[0, 1], [2, 2]])), a[np.array([[0, 1], [2, 2]])]),
+        (mf.gather(x, [2, 2, 0], axis=1), a[:, [2, 2, 0]]),
+        (x[[0, 2]], a[[0, 2]]),
+        (x[index], a[[3, 0, 3]]),
+        (x[:, np.array([1])], a[:, [1]]),
+    ]
+    for tensor, want in cases:
+        assert tensor.op == "Gather" and tensor.shape == want.shape
+        np.testing.assert_array_equal(run(tensor), want)
+
+
+def test_gather_gradient_adds_up_repeated_indices():
+    params = np.arange(8.0).reshape(4, 2)
+    (d_params,) = grad(lambda p: p[[1, 3, 1, 1]], params)
+    np.testing.assert_array_equal(d_params, [[0, 0], [3, 3], [0, 0], [1, 1]])
+    (d_params,) = grad(lambda p: mf.gather(p, [0, 0], axis=1), params)
+    np.testing.assert_array_equal(d_params, [[2, 0]] * 4)
+
+
+def test_an_embedding_lookup_trains_only_the_rows_it_uses():
+    table = mf.Variable(np.zeros((5, 2)), name="table")
+    ids = mf.placeholder((None,), dtype="int64", name="ids")
+    loss = mf.reduce_sum(mf.square(table[ids] - 1.0))
+    train_op = mf.optimizers.SGD(0.25).minimize(loss)
+    sess = mf.Session()
+    sess.run(train_op, {ids: np.array([1, 1, 3])})
+    np.testing.assert_allclose(table.value, [[0, 0], [1, 1], [0, 0], [0.5, 0.5], [0, 0]])
+
+
+def test_gather_out_of_range_is_named_at_run_time():
+    x = mf.placeholder((None, 2), name="x")
+    ids = mf.placeholder((None,), dtype="int64", name="ids")
+    with pytest.raises(IndexError, match=r"Gather op 'Gather' \(inputs 'x' \(None, 2\), 'ids' "
+                                         r"\(None,\)\) failed: index 7 is out of bounds"):
+        run(mf.gather(x, ids), {x: np.ones((3, 2)), ids: np.array([0, 7])})
+
+
+@pytest.mark.parametrize("build, error, message", [
+    (lambda p: mf.concat([p, mf.placeholder((None, 3, 1))], 1), mf.ShapeError,
+     r"Concat op 'Concat': tensors of different ranks: \(None, 4\), \(None, 3, 1\)"),
+    (lambda p: mf.concat([p, mf.placeholder((2, 5))], 0), mf.ShapeError,
+     r"Concat op 'Concat': shapes \(None, 4\), \(2, 5\) differ along axis 1"),
+    (lambda p: mf.concat([p, p], 2), mf.ShapeError, r"Concat op 'Concat': axis 2 is out of range"),
+    (lambda p: mf.stack([p, mf.placeholder((None, 5))]), mf.ShapeError,
+     r"Stack op 'Stack': shapes \(None, 4\), \(None, 5\) differ along axis 1"),
+    (lambda p: mf.split(p, 3, axis=1), mf.ShapeError,
+     r"Split op 'Split': cannot cut axis 1 of length 4 into 3 equal pieces"),
+    (lambda p: mf.split(p, [1, 2], axis=1), mf.ShapeError,
+     r"Split op 'Split': sizes \[1, 2\] do not add up to the length 4 of axis 1"),
+    (lambda p: mf.split(p, 2, axis=0), mf.ShapeError,
+     r"Split op 'Split': the length of axis 0 of 'p' \(None, 4\) float32 must be known"),
+    (lambda p: mf.squeeze(p, axis=1), mf.ShapeError,
+     r"Squeeze op 'Squeeze': cannot squeeze axis 1 of \(None, 4\): its length is 4, not 1"),
+    (lambda p: mf.pad(p, [(1, 1)]), mf.ShapeError,
+     r"Pad op 'Pad': 1 \(before, after\) pairs for a tensor of rank 2 \(None, 4\)"),
+    (lambda p: mf.pad(p, [(1, 1), (0, -1)]), mf.ShapeError, r"Pad op 'Pad': negative padding"),
+    (lambda p: mf.tile(p, (2,)), mf.ShapeError,
+     r"Tile op 'Tile': reps \(2,\) must be 2 counts >= 0, one per axis of \(None, 4\)"),
+    (lambda p: mf.one_hot(p, 3), mf.ShapeError,
+     r"OneHot op 'OneHot': indices 'p' \(None, 4\) float32 must be integers"),
+    (lambda p: mf.gather(p, mf.placeholder((2,), name="i")), mf.ShapeError,
+     r"Gather op 'Gather': indices 'i' \(2,\) float32 must be integers"),
+    (lambda p: mf.gather(p, [0], axis=2), mf.ShapeError,
+     r"Gather op 'Gather': axis 2 is out of range for a tensor of rank 2"),
+    (lambda p: p[mf.placeholder((2,), name="f")], TypeError,
+     r"must be an integer Tensor, not 'f' \(2,\) float32"),
+])
+def test_shape_op_errors_name_the_op_and_the_shapes(build, error, message):
+    with pytest.raises(error, match=message):
+        build(mf.placeholder((None, 4), name="p"))

@@ -135,7 +135,7 @@ def test_broadcast_mismatch_names_the_op_and_shapes():
     (lambda: mf.softmax_cross_entropy(mf.placeholder((4, 3)), mf.placeholder((5,), "int64")),
      r"SoftmaxCrossEntropy op.*\(4, 3\) and labels \(5,\)"),
     (lambda: mf.sigmoid_cross_entropy(mf.placeholder((4,)), mf.placeholder((2, 4))),
-     r"SigmoidCrossEntropy op.*\(2, 4\) must broadcast"),
+     r"SigmoidCrossEntropy op.*logits \(4,\) and targets \(2, 4\) do not match"),
 ])
 def test_build_time_errors_name_the_op_and_shapes(build, message):
     with pytest.raises(mf.ShapeError, match=message):
@@ -159,6 +159,10 @@ def test_bad_indices_are_reported_when_the_graph_is_built():
     with pytest.raises(mf.ShapeError, match="too many indices"):
         x[0, 0, 0]
     with pytest.raises(TypeError, match="ints, slices, None"):
-        x[[0, 1]]
+        x[0.5]
+    with pytest.raises(TypeError, match="must hold integers, not bool"):
+        x[[True, False]]
+    with pytest.raises(TypeError, match="alone or after full slices"):
+        x[0, [0, 1]]
     with pytest.raises(TypeError, match="not iterable"):
         list(x)

@@ -32,12 +32,15 @@ from microflow.core.ops.math import (abs, clip, cos, elu, expm1, gelu, greater, 
 from microflow.core.ops.shape import placeholder_with_default, zeros_like
 from microflow.core.ops.nn import dropout
 from microflow.core.ops.reduce import argmin, logsumexp, reduce_max, reduce_min
+from microflow.core.ops.shape import (concat, gather, one_hot, pad, split, squeeze, stack,
+                                      tile)
 
 __all__ += [
     "sin", "cos", "abs", "sign", "log1p", "expm1", "maximum", "minimum", "clip", "where",
     "greater", "less", "greater_equal", "less_equal", "not_equal", "leaky_relu", "elu",
     "softplus", "gelu", "swish", "zeros_like", "placeholder_with_default", "dropout",
-    "reduce_max", "reduce_min", "logsumexp", "argmin",
+    "reduce_max", "reduce_min", "logsumexp", "argmin", "concat", "stack", "split", "squeeze",
+    "pad", "tile", "one_hot", "gather",
 ]
 
 

@@ -54,7 +54,7 @@ def row_sum(a, keepdims=True):
 def row_max(a, keepdims=True):
     """Max over the last axis."""
     columns = a.shape[-1]
-    if 1 < columns <= _NARROW and a.ndim >= 1:
+    if 1 < columns <= _NARROW and a.ndim >= 2:      # a vector's columns are numbers, not arrays
         out = np.maximum(a[..., 0], a[..., 1])
         for j in range(2, columns):
             np.maximum(out, a[..., j], out=out)
@@ -80,6 +80,26 @@ def label_positions(labels, classes):
     return _row_starts(len(labels), classes) + labels
 
 
+def subtract_at_labels(a, labels, value=1):
+    """``a[n, labels[n]] -= value`` for every row n of the (N, classes) array ``a``, in place."""
+    if a.flags.c_contiguous:                # then reshape(-1) is a view, and the write lands
+        a.reshape(-1)[label_positions(labels, a.shape[1])] -= value
+    else:
+        label_positions(labels, a.shape[1])             # the same range check
+        a[np.arange(len(a)), labels] -= value
+
+
+NO_ROWS = "the batch has no rows: a mean over 0 rows is undefined"
+
+
+def rows(a):
+    """The number of rows of ``a``, which a mean divides by; ValueError when there are none."""
+    n = len(a)
+    if not n:
+        raise ValueError(NO_ROWS)
+    return n
+
+
 def mean(vector):
-    """The mean of a 1-D array."""
-    return np.add.reduce(vector) / len(vector)
+    """The mean of a 1-D array (ValueError when it is empty)."""
+    return np.add.reduce(vector) / rows(vector)

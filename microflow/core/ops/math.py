@@ -659,6 +659,8 @@ def where(condition, a, b, name=None):
     >>> mf.Session().run(mf.where(x > 0, x, 0.0))
     array([0., 3.], dtype=float32)
     """
+    if not isinstance(condition, Tensor):
+        condition = np.asarray(condition)   # stays boolean, whatever the branches' dtype
     like = a if isinstance(a, Tensor) else b if isinstance(b, Tensor) else None
     if like is not None:        # numbers take the dtype of the branch that is a Tensor
         a, b = as_tensor(a, like=like), as_tensor(b, like=like)

@@ -7,7 +7,7 @@ import numpy as np
 from microflow.core.errors import ShapeError
 from microflow.core.ops import kernels
 from microflow.core.ops.base import (Op, apply, broadcast_shapes, format_shape, normalize_axes,
-                                register)
+                                     register)
 from microflow.core.ops.math import exp, multiply, negative, sigmoid, sigmoid_grad, subtract
 from microflow.core.ops.reduce import divide_by_count, reduce_sum
 from microflow.core.graph import Tensor
@@ -74,8 +74,21 @@ class LogSoftmax(Op):
         return (subtract(grad, multiply(exp(out), total)),)
 
 
+def _fits(shape, expected):
+    """Whether static ``shape`` can be ``expected`` (None meets any size; 1 stretches nothing)."""
+    return len(shape) == len(expected) and all(
+        d is None or e is None or d == e for d, e in zip(shape, expected))
+
+
+def _mismatch(logits, labels, what, needs):
+    """The message for labels that do not fit the logits, at build or at run time."""
+    return (f"logits {format_shape(logits)} and {what} {format_shape(labels)} do not match: "
+            f"{what} need {needs}")
+
+
 class _SoftmaxCrossEntropyShapes:
-    """Shape checks shared by the loss and its gradient: logits (N, K), labels (N,) or (N, K)."""
+    """Shape checks shared by the loss and its gradient: logits (N, K), labels (N,) or (N, K),
+    one label row per logits row (a single label row is never stretched over the batch)."""
 
     def check(self, logits, labels):
         if logits.ndim != 2:
@@ -87,15 +100,18 @@ class _SoftmaxCrossEntropyShapes:
         if labels.ndim not in (1, 2):
             raise ShapeError(f"labels must be (N,) class indices or (N, K) rows, got "
                              f"{format_shape(labels.shape)}")
-        expected = logits.shape[:1] if self.sparse else logits.shape
-        try:
-            broadcast_shapes(labels.shape, expected)
-        except ShapeError:
-            raise ShapeError(f"logits {format_shape(logits.shape)} and labels "
-                             f"{format_shape(labels.shape)} do not match") from None
-        if labels.shape != expected and 1 in labels.shape:
-            raise ShapeError(f"logits {format_shape(logits.shape)} and labels "
-                             f"{format_shape(labels.shape)} do not match")
+        if not _fits(labels.shape, logits.shape[:labels.ndim]):
+            raise ShapeError(self._mismatch(logits.shape, labels.shape))
+
+    def _mismatch(self, logits, labels):
+        needs = "one class index per row" if self.sparse else "the logits' shape (N, K)"
+        return _mismatch(logits, labels, "labels", needs)
+
+    def rows(self, logits, labels):
+        """N, after checking the run-time shapes (the static ones may hold None)."""
+        if labels.shape != logits.shape[:labels.ndim]:
+            raise ShapeError(self._mismatch(logits.shape, labels.shape))
+        return kernels.rows(logits)
 
 
 @register
@@ -103,14 +119,15 @@ class SoftmaxCrossEntropy(_SoftmaxCrossEntropyShapes, Op):
     """out = mean_n [log(sum_k e ** a_nk) - sum_k t_nk a_nk]: cross-entropy of softmax(a), fused"""
 
     def forward(self, logits, labels):
+        rows = self.rows(logits, labels)
         shifted = logits - kernels.row_max(logits)
         log_sum_exp = np.log(kernels.row_sum(np.exp(shifted), keepdims=False))
         if self.sparse:
             picked = shifted.reshape(-1)[kernels.label_positions(labels, logits.shape[1])]
             log_sum_exp -= picked
             return kernels.mean(log_sum_exp)
-        return np.mean(log_sum_exp * kernels.row_sum(labels, False)
-                       - kernels.row_sum(labels * shifted, False))
+        return np.add.reduce(log_sum_exp * kernels.row_sum(labels, False)
+                             - kernels.row_sum(labels * shifted, False)) / rows
 
     def infer(self, logits, labels):
         self.check(logits, labels)
@@ -127,15 +144,18 @@ class SoftmaxCrossEntropy(_SoftmaxCrossEntropyShapes, Op):
 
 @register
 class SoftmaxCrossEntropyGrad(_SoftmaxCrossEntropyShapes, Op):
-    """out = g * (softmax(a) - t) / N: the fused loss's backward (the course's y - t)"""
+    """out = g * (sum_k t_nk softmax(a)_n - t_n) / N: the fused loss's backward (the course's
+    y - t when each label row sums to 1)"""
 
     def forward(self, g, logits, labels):
+        rows = self.rows(logits, labels)
         out = _softmax(logits, axis=1)
         if self.sparse:
-            out.reshape(-1)[kernels.label_positions(labels, logits.shape[1])] -= 1
+            kernels.subtract_at_labels(out, labels)
         else:
+            out *= kernels.row_sum(labels)      # a row of soft or masked (all 0) labels
             out -= labels
-        out *= g / len(logits)
+        out *= g / rows
         return out
 
     def infer(self, g, logits, labels):
@@ -149,31 +169,56 @@ class SoftmaxCrossEntropyGrad(_SoftmaxCrossEntropyShapes, Op):
         d_g = reduce_sum(multiply(grad, unit))
         probabilities = softmax(logits, axis=1)
         per_row = divide_by_count(g, logits, (0,))
-        d_logits = multiply(_softmax_vjp(grad, probabilities, 1), per_row)
-        d_labels = None if self.sparse else multiply(grad, negative(per_row))
+        if self.sparse:
+            d_logits = multiply(_softmax_vjp(grad, probabilities, 1), per_row)
+            return d_g, d_logits, None
+        # out = (g / N) (r s - t) with r = sum_k t_k: d/da through s, d/dt through r and t.
+        row_sums = reduce_sum(labels, 1, keepdims=True)
+        d_logits = multiply(_softmax_vjp(grad, probabilities, 1), multiply(per_row, row_sums))
+        inner = reduce_sum(multiply(grad, probabilities), 1, keepdims=True)
+        d_labels = multiply(subtract(inner, grad), per_row)
         return d_g, d_logits, d_labels
 
 
+class _SigmoidCrossEntropyShapes:
+    """Targets have exactly the logits' shape: one per logit, never stretched over the batch."""
+
+    def check(self, x, z):
+        if not _fits(z.shape, x.shape):
+            raise ShapeError(_mismatch(x.shape, z.shape, "targets", "the logits' shape"))
+
+    def size(self, x, z):
+        """The number of logits, after checking the run-time shapes."""
+        if z.shape != x.shape:
+            raise ShapeError(_mismatch(x.shape, z.shape, "targets", "the logits' shape"))
+        if not x.size:
+            raise ValueError(kernels.NO_ROWS)
+        return x.size
+
+
 @register
-class SigmoidCrossEntropy(Op):
+class SigmoidCrossEntropy(_SigmoidCrossEntropyShapes, Op):
     """out = mean[max(x, 0) - x z + log(1 + e ** -|x|)]: cross-entropy of sigmoid(x), fused"""
 
-    broadcasts = (1,)       # the targets may broadcast to the logits' shape
-
     def forward(self, x, z):
+        size = self.size(x, z)
         # The overflow-free form of -z log(sigmoid(x)) - (1 - z) log(1 - sigmoid(x)).
-        loss = np.abs(x)
+        loss = np.abs(x, out=np.empty(x.shape, x.dtype))     # an array, for 0-d x too
         np.negative(loss, out=loss)
         np.exp(loss, out=loss)
         np.log1p(loss, out=loss)
-        loss += np.maximum(x, 0)
-        loss -= x * z
-        return np.add.reduce(loss, axis=None) / loss.size
+        # max(x, 0) - x z meets inf - inf or inf * 0 only at infinite logits (flagged
+        # "invalid" then, never for finite ones): those are redone exactly below.
+        with np.errstate(invalid="ignore"):
+            loss += np.maximum(x, 0)
+            loss -= x * z
+        total = np.add.reduce(loss, axis=None) / size
+        if total != total and np.isinf(x).any():
+            total = np.add.reduce(_at_infinite_logits(loss, x, z), axis=None) / size
+        return total
 
     def infer(self, x, z):
-        if broadcast_shapes(x.shape, z.shape) != x.shape:
-            raise ShapeError(f"targets {format_shape(z.shape)} must broadcast to the logits' "
-                             f"shape {format_shape(x.shape)}")
+        self.check(x, z)
         return (), x.dtype
 
     def backward(self, grad, x, z, out):
@@ -181,24 +226,36 @@ class SigmoidCrossEntropy(Op):
         return sigmoid_cross_entropy_grad(grad, x, z), d_targets
 
 
+def _at_infinite_logits(loss, x, z):
+    """``loss`` with its entries at x = +-inf set to their limits: (1 - z) x at +inf and -z x
+    at -inf, which are 0 for the matching target (0 * inf taken as 0) and inf otherwise."""
+    infinite = np.isinf(x)
+    weight = np.where(x > 0, 1 - z, z)
+    loss = loss.copy()
+    loss[infinite] = np.where(weight == 0, 0.0, np.inf)[infinite]
+    return loss
+
+
 @register
-class SigmoidCrossEntropyGrad(Op):
+class SigmoidCrossEntropyGrad(_SigmoidCrossEntropyShapes, Op):
     """out = g * (sigmoid(x) - z) / size(x): the fused loss's backward"""
 
-    broadcasts = (0, 2)     # the scalar g and the targets
+    broadcasts = (0,)       # the scalar g
 
     def forward(self, g, x, z):
-        out = np.multiply(x, 0.5, dtype=x.dtype)
+        size = self.size(x, z)
+        out = np.asarray(np.multiply(x, 0.5, dtype=x.dtype))    # an array, for 0-d x too
         np.tanh(out, out=out)                    # sigmoid(x) = (1 + tanh(x / 2)) / 2
         out += 1
         out *= 0.5
         out -= z
-        out *= g / out.size
+        out *= g / size
         return out
 
     def infer(self, g, x, z):
         if g.shape != ():
             raise ShapeError(f"the loss gradient must be a scalar, got {format_shape(g.shape)}")
+        self.check(x, z)
         return x.shape, x.dtype
 
     def backward(self, grad, g, x, z, out):
@@ -241,17 +298,25 @@ class Accuracy(Op):
     differentiable = False
 
     def forward(self, logits, labels):
+        if labels.shape != logits.shape[:labels.ndim]:
+            raise ShapeError(self._mismatch(logits.shape, labels.shape))
         predicted = logits.argmax(axis=-1)
         if labels.ndim == logits.ndim:
             labels = labels.argmax(axis=-1)
-        return np.asarray(np.mean(predicted == labels), dtype=self._dtype)
+        matches = np.equal(predicted, labels).reshape(-1)
+        return np.asarray(np.count_nonzero(matches) / kernels.rows(matches), dtype=self._dtype)
 
     def infer(self, logits, labels):
-        if labels.ndim not in (logits.ndim - 1, logits.ndim):
-            raise ShapeError(f"labels {format_shape(labels.shape)} do not fit logits "
-                             f"{format_shape(logits.shape)}")
+        if logits.ndim == 0 or labels.ndim not in (logits.ndim - 1, logits.ndim) or \
+                not _fits(labels.shape, logits.shape[:labels.ndim]):
+            raise ShapeError(self._mismatch(logits.shape, labels.shape))
         self._dtype = logits.dtype if logits.dtype.kind == "f" else np.dtype(np.float64)
         return (), self._dtype
+
+    @staticmethod
+    def _mismatch(logits, labels):
+        return _mismatch(logits, labels, "labels", "one class index per row of logits, or "
+                                                   "the logits' shape (one-hot rows)")
 
 
 # -- the functions users call ---------------------------------------------------------
@@ -269,18 +334,21 @@ def softmax_cross_entropy(logits, labels, name=None):
     """Mean cross-entropy of softmax(logits) against ``labels``.
 
     ``labels`` are integer class indices of shape (N,) or one-hot / probability rows (N, K).
-    Computed with log-sum-exp, so huge logits stay finite; its gradient is (softmax - t) / N.
+    Each logits row needs its own label (a single label is not stretched over the batch).
+    Computed with log-sum-exp, so huge logits stay finite; its gradient is
+    (sum_k t_k softmax - t) / N, which is (softmax - t) / N for rows that sum to 1.
     """
     return apply(SoftmaxCrossEntropy(), (logits, labels), name)
 
 
 def softmax_cross_entropy_grad(g, logits, labels, name=None):
-    """g * (softmax(logits) - t) / N: the fused loss's backward, in one kernel."""
+    """g * (sum_k t_k softmax(logits) - t) / N: the fused loss's backward, in one kernel."""
     return apply(SoftmaxCrossEntropyGrad(), (g, logits, labels), name)
 
 
 def sigmoid_cross_entropy(logits, targets, name=None):
-    """Mean binary cross-entropy of sigmoid(logits) against ``targets`` in [0, 1]."""
+    """Mean binary cross-entropy of sigmoid(logits) against ``targets`` in [0, 1], one target
+    per logit (the same shape); exact at infinite logits (0 for the matching target)."""
     return apply(SigmoidCrossEntropy(), (logits, targets), name)
 
 
