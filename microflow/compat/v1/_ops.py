@@ -287,10 +287,11 @@ def one_hot(indices, depth, on_value=None, off_value=None, axis=None, dtype=None
         dtype = on.dtype if isinstance(on, _MfTensor) else \
             tf1_array(on).dtype if on is not None else float32
     dtype = as_dtype(dtype)
-    axis = indices.ndim if axis is None or axis == -1 else int(axis)
-    positions = np.arange(int(depth), dtype=indices.dtype).reshape(
-        (-1,) + (1,) * (indices.ndim - axis))
-    hot = mf.cast(mf.equal(mf.expand_dims(indices, axis), positions), dtype)
+    hot = mf.one_hot(indices, int(depth), dtype)
+    if axis is not None and axis != -1 and int(axis) != indices.ndim:     # move the new axis
+        order = list(range(indices.ndim))
+        order.insert(int(axis), indices.ndim)
+        hot = mf.transpose(hot, order)
     if on is None and off is None:
         return wrap(mf.identity(hot, name=name) if name else hot)
     on = 1 if on is None else on

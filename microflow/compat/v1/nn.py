@@ -8,6 +8,8 @@ batch's). ``softmax_cross_entropy_with_logits`` (TF1's v1) sends no gradient to 
 
 from __future__ import annotations
 
+import inspect
+
 import numpy as np
 
 import microflow as mf
@@ -95,12 +97,22 @@ def softmax_cross_entropy_with_logits(_sentinel=None, labels=None, logits=None, 
         labels=mf.stop_gradient(to_tensor(labels)), logits=logits, dim=dim, name=name, axis=axis)
 
 
+def _per_example(loss_name):
+    """microflow's fused loss ``loss_name`` in its one-loss-per-example form."""
+    loss = _op(loss_name)
+    if "reduction" not in inspect.signature(loss).parameters:
+        raise AttributeError(f"this TF1 loss is not supported by microflow's TF1 layer yet: it "
+                             f"needs mf.{loss_name}(..., reduction='none'), which this version "
+                             "does not have")
+    return loss
+
+
 def sparse_softmax_cross_entropy_with_logits(_sentinel=None, labels=None, logits=None,
                                              name=None):
     """Per example, ``-log_softmax(logits)[label]``, for integer class ``labels`` (N,)
     and ``logits`` (N, K); labels out of range are an error naming the op."""
     _named_only("sparse_softmax_cross_entropy_with_logits", _sentinel)
-    loss = _op("softmax_cross_entropy")
+    loss = _per_example("softmax_cross_entropy")
     return wrap(loss(to_tensor(logits), to_tensor(labels), reduction="none", name=name))
 
 
@@ -108,7 +120,7 @@ def sigmoid_cross_entropy_with_logits(_sentinel=None, labels=None, logits=None, 
     """Per element, ``max(x, 0) - x z + log(1 + exp(-|x|))``: the cross-entropy of
     ``sigmoid(x)`` against ``z``, stable for any ``x``."""
     _named_only("sigmoid_cross_entropy_with_logits", _sentinel)
-    loss = _op("sigmoid_cross_entropy")
+    loss = _per_example("sigmoid_cross_entropy")
     return wrap(loss(to_tensor(logits), to_tensor(labels), reduction="none", name=name))
 
 
