@@ -28,7 +28,7 @@ from microflow.core.ops import (abs, clip, cos, elu, expm1, gelu, greater,  # no
                                 minimum, not_equal, sign, sin, softplus, swish, where,
                                 zeros_like, placeholder_with_default, dropout, reduce_max,
                                 reduce_min, logsumexp, argmin, concat, stack, split, squeeze,
-                                pad, tile, one_hot, gather)
+                                pad, tile, one_hot, gather, mean_squared_error, l1_loss)
 from microflow.core.ops import avg_pool, conv2d, max_pool
 from microflow.core.gradients import gradients
 from microflow.core.session import Session
@@ -36,7 +36,7 @@ from microflow.core import errors, files, graph, ops, random, session, testing
 from microflow.training import checkpoint, init, layers, optimizers
 from microflow.training import loop as train
 from microflow.training.checkpoint import CheckpointError, restore, save
-from microflow.training.layers import l2_regularization
+from microflow.training.layers import l1_regularization, l2_regularization
 from microflow.training.optimizers import trainable_variables
 from microflow.training.loop import DivergenceError
 from microflow.core.random import set_seed

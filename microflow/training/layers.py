@@ -21,6 +21,7 @@ from microflow.core.ops import (add, cast, conv2d as conv2d_op, matmul, max_pool
                                 subtract)
 from microflow.core.ops.base import apply, format_shape
 from microflow.core.ops.state import AssignMovingAverage
+from microflow.core.ops.nn import l1_loss
 from microflow.core.random import as_generator
 
 
@@ -207,7 +208,24 @@ def l2_regularization(variables, scale, include_biases=False):
     return multiply(total, scale, name="l2_penalty")
 
 
-__all__ = ['batch_norm', 'conv2d', 'dense', 'flatten', 'l2_regularization', 'max_pool', 'mlp']
+def l1_regularization(variables, scale, include_biases=False):
+    """``scale * sum(|W|)`` over ``variables``: the lasso penalty, which drives weights to
+    exactly 0 (its gradient is scale * sign(W)).
+
+    Biases (Variables of rank 0 or 1) are left out unless ``include_biases``.
+    """
+    variables = [v for v in variables if include_biases or v.ndim >= 2]
+    if not variables:
+        raise ValueError("l1_regularization(): no weights to regularize (biases are excluded "
+                         "by default)")
+    total = l1_loss(variables[0])
+    for v in variables[1:]:
+        total = add(total, l1_loss(v))
+    return multiply(total, scale, name="l1_penalty")
+
+
+__all__ = ['batch_norm', 'conv2d', 'dense', 'flatten', 'l1_regularization', 'l2_regularization',
+           'max_pool', 'mlp']
 
 
 def __dir__():

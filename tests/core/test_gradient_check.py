@@ -279,6 +279,26 @@ CASES.update({      # the ops of issue 15
                         Fixed(randn(2, 4))),
                    case(lambda g, like: scatter_add(g, np.array([0, 2]), like, axis=1), randn(3, 2),
                         randn(3, 3), dynamic=True)],
+    "SoftmaxCrossEntropyPerExample": [
+        case(lambda a, t: mf.softmax_cross_entropy(a, t, reduction="none"), randn(4, 3),
+             Fixed([0, 2, 1, 2])),
+        case(lambda a, t: mf.softmax_cross_entropy(a, t, reduction="none"), randn(4, 3),
+             probabilities(4, 3)),
+        case(lambda a, t: mf.softmax_cross_entropy(a, t, reduction="sum"), randn(4, 3),
+             unnormalized(4, 3)),
+        case(lambda a, t: mf.softmax_cross_entropy(a, t, reduction="none"), randn(4, 3),
+             Fixed([0, 2, 1, 2]), dynamic=True)],
+    "SigmoidCrossEntropyPerElement": [
+        case(lambda x, z: mf.sigmoid_cross_entropy(x, z, reduction="none"), randn(4, 2),
+             rng.uniform(0, 1, (4, 2))),
+        case(lambda x, z: mf.sigmoid_cross_entropy(x, z, reduction="sum"), randn(3),
+             rng.uniform(0, 1, 3), dynamic=True)],
+    "SquaredError": [case(mf.mean_squared_error, randn(4, 3), randn(4, 3)),
+                     case(lambda p, t: mf.mean_squared_error(p, t, reduction="sum"), randn(5), randn(5)),
+                     case(lambda p, t: mf.mean_squared_error(p, t, reduction="none"), randn(2, 3),
+                          randn(2, 3)),
+                     case(mf.mean_squared_error, randn(4, 1), randn(4, 1), dynamic=True)],
+    "L1Loss": [case(mf.l1_loss, away_from_zero(3, 4))],
     "Logsumexp": [case(mf.logsumexp, randn(3, 4)),
                   case(lambda a: mf.logsumexp(a, axis=1), 3 * randn(3, 4, 2)),
                   case(lambda a: mf.logsumexp(a, axis=(0, 2), keepdims=True), randn(3, 4, 2)),
@@ -437,6 +457,13 @@ SECOND_ORDER_BY_DIFFERENCES = {
     "Pad": (lambda a: mf.pad(a * a, [(1, 1)]), [randn(3)]),
     "Tile": (lambda a: mf.tile(a * a, (2, 1)), [randn(2, 3)]),
     "Gather": (lambda a: mf.gather(a * a, [0, 0, 1]), [randn(2, 3)]),
+    "SoftmaxCrossEntropyPerExample": (
+        lambda a, t: mf.softmax_cross_entropy(a, t, reduction="none") * [1.0, 2.0, 3.0],
+        [randn(3, 4), probabilities(3, 4)]),
+    "SigmoidCrossEntropyPerElement": (
+        lambda x, z: mf.sigmoid_cross_entropy(x, z, reduction="none"),
+        [randn(3, 2), rng.uniform(0, 1, (3, 2))]),
+    "SquaredError": (mf.mean_squared_error, [randn(3, 2), randn(3, 2)]),
 }
 
 

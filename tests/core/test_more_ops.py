@@ -470,3 +470,96 @@ def test_gather_out_of_range_is_named_at_run_time():
 def test_shape_op_errors_name_the_op_and_the_shapes(build, error, message):
     with pytest.raises(error, match=message):
         build(mf.placeholder((None, 4), name="p"))
+
+
+# -- losses: reduction=, mean_squared_error, l1_loss -----------------------------------------
+def _log_softmax(logits):
+    shifted = logits - logits.max(axis=1, keepdims=True)
+    return shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True))
+
+
+@pytest.mark.parametrize("dense", [False, True], ids=["indices", "rows"])
+def test_softmax_cross_entropy_reductions(dense):
+    logits = rng.standard_normal((4, 3))
+    indices = np.array([0, 2, 1, 2])
+    labels = np.eye(3)[indices] if dense else indices
+    per_row = -_log_softmax(logits)[np.arange(4), indices]
+    x, t = mf.constant(logits), mf.constant(labels)
+    mean, total, each = run([mf.softmax_cross_entropy(x, t),
+                             mf.softmax_cross_entropy(x, t, reduction="sum"),
+                             mf.softmax_cross_entropy(x, t, reduction="none")])
+    np.testing.assert_allclose(each, per_row)
+    assert mean == pytest.approx(per_row.mean()) and total == pytest.approx(per_row.sum())
+    assert mf.softmax_cross_entropy(mf.placeholder((None, 3)), mf.placeholder((None,), "int64"),
+                                    reduction="none").shape == (None,)
+
+
+def test_per_example_softmax_cross_entropy_is_stable_and_weights_rows_in_its_gradient():
+    logits = mf.Variable(np.array([[1000.0, 0.0, -1000.0], [0.0, 0.0, 0.0]]))
+    each = mf.softmax_cross_entropy(logits, mf.constant(np.array([1, 0])), reduction="none")
+    (d_logits,) = mf.gradients(each, [logits], grad_ys=[np.array([2.0, 0.0])])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        value, gradient = run([each, d_logits])
+    np.testing.assert_allclose(value, [1000.0, np.log(3)])
+    np.testing.assert_allclose(gradient, [[2, -2, 0], [0, 0, 0]], atol=1e-12)
+
+
+def test_sigmoid_cross_entropy_reductions_and_infinite_logits():
+    logits = np.array([[-2.0, 0.5], [3.0, 0.0]])
+    targets = np.array([[0.0, 1.0], [1.0, 0.5]])
+    p = 1 / (1 + np.exp(-logits))
+    per_logit = -(targets * np.log(p) + (1 - targets) * np.log(1 - p))
+    x, z = mf.constant(logits), mf.constant(targets)
+    each, total = run([mf.sigmoid_cross_entropy(x, z, reduction="none"),
+                       mf.sigmoid_cross_entropy(x, z, reduction="sum")])
+    np.testing.assert_allclose(each, per_logit)
+    assert total == pytest.approx(per_logit.sum())
+    infinite = mf.sigmoid_cross_entropy(mf.constant(np.array([np.inf, -np.inf, np.inf])),
+                                        mf.constant(np.array([1.0, 0.0, 0.0])), reduction="none")
+    np.testing.assert_array_equal(run(infinite), [0.0, 0.0, np.inf])
+
+
+def test_mean_squared_error_and_its_reductions():
+    p, t = rng.standard_normal((4, 3)), rng.standard_normal((4, 3))
+    x, y = mf.constant(p), mf.constant(t)
+    mean, total, each = run([mf.mean_squared_error(x, y),
+                             mf.mean_squared_error(x, y, reduction="sum"),
+                             mf.mean_squared_error(x, y, reduction="none")])
+    np.testing.assert_allclose(each, (p - t) ** 2)
+    assert mean == pytest.approx(np.mean((p - t) ** 2)) and total == pytest.approx(np.sum((p - t) ** 2))
+    (d_p,) = grad(lambda a: mf.mean_squared_error(a, y), p)
+    np.testing.assert_allclose(d_p, 2 * (p - t) / 12)
+
+
+def test_mean_squared_error_refuses_targets_that_would_broadcast():
+    predictions = mf.placeholder((None, 1), name="predictions")
+    with pytest.raises(mf.ShapeError, match=r"SquaredError op 'mse': predictions \(None, 1\) and "
+                                            r"targets \(None,\) do not match"):
+        mf.mean_squared_error(predictions, mf.placeholder((None,)), name="mse")
+    loss = mf.mean_squared_error(predictions, mf.placeholder((None, 1), name="t"))
+    with pytest.raises(mf.ShapeError, match=r"SquaredError op.*predictions \(3, 1\) and targets "
+                                            r"\(2, 1\) do not match"):
+        run(loss, {predictions: np.ones((3, 1)), loss.inputs[1]: np.ones((2, 1))})
+
+
+def test_l1_loss_and_l1_regularization():
+    values = np.array([[-2.0, 0.0], [1.0, 3.0]])
+    assert run(mf.l1_loss(mf.constant(values))) == 6.0
+    np.testing.assert_array_equal(grad(mf.l1_loss, values)[0], [[-1, 0], [1, 1]])
+    W = mf.Variable(values, name="W")
+    b = mf.Variable(np.array([-1.0, 1.0]), name="b")
+    penalty = mf.layers.l1_regularization([W, b], 0.5)
+    assert penalty.name == "l1_penalty" and run(penalty) == 3.0
+    assert run(mf.layers.l1_regularization([W, b], 0.5, include_biases=True)) == 4.0
+    with pytest.raises(ValueError, match=r"l1_regularization\(\): no weights"):
+        mf.layers.l1_regularization([b], 0.1)
+
+
+@pytest.mark.parametrize("loss", [mf.softmax_cross_entropy, mf.sigmoid_cross_entropy,
+                                  mf.mean_squared_error])
+def test_losses_refuse_an_unknown_reduction(loss):
+    x = mf.placeholder((2, 2))
+    with pytest.raises(ValueError, match=rf"{loss.__name__}\(\): reduction must be 'mean', "
+                                         r"'sum' or 'none', got 'avg'"):
+        loss(x, x, reduction="avg")

@@ -30,7 +30,7 @@ from microflow.core.ops.math import (abs, clip, cos, elu, expm1, gelu, greater, 
                                      maximum, minimum, not_equal, sign, sin, softplus, swish,
                                      where)
 from microflow.core.ops.shape import placeholder_with_default, zeros_like
-from microflow.core.ops.nn import dropout
+from microflow.core.ops.nn import dropout, l1_loss, mean_squared_error
 from microflow.core.ops.reduce import argmin, logsumexp, reduce_max, reduce_min
 from microflow.core.ops.shape import (concat, gather, one_hot, pad, split, squeeze, stack,
                                       tile)
@@ -40,7 +40,7 @@ __all__ += [
     "greater", "less", "greater_equal", "less_equal", "not_equal", "leaky_relu", "elu",
     "softplus", "gelu", "swish", "zeros_like", "placeholder_with_default", "dropout",
     "reduce_max", "reduce_min", "logsumexp", "argmin", "concat", "stack", "split", "squeeze",
-    "pad", "tile", "one_hot", "gather",
+    "pad", "tile", "one_hot", "gather", "mean_squared_error", "l1_loss",
 ]
 
 

@@ -11,7 +11,10 @@ from microflow.core.ops.base import (Op, apply, broadcast_shapes, format_shape, 
 from microflow.core.ops.math import exp, multiply, negative, sigmoid, sigmoid_grad, subtract
 from microflow.core.ops.reduce import divide_by_count, reduce_sum
 from microflow.core.graph import Tensor
-from microflow.core.ops.base import describe
+from microflow.core.ops.base import describe, result_dtype
+from microflow.core.ops.math import sign
+from microflow.core.ops.reduce import count_of
+from microflow.core.ops.shape import expand_dims
 from microflow.core.random import as_generator, default_generator
 
 
@@ -202,16 +205,7 @@ class SigmoidCrossEntropy(_SigmoidCrossEntropyShapes, Op):
 
     def forward(self, x, z):
         size = self.size(x, z)
-        # The overflow-free form of -z log(sigmoid(x)) - (1 - z) log(1 - sigmoid(x)).
-        loss = np.abs(x, out=np.empty(x.shape, x.dtype))     # an array, for 0-d x too
-        np.negative(loss, out=loss)
-        np.exp(loss, out=loss)
-        np.log1p(loss, out=loss)
-        # max(x, 0) - x z meets inf - inf or inf * 0 only at infinite logits (flagged
-        # "invalid" then, never for finite ones): those are redone exactly below.
-        with np.errstate(invalid="ignore"):
-            loss += np.maximum(x, 0)
-            loss -= x * z
+        loss = _sigmoid_cross_entropies(x, z)
         total = np.add.reduce(loss, axis=None) / size
         if total != total and np.isinf(x).any():
             total = np.add.reduce(_at_infinite_logits(loss, x, z), axis=None) / size
@@ -224,6 +218,21 @@ class SigmoidCrossEntropy(_SigmoidCrossEntropyShapes, Op):
     def backward(self, grad, x, z, out):
         d_targets = multiply(negative(x), divide_by_count(grad, x))
         return sigmoid_cross_entropy_grad(grad, x, z), d_targets
+
+
+def _sigmoid_cross_entropies(x, z):
+    """The elementwise losses, exact for finite logits; NaN at infinite ones (see below)."""
+    # The overflow-free form of -z log(sigmoid(x)) - (1 - z) log(1 - sigmoid(x)).
+    loss = np.abs(x, out=np.empty(x.shape, x.dtype))     # an array, for 0-d x too
+    np.negative(loss, out=loss)
+    np.exp(loss, out=loss)
+    np.log1p(loss, out=loss)
+    # max(x, 0) - x z meets inf - inf or inf * 0 only at infinite logits (flagged
+    # "invalid" then, never for finite ones): those are redone exactly by the caller.
+    with np.errstate(invalid="ignore"):
+        loss += np.maximum(x, 0)
+        loss -= x * z
+    return loss
 
 
 def _at_infinite_logits(loss, x, z):
@@ -263,6 +272,108 @@ class SigmoidCrossEntropyGrad(_SigmoidCrossEntropyShapes, Op):
         d_g = divide_by_count(reduce_sum(multiply(grad, subtract(probability, z))), x)
         scaled = multiply(grad, divide_by_count(g, x))
         return d_g, sigmoid_grad(scaled, probability), negative(scaled)
+
+
+@register
+class SoftmaxCrossEntropyPerExample(_SoftmaxCrossEntropyShapes, Op):
+    """out_n = log(sum_k e ** a_nk) - sum_k t_nk a_nk: one cross-entropy of softmax(a) per row"""
+
+    def forward(self, logits, labels):
+        self.rows(logits, labels)
+        shifted = logits - kernels.row_max(logits)
+        log_sum_exp = np.log(kernels.row_sum(np.exp(shifted), keepdims=False))
+        if self.sparse:
+            log_sum_exp -= shifted.reshape(-1)[kernels.label_positions(labels, logits.shape[1])]
+            return log_sum_exp
+        return log_sum_exp * kernels.row_sum(labels, False) - kernels.row_sum(labels * shifted,
+                                                                              False)
+
+    def infer(self, logits, labels):
+        self.check(logits, labels)
+        return logits.shape[:1], logits.dtype
+
+    def backward(self, grad, logits, labels, out):
+        # d out_n / d a_nk = r_n softmax_nk - t_nk with r_n = sum_k t_nk (1 for class indices):
+        # N times the fused mean loss's gradient for g = 1, which handles both label forms.
+        # d out_n / d t_nk = log_sum_exp_n - a_nk = -log_softmax_nk.
+        per_row = expand_dims(grad, 1)
+        unit = softmax_cross_entropy_grad(np.ones((), logits.dtype), logits, labels)
+        d_logits = multiply(multiply(per_row, unit), count_of(logits, (0,)))
+        if self.sparse:
+            return d_logits, None
+        return d_logits, multiply(per_row, negative(log_softmax(logits, axis=1)))
+
+
+@register
+class SigmoidCrossEntropyPerElement(_SigmoidCrossEntropyShapes, Op):
+    """out = max(x, 0) - x z + log(1 + e ** -|x|): one cross-entropy of sigmoid(x) per logit"""
+
+    def forward(self, x, z):
+        self.size(x, z)
+        loss = _sigmoid_cross_entropies(x, z)
+        return _at_infinite_logits(loss, x, z) if np.isinf(x).any() else loss
+
+    def infer(self, x, z):
+        self.check(x, z)
+        return x.shape, x.dtype
+
+    def backward(self, grad, x, z, out):
+        return multiply(grad, subtract(sigmoid(x), z)), negative(multiply(grad, x))
+
+
+@register
+class SquaredError(Op):
+    """out = (p - t) ** 2, its mean (``reduction="mean"``), its sum, or each element ("none")"""
+
+    def __init__(self, reduction="mean"):
+        self.reduction = reduction
+
+    def forward(self, p, t):
+        if p.shape != t.shape:
+            raise ShapeError(self._mismatch(p.shape, t.shape))
+        difference = np.subtract(p, t, dtype=self._dtype)
+        if self.reduction == "none":
+            return np.square(difference, out=difference)
+        flat = difference.reshape(-1)
+        total = np.asarray(np.dot(flat, flat), dtype=self._dtype)
+        if self.reduction == "sum":
+            return total
+        if not flat.size:
+            raise ValueError("the predictions are empty: a mean over 0 elements is undefined")
+        return total / np.asarray(flat.size, self._dtype)
+
+    def infer(self, p, t):
+        if not _fits(t.shape, p.shape):
+            raise ShapeError(self._mismatch(p.shape, t.shape))
+        self._dtype = result_dtype(p, t)
+        if self._dtype.kind not in "fc":
+            self._dtype = np.dtype(np.float64)
+        return (p.shape if self.reduction == "none" else ()), self._dtype
+
+    @staticmethod
+    def _mismatch(p, t):
+        return (f"predictions {format_shape(p)} and targets {format_shape(t)} do not match: "
+                "targets need the predictions' shape (one target each, never stretched)")
+
+    def backward(self, grad, p, t, out):
+        # d/dp (p - t) ** 2 = 2 (p - t), divided by the number of elements for the mean
+        scale = divide_by_count(grad, p) if self.reduction == "mean" else grad
+        d_p = multiply(multiply(scale, subtract(p, t)), 2)
+        return d_p, negative(d_p)
+
+
+@register
+class L1Loss(Op):
+    """out = sum |x|"""
+
+    def forward(self, x):
+        return np.asarray(np.abs(x).sum(), dtype=x.dtype)
+
+    def infer(self, x):
+        return (), x.dtype
+
+    def backward(self, grad, x, out):
+        return (multiply(grad, sign(x)),)      # 0 at 0
 
 
 @register
@@ -330,15 +441,31 @@ def log_softmax(a, axis=-1, name=None):
     return apply(LogSoftmax(axis), (a,), name)
 
 
-def softmax_cross_entropy(logits, labels, name=None):
-    """Mean cross-entropy of softmax(logits) against ``labels``.
+def softmax_cross_entropy(logits, labels, reduction="mean", name=None):
+    """Cross-entropy of softmax(logits) against ``labels``: the mean over the rows.
 
     ``labels`` are integer class indices of shape (N,) or one-hot / probability rows (N, K).
     Each logits row needs its own label (a single label is not stretched over the batch).
     Computed with log-sum-exp, so huge logits stay finite; its gradient is
     (sum_k t_k softmax - t) / N, which is (softmax - t) / N for rows that sum to 1.
+    ``reduction="sum"`` gives the sum over the rows, ``"none"`` one loss per row, shape (N,)
+    (TensorFlow's ``softmax_cross_entropy_with_logits``).
     """
-    return apply(SoftmaxCrossEntropy(), (logits, labels), name)
+    if _reduction(reduction, "softmax_cross_entropy") == "mean":
+        return apply(SoftmaxCrossEntropy(), (logits, labels), name)
+    per_example = apply(SoftmaxCrossEntropyPerExample(), (logits, labels),
+                        name if reduction == "none" else None)
+    return per_example if reduction == "none" else reduce_sum(per_example, name=name)
+
+
+_REDUCTIONS = ("mean", "sum", "none")
+
+
+def _reduction(reduction, function):
+    if reduction not in _REDUCTIONS:
+        raise ValueError(f"{function}(): reduction must be 'mean', 'sum' or 'none', got "
+                         f"{reduction!r}")
+    return reduction
 
 
 def softmax_cross_entropy_grad(g, logits, labels, name=None):
@@ -346,15 +473,36 @@ def softmax_cross_entropy_grad(g, logits, labels, name=None):
     return apply(SoftmaxCrossEntropyGrad(), (g, logits, labels), name)
 
 
-def sigmoid_cross_entropy(logits, targets, name=None):
+def sigmoid_cross_entropy(logits, targets, reduction="mean", name=None):
     """Mean binary cross-entropy of sigmoid(logits) against ``targets`` in [0, 1], one target
-    per logit (the same shape); exact at infinite logits (0 for the matching target)."""
-    return apply(SigmoidCrossEntropy(), (logits, targets), name)
+    per logit (the same shape); exact at infinite logits (0 for the matching target).
+
+    ``reduction="sum"`` gives the sum over all logits, ``"none"`` one loss per logit, shaped
+    like them (TensorFlow's ``sigmoid_cross_entropy_with_logits``).
+    """
+    if _reduction(reduction, "sigmoid_cross_entropy") == "mean":
+        return apply(SigmoidCrossEntropy(), (logits, targets), name)
+    per_element = apply(SigmoidCrossEntropyPerElement(), (logits, targets),
+                        name if reduction == "none" else None)
+    return per_element if reduction == "none" else reduce_sum(per_element, name=name)
 
 
 def sigmoid_cross_entropy_grad(g, logits, targets, name=None):
     """g * (sigmoid(logits) - targets) / size: the fused loss's backward, in one kernel."""
     return apply(SigmoidCrossEntropyGrad(), (g, logits, targets), name)
+
+
+def mean_squared_error(predictions, targets, reduction="mean", name=None):
+    """mean((predictions - targets) ** 2) over all elements; ``targets`` has the predictions'
+    shape (one target each, never stretched). ``reduction="sum"`` gives the sum of the squares,
+    ``"none"`` each square, shaped like the predictions."""
+    return apply(SquaredError(_reduction(reduction, "mean_squared_error")),
+                 (predictions, targets), name)
+
+
+def l1_loss(x, name=None):
+    """sum |x| (the L1 norm; its gradient is sign(x), 0 at 0)."""
+    return apply(L1Loss(), (x,), name)
 
 
 def l2_loss(x, name=None):
