@@ -164,3 +164,16 @@ def test_a_cnn_on_small_images_learns_where_the_bar_is():
         after = sess.run(accuracy, {x: images, y: labels})
     assert h.get_shape().as_list() == [None, 4, 4, 8]
     assert after > 0.95 and after > before
+
+
+def test_softmax_cross_entropy_along_another_axis_or_rank():
+    z = np.random.default_rng(0).normal(size=(2, 2, 3)).astype(np.float32)
+    t = np.full((2, 2, 3), 1 / 3, np.float32)
+    deep = tf.nn.softmax_cross_entropy_with_logits_v2(labels=t, logits=z)
+    columns = tf.nn.softmax_cross_entropy_with_logits_v2(labels=t[0], logits=z[0], dim=0)
+    values = run([deep, columns])
+    log_p = z - np.log(np.exp(z).sum(axis=-1, keepdims=True))
+    np.testing.assert_allclose(values[0], -(t * log_p).sum(axis=-1), rtol=1e-5)
+    log_q = z[0] - np.log(np.exp(z[0]).sum(axis=0, keepdims=True))
+    np.testing.assert_allclose(values[1], -(t[0] * log_q).sum(axis=0), rtol=1e-5)
+    assert deep.get_shape().as_list() == [2, 2] and columns.get_shape().as_list() == [3]

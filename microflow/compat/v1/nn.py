@@ -84,7 +84,10 @@ def softmax_cross_entropy_with_logits_v2(_sentinel=None, labels=None, logits=Non
     _named_only("softmax_cross_entropy_with_logits_v2", _sentinel)
     axis = dim if axis is None else axis
     labels, logits = to_tensor(labels), to_tensor(logits)
-    # log_softmax is computed with log-sum-exp: finite for any finite logits.
+    if logits.ndim == 2 and axis in (-1, 1) and labels.ndim == 2:
+        return wrap(_per_example("softmax_cross_entropy")(logits, labels, reduction="none",
+                                                          name=name))
+    # Other ranks and axes: log_softmax is computed with log-sum-exp, finite for any logits.
     products = mf.multiply(labels, mf.log_softmax(logits, axis))
     return wrap(mf.negative(mf.reduce_sum(products, axis), name=name))
 
