@@ -216,3 +216,14 @@ def test_group_and_no_op_are_operations():
     with tf.Session() as sess:
         assert sess.run(op) is None
         assert sess.run(v) == 1.0
+
+
+def test_lists_of_tensors_are_packed_and_plain_lists_meet_the_tensors_dtype():
+    a = tf.constant(1.0)
+    x = tf.constant(np.zeros(2))            # float64
+    values = run([tf.add([a, 2.0 * a], a), tf.reduce_sum([a, a, 2.0]), x + [0.1, 0.2],
+                  tf.add([1, 2], 1)])
+    np.testing.assert_array_equal(values[0], [2.0, 3.0])
+    assert values[1] == 4.0
+    assert values[2].dtype == np.float64 and values[2][0] == 0.1     # not float32's 0.1
+    assert values[3].dtype == np.int32

@@ -1,4 +1,4 @@
-"""TF1's Tensor, Operation and TensorShape, as views of microflow Tensors, and TF1's dtypes.
+"""TF1's Tensor, Operation and TensorShape, as views of microflow Tensors.
 
 A TF1 ``Tensor`` wraps one microflow Tensor (``tensor.microflow``) and adds what TF1 scripts
 use on it: the name in TF1's form (``"scope/W:0"``), ``get_shape().as_list()``, ``eval()``,
@@ -16,6 +16,8 @@ import microflow as mf
 from microflow.compat.v1.dtypes import as_dtype, tf1_array
 from microflow.core.graph import Tensor as _MfTensor
 from microflow.core.graph import topological_order
+from microflow.compat.v1._unsupported import message
+
 
 class TensorShape(tuple):
     """A static shape: a tuple of ints and ``None`` (unknown), with TF1's methods."""
@@ -48,7 +50,6 @@ class TensorShape(tuple):
 
 def unsupported(owner, name):
     """The AttributeError for a TF1 name that microflow's layer does not provide."""
-    from microflow.compat.v1._unsupported import message
     return AttributeError(message(owner, name))
 
 
@@ -267,16 +268,20 @@ def to_tensor(value, dtype=None):
             raise TypeError(f"Tensor {value.name!r} has dtype {value.dtype}, not the "
                             f"requested {as_dtype(dtype)}")
         return value
-    if isinstance(value, list | tuple) and any(isinstance(unwrap(v), _MfTensor) for v in value):
-        return mf.ops.stack([to_tensor(v) for v in value]) if hasattr(mf.ops, "stack") else \
-            _missing("tf.convert_to_tensor of a list of Tensors", "stack")
+    if _packs_tensors(value):
+        return mf.stack([to_tensor(v) for v in value])      # TF1 packs a list of Tensors
     return mf.constant(tf1_array(value, dtype))
+
+
+def _packs_tensors(value):
+    return isinstance(value, list | tuple) and any(isinstance(unwrap(v), _MfTensor)
+                                                   for v in value)
 
 
 def operands(a, b):
     """The two operands of a binary op: Tensors stay, numbers meet the other's dtype (two
     numbers follow TF1's rules)."""
-    a, b = unwrap(a), unwrap(b)
+    a, b = (to_tensor(v) if _packs_tensors(v) else unwrap(v) for v in (a, b))
     if not isinstance(a, _MfTensor) and not isinstance(b, _MfTensor):
         a = to_tensor(a)
     return a, b
@@ -295,10 +300,6 @@ def _op(name):
     """microflow's op function ``name``, or the not-yet error naming it."""
     function = getattr(mf, name, None)
     if function is None:
-        _missing(f"this TF1 operation ({name})", name)
+        raise AttributeError(f"this TF1 operation ({name}) is not supported by microflow's TF1 "
+                             f"layer yet: it needs mf.{name}, which this version does not have")
     return function
-
-
-def _missing(what, microflow_name):
-    raise AttributeError(f"{what} is not supported by microflow's TF1 layer yet: it needs "
-                         f"microflow's mf.{microflow_name}, which this version does not have")
