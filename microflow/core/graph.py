@@ -183,6 +183,10 @@ class Tensor:
     def __bool__(self):
         raise TypeError("a Tensor has no truth value until it is run in a Session")
 
+    def __array__(self, dtype=None, copy=None):
+        raise TypeError(f"a Tensor ({self.name!r}) has no value outside a Session: use the "
+                        "array that Session.run returns for it")
+
     def _repr_mimebundle_(self, include=None, exclude=None):
         return _display(self)
 

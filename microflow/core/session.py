@@ -10,6 +10,10 @@ with one numpy call per op and almost nothing around it.
 from __future__ import annotations
 
 import dataclasses
+import itertools
+import linecache
+import threading
+import collections
 import time
 
 import numpy as np
@@ -18,11 +22,26 @@ from microflow.core.errors import FeedError, GraphError, NumericsError
 from microflow.core.graph import Const, Placeholder, Tensor, VariableOp, get_default_graph, \
     topological_order
 from microflow.core.ops.base import format_shape
+from microflow.core.ops.kernels import NoRows
 from microflow.core.ops.shape import Identity, PlaceholderWithDefault, StopGradient
 from microflow.core.ops.state import Group
 
 _ALIASES = (Identity, StopGradient,     # ops whose output is their input: no call at run time
             PlaceholderWithDefault)
+_plan_numbers = itertools.count(1)      # each generated plan's file name is its own
+_SOURCES_KEPT = 256                     # generated sources linecache keeps (the newest)
+_sources = collections.deque()
+_sources_lock = threading.Lock()
+
+
+def _remember_source(filename, source):
+    """Let linecache show the generated line (which names its op) in tracebacks and numpy's
+    warnings, for the newest plans, even after the plan itself is gone."""
+    with _sources_lock:
+        linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
+        _sources.append(filename)
+        while len(_sources) > _SOURCES_KEPT:
+            linecache.cache.pop(_sources.popleft(), None)
 CODEGEN_LIMIT = 5000                    # longer plans are interpreted: compiling would cost more
 MAX_PLANS = 128                         # plans a Session keeps; the oldest goes first
 
@@ -43,6 +62,7 @@ class Session:
         self.graph = graph if graph is not None else get_default_graph()
         self.check_numerics = bool(check_numerics)
         self._plans = {}
+        self._plans_lock = threading.Lock()     # threads may share a Session
 
     def __enter__(self):
         return self
@@ -52,13 +72,18 @@ class Session:
 
     def close(self):
         """Drop the compiled plans (a closed Session can still run: it compiles again)."""
-        self._plans.clear()
+        with self._plans_lock:
+            self._plans.clear()
 
     def run(self, fetches, feed_dict=None):
         """Evaluate ``fetches`` (a Tensor or any nesting of lists, tuples and dicts of them).
 
         ``feed_dict`` maps Tensors (usually placeholders) to values; feeding any Tensor
-        overrides its value. Returns numpy arrays in the structure of ``fetches``.
+        overrides its value for this run (a fed Variable too: an update in the same run changes
+        a copy, never the fed array nor the Variable). A value is converted to the Tensor's
+        dtype only when it fits (a ``FeedError`` otherwise). Returns numpy arrays in the
+        structure of ``fetches``, which the caller owns: none shares memory with a fed array,
+        a Variable or a constant.
         """
         feed_dict = feed_dict or {}
         if isinstance(fetches, Tensor):
@@ -68,9 +93,11 @@ class Session:
         key = (tuple(map(id, flat)), tuple(map(id, feed_dict)))
         plan = self._plans.get(key)
         if plan is None:
-            if len(self._plans) >= MAX_PLANS:       # e.g. a new Tensor fetched every call
-                del self._plans[next(iter(self._plans))]
-            plan = self._plans[key] = Plan(self.graph, flat, list(feed_dict), self.check_numerics)
+            plan = Plan(self.graph, flat, list(feed_dict), self.check_numerics)
+            with self._plans_lock:                  # check and insert as one step
+                while len(self._plans) >= MAX_PLANS:    # e.g. a new Tensor fetched every call
+                    del self._plans[next(iter(self._plans))]
+                plan = self._plans.setdefault(key, plan)
         values = plan.run(feed_dict.values())
         return values[0] if rebuild is None else rebuild(values)
 
@@ -132,7 +159,8 @@ class Plan:
             node = self._failed_node(error)
             if node is None:
                 raise
-            raise _naming(error, node) from error
+            empty = [(t, a.shape) for t, a in zip(self.fed, arrays) if a.ndim and not len(a)]
+            raise _naming(error, node, empty if isinstance(error, NoRows) else ()) from error
 
     def _failed_node(self, error):
         """The op whose kernel raised ``error``: from the generated source's line number, or
@@ -140,7 +168,7 @@ class Plan:
         node = getattr(error, "microflow_node", None)
         traceback = error.__traceback__
         while node is None and traceback is not None:
-            if traceback.tb_frame.f_code.co_filename == "<microflow plan>":
+            if traceback.tb_frame.f_code.co_filename == self._filename:
                 node = self._line_nodes.get(traceback.tb_lineno)
             traceback = traceback.tb_next
         return node
@@ -151,22 +179,31 @@ class Plan:
         that a loop interprets)."""
         fed = {t: i for i, t in enumerate(self.fed)}
         names, globals_, steps = {}, {"_check": _check_numerics}, []
+        shared = set()          # Tensors whose array may be (a view of) a feed, constant or Variable
+        written = set()         # feeds that an in-place kernel (an update) would write into
         for index, node in enumerate(self.order):
             op = node.operation
             if node in fed:
                 names[node] = f"f{fed[node]}"
+                shared.add(node)
             elif isinstance(op, Const | VariableOp):
                 names[node] = f"c{index}"       # a Variable's array is updated in place
                 globals_[names[node]] = op.value if isinstance(op, Const) else node._value
+                shared.add(node)
             elif isinstance(op, Placeholder):
                 raise FeedError(_missing_feed_message(node, self.fetches))
             elif isinstance(op, _ALIASES):
                 names[node] = names[node.inputs[0]]
+                shared.update([node] if node.inputs[0] in shared else [])
             elif isinstance(op, Group):
                 names[node] = "None"            # its inputs run; it has nothing to compute
             else:
                 names[node] = f"t{index}"
                 steps.append((node, op.forward, names[node], [names[i] for i in node.inputs]))
+                if op.views and any(i in shared for i in node.inputs):
+                    shared.add(node)
+                written.update(names[node.inputs[i]] for i in op.writes
+                               if i < len(node.inputs) and names[node.inputs[i]][0] == "f")
         last_use = {}
         for position, (_, _, _, args) in enumerate(steps):
             for arg in args:
@@ -174,25 +211,34 @@ class Plan:
         kept = {names[t] for t in self.fetches}
         dead = [sorted({a for a in args if last_use[a] == position and a[0] == "t"} - kept)
                 for position, (_, _, _, args) in enumerate(steps)]
-        # Arrays the graph owns (constants, Variables, feeds) are copied before any update.
+        # Arrays the graph owns (constants, Variables, feeds) are copied before any update;
+        # so are fetched views of them, right after they are made; and a feed that an update
+        # would write into is copied first, so that the caller's array is never written.
         copied = sorted({names[t] for t in self.fetches if names[t][0] in "cf"})
         results = [names[t] + ("_" if names[t][0] in "cf" else "") for t in self.fetches]
+        views = {names[t] for t in self.fetches if t in shared and names[t][0] == "t"}
+        steps = [(node, kernel, out, args, out in views) for node, kernel, out, args in steps]
+        written = sorted(written)
         if len(steps) <= CODEGEN_LIMIT and self.timings is None:
-            self._function = self._generate(globals_, steps, dead, copied, results,
+            self._function = self._generate(globals_, steps, dead, copied, written, results,
                                             check_numerics)
         else:
-            self._function = self._interpreter(globals_, steps, dead, copied, results,
+            self._function = self._interpreter(globals_, steps, dead, copied, written, results,
                                                check_numerics)
 
-    def _generate(self, globals_, steps, dead, copied, results, check_numerics):
+    def _generate(self, globals_, steps, dead, copied, written, results, check_numerics):
         lines = ["def plan(feeds):"]
         self._line_nodes = {}                   # line number -> the op it runs, for errors
         if self.fed:
             lines.append(f"    {', '.join(f'f{i}' for i in range(len(self.fed)))}, = feeds")
+        lines += [f"    {name} = {name}.copy()" for name in written]
         lines += [f"    {name}_ = {name}.copy()" for name in copied]
-        for (node, kernel, out, args), unused in zip(steps, dead):
+        for (node, kernel, out, args, copy), unused in zip(steps, dead):
             globals_["k" + out] = kernel
-            lines.append(f"    {out} = k{out}({', '.join(args)})")
+            # The comment names the op in tracebacks and in numpy's warnings, which show
+            # this line (the source is registered with linecache below).
+            lines.append(f"    {out} = k{out}({', '.join(args)}){'.copy()' if copy else ''}"
+                         f"  # {node.op} op {node.name!r}")
             self._line_nodes[len(lines)] = node
             if check_numerics:
                 globals_["n" + out] = node
@@ -201,23 +247,27 @@ class Plan:
                 lines.append(f"    del {', '.join(unused)}")
         lines.append(f"    return ({''.join(r + ', ' for r in results)})")
         self.source = "\n".join(lines) + "\n"
-        exec(compile(self.source, "<microflow plan>", "exec"), globals_)
+        self._filename = f"<microflow plan {next(_plan_numbers)}>"
+        _remember_source(self._filename, self.source)
+        exec(compile(self.source, self._filename, "exec"), globals_)
         return globals_["plan"]
 
-    def _interpreter(self, globals_, steps, dead, copied, results, check_numerics):
+    def _interpreter(self, globals_, steps, dead, copied, written, results, check_numerics):
         self.source = f"<a plan of {len(steps)} steps, run by a loop>"
+        self._filename = None
         slot_of = {"None": 0}                  # the Group op's output: always None
         for name in list(globals_) + [f"f{i}" for i in range(len(self.fed))] + \
-                [out for _, _, out, _ in steps] + [name + "_" for name in copied]:
+                [out for _, _, out, _, _ in steps] + [name + "_" for name in copied]:
             slot_of.setdefault(name, len(slot_of))
         template = [None] * len(slot_of)
         for name, value in globals_.items():
             template[slot_of[name]] = value
         fed_slots = [slot_of[f"f{i}"] for i in range(len(self.fed))]
-        copies = [(slot_of[name], slot_of[name + "_"]) for name in copied]
+        copies = [(slot_of[name], slot_of[name]) for name in written] + \
+            [(slot_of[name], slot_of[name + "_"]) for name in copied]
         program = [(node, kernel, slot_of[out], [slot_of[a] for a in args],
-                    [slot_of[d] for d in unused])
-                   for (node, kernel, out, args), unused in zip(steps, dead)]
+                    [slot_of[d] for d in unused], copy)
+                   for (node, kernel, out, args, copy), unused in zip(steps, dead)]
         result_slots = [slot_of[name] for name in results]
         timings = self.timings
         if timings is not None:
@@ -230,13 +280,15 @@ class Plan:
             for source, target in copies:
                 slots[target] = slots[source].copy()
             try:
-                for node, kernel, out, args, unused in program:
+                for node, kernel, out, args, unused, copy in program:
                     if timings is None:
                         slots[out] = kernel(*[slots[a] for a in args])
                     else:
                         started = time.perf_counter()
                         slots[out] = kernel(*[slots[a] for a in args])
                         timings[node] += time.perf_counter() - started
+                    if copy:
+                        slots[out] = slots[out].copy()
                     if check_numerics:
                         _check_numerics(node, slots[out])
                     for slot in unused:
@@ -332,21 +384,65 @@ def _converter(tensor):
 
 
 def _as_array(value, tensor, what):
+    if isinstance(value, Tensor):
+        raise FeedError(f"cannot feed {what} {tensor.name!r}: the value is a Tensor "
+                        f"({value.name!r}) where an array was expected; feed the array that "
+                        f"Session.run returns for it")
     try:
         array = np.asarray(value)
     except (ValueError, TypeError) as error:
         raise FeedError(f"cannot feed {what} {tensor.name!r} (dtype {tensor.dtype}): "
                         f"{error}") from None
-    if array.dtype.kind not in "biuf" or (array.dtype.kind == "f" and tensor.dtype.kind in "iub"):
+    source, target = array.dtype, tensor.dtype
+    if source.kind not in "biuf" or (source.kind == "f" and target.kind in "iub"):
         raise FeedError(f"cannot feed a value of dtype {array.dtype} into {what} "
                         f"{tensor.name!r} of dtype {tensor.dtype}")
-    return array.astype(tensor.dtype, copy=False)
+    if source != target and array.size and not _range_fits(source, target):
+        _check_values_fit(array, tensor, what)
+    return array.astype(target, copy=False)
 
 
-def _naming(error, node):
-    """``error`` again, its message prefixed with the op that raised it and its inputs."""
+def _range(dtype):
+    """The smallest and largest value of a numeric dtype, as Python numbers."""
+    if dtype.kind == "b":
+        return 0, 1
+    info = np.iinfo(dtype) if dtype.kind in "iu" else np.finfo(dtype)
+    return info.min.item() if dtype.kind == "f" else info.min, \
+        info.max.item() if dtype.kind == "f" else info.max
+
+
+def _range_fits(source, target):
+    """Whether every value of ``source`` is within ``target``'s range (int64 -> float32 is:
+    a float target only rounds, an integer one must hold the value exactly)."""
+    (low, high), (target_low, target_high) = _range(source), _range(target)
+    return target_low <= low and high <= target_high
+
+
+def _check_values_fit(array, tensor, what):
+    """FeedError unless every value of ``array`` is within the range of ``tensor``'s dtype
+    (NaN and infinities fit a float dtype: they convert to themselves)."""
+    values = array
+    if array.dtype.kind == "f":
+        values = array[np.isfinite(array)] if not np.isfinite(array.min() + array.max()) \
+            else array
+        if not values.size:
+            return
+    low, high = values.min().item(), values.max().item()
+    target_low, target_high = _range(tensor.dtype)
+    if low < target_low or high > target_high:
+        raise FeedError(f"cannot feed {what} {tensor.name!r} ({tensor.dtype}) a value of "
+                        f"dtype {array.dtype} from {low} to {high}: outside {tensor.dtype}'s "
+                        f"range ({target_low} to {target_high})")
+
+
+def _naming(error, node, empty=()):
+    """``error`` again, its message prefixed with the op that raised it and its inputs (and
+    followed by the ``(tensor, shape)`` feeds that had no rows, for an empty batch)."""
     inputs = ", ".join(f"{t.name!r} {format_shape(t.shape)}" for t in node.inputs)
     message = f"{node.op} op {node.name!r} (inputs {inputs}) failed: {error}"
+    if empty:
+        message += "; fed with no rows: " + ", ".join(f"{t.name!r} {format_shape(shape)}"
+                                                      for t, shape in empty)
     try:
         named = type(error)(message)
     except Exception:               # an exception type that wants other arguments

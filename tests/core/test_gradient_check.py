@@ -500,3 +500,19 @@ def test_second_derivatives_of_pooling(pool):
     x = mf.Variable(spread(1, 5, 5, 2))
     (d_x,) = mf.gradients(mf.reduce_sum(mf.square(pool(x))), [x])
     assert check_gradients(d_x, [x]) < 1e-6
+
+
+@pytest.mark.parametrize("name, build, inputs, dynamic", all_cases())
+def test_ops_whose_output_may_share_memory_with_an_input_say_so(name, build, inputs, dynamic):
+    """``views = True`` is what makes a Session copy a fetched view of a fed array or a
+    Variable, so that the caller never gets (and never writes into) someone else's buffer."""
+    y, xs, feed = _build(build, inputs, dynamic)
+    sess = mf.Session(y.graph)
+    for node in y.graph.tensors:
+        if not node.inputs or node.operation.stateful:
+            continue
+        values = sess.run(list(node.inputs), feed)
+        out = node.operation.forward(*values)
+        if isinstance(out, np.ndarray) and any(isinstance(v, np.ndarray) and
+                                               np.shares_memory(out, v) for v in values):
+            assert node.operation.views, f"{node.op} returns a view of an input: set views = True"

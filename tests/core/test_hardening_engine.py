@@ -178,3 +178,172 @@ def test_reduce_sum_on_any_layout(axis, layout):
     x = mf.placeholder((None, 5), "float64")
     np.testing.assert_allclose(run(mf.reduce_sum(x, axis=axis), {x: fed}),
                                np.sum(fed, axis=axis), rtol=1e-12)
+
+
+# -- 5. a Session never writes into, or hands back, an array the caller fed -----------------
+def test_feeding_a_variable_while_training_leaves_the_fed_array_alone():
+    W = mf.Variable(np.ones(3), name="W")
+    train = mf.optimizers.SGD(0.1).minimize(mf.l2_loss(W))
+    fed = np.full(3, 2.0)
+    sess = mf.Session()
+    fetched = sess.run([train, W], {W: fed})[1]
+    np.testing.assert_array_equal(fed, [2.0, 2.0, 2.0])
+    np.testing.assert_array_equal(fetched, [2.0, 2.0, 2.0])
+    np.testing.assert_array_equal(W.value, [1.0, 1.0, 1.0])      # the feed stood in for W
+    sess.run(train)
+    np.testing.assert_allclose(W.value, [0.9, 0.9, 0.9])           # and W still trains
+
+
+def test_feeding_an_optimizer_slot_leaves_the_fed_array_alone():
+    W = mf.Variable(np.ones(2), name="W")
+    mf.optimizers.Adam(0.1).minimize(mf.l2_loss(W))
+    train = mf.get_default_graph().get_tensor_by_name("Adam/train")
+    slots = [v for v in mf.get_default_graph().variables if not v.trainable]
+    feeds = {v: np.zeros(v.shape, v.dtype) for v in slots}
+    copies = {v: a.copy() for v, a in feeds.items()}
+    mf.Session().run(train, feeds)
+    for v in slots:
+        np.testing.assert_array_equal(feeds[v], copies[v])
+
+
+@pytest.mark.parametrize("view", [
+    mf.identity, mf.stop_gradient, lambda x: mf.reshape(x, (-1,)), mf.transpose,
+    lambda x: x[1:], lambda x: mf.expand_dims(x, 0), lambda x: mf.cast(x, "float64"),
+    lambda x: mf.reduce_sum(x, axis=()),
+    lambda x: mf.ops.sum_to(x, mf.placeholder((3, 2), "float64")),
+    lambda x: mf.ops.broadcast_to(x, mf.placeholder((3, 2), "float64")),
+], ids=["identity", "stop_gradient", "reshape", "transpose", "slice", "expand_dims", "cast",
+        "reduce_sum-no-axes", "sum_to-same-shape", "broadcast_to-same-shape"])
+def test_a_fetched_value_never_aliases_a_fed_array_or_a_variable(view):
+    x = mf.placeholder((3, 2), "float64", name="x")
+    fed = np.arange(6.0).reshape(3, 2)
+    value = run(view(x), {x: fed})
+    assert not np.shares_memory(value, fed)
+    expected = value.copy()
+    value[...] = -1                                  # the caller owns it: writable
+    np.testing.assert_array_equal(fed, np.arange(6.0).reshape(3, 2))
+    W = mf.Variable(np.arange(6.0).reshape(3, 2), name="W")
+    train = mf.optimizers.SGD(1.0).minimize(mf.l2_loss(W))
+    sess = mf.Session()
+    seen = sess.run([view(W), train])[0]
+    assert not np.shares_memory(seen, W.value)
+    np.testing.assert_array_equal(seen, expected)       # as before the update
+
+
+# -- 6. feeds that do not fit the placeholder's dtype -----------------------------------------
+@pytest.mark.parametrize("dtype, value, message", [
+    ("int32", np.array([0, 2**40]), r"'ids' \(int32\).*int64 from 0 to 1099511627776.*int32"),
+    ("int64", np.array([2**63 + 5], dtype=np.uint64),
+     r"'ids' \(int64\).*uint64 from 9223372036854775813 to 9223372036854775813"),
+    ("int32", np.array([2**63 + 5], dtype=np.uint64), r"'ids' \(int32\).*uint64"),
+    ("uint8", np.array([-1, 3]), r"'ids' \(uint8\).*int64 from -1 to 3"),
+    ("int8", [1, 200], r"'ids' \(int8\).*int64 from 1 to 200"),
+    ("float32", np.array([1.0, 1e300]), r"'ids' \(float32\).*float64 from 1.0 to 1e\+300"),
+    ("float16", np.array([-1e5, 0.0]), r"'ids' \(float16\).*float64 from -100000.0 to 0.0"),
+    ("bool", np.array([0, 2]), r"'ids' \(bool\).*int64 from 0 to 2"),
+])
+def test_a_feed_that_does_not_fit_the_dtype_is_refused(dtype, value, message, silent):
+    x = mf.placeholder((None,), dtype, name="ids")
+    with pytest.raises(mf.FeedError, match=message):
+        run(mf.identity(x), {x: value})
+
+
+@pytest.mark.parametrize("dtype, value", [
+    ("int32", np.array([0, 9, 2**31 - 1])), ("int32", [0, 1, 2]), ("uint8", np.array([0, 255])),
+    ("int64", np.array([2**63 - 1], dtype=np.uint64)), ("float32", np.array([1e-30, -3e38])),
+    ("float32", np.array([np.inf, -np.inf, np.nan, 1.0])), ("float32", np.array([0, 2**40])),
+    ("float64", np.array([True, False])), ("bool", np.array([0, 1])), ("float16", [65504.0]),
+])
+def test_lossless_or_in_range_feeds_are_converted(dtype, value, silent):
+    x = mf.placeholder((None,), dtype, name="x")
+    result = run(mf.identity(x), {x: value})
+    assert result.dtype == np.dtype(dtype)
+    np.testing.assert_array_equal(result, np.asarray(value).astype(dtype))
+
+
+# -- 12. feeding a Tensor as a value ----------------------------------------------------------
+def test_feeding_a_tensor_as_a_value_is_a_clear_error_and_leaves_the_graph_alone():
+    x = mf.placeholder((2,), name="x")
+    other = mf.constant(np.ones(2, np.float32), name="other")
+    y = x * 2
+    before = list(mf.get_default_graph().tensors)
+    with pytest.raises(mf.FeedError, match=r"placeholder 'x'.*a Tensor \('other'\).*array"):
+        run(y, {x: other})
+    with pytest.raises(mf.FeedError, match=r"placeholder 'x'.*a Tensor"):
+        run(y, {x: [other, other]})
+    assert mf.get_default_graph().tensors == before
+
+
+def test_numpy_refuses_to_turn_a_tensor_into_an_array():
+    t = mf.constant(1.0, name="t")
+    with pytest.raises(TypeError, match=r"a Tensor \('t'\).*Session"):
+        np.asarray(t)
+    W = mf.Variable(np.ones(2), name="W")
+    with pytest.raises(TypeError, match=r"Tensor"):
+        W.assign(mf.constant(np.ones(2)))
+
+
+# -- 14. the plan cache is bounded, under threads too ----------------------------------------
+def test_the_plan_cache_stays_bounded_under_threads(monkeypatch):
+    import threading
+    import time
+    from microflow.core import session
+    monkeypatch.setattr(session, "MAX_PLANS", 4)
+    original = session.Plan
+
+    class SlowPlan(original):
+        def __init__(self, *args, **kwargs):
+            time.sleep(0.02)                # so that the threads overlap while compiling
+            super().__init__(*args, **kwargs)
+    monkeypatch.setattr(session, "Plan", SlowPlan)
+    x = mf.constant(1.0)
+    fetches = [[x * float(i)] for i in range(40)]
+    sess = mf.Session()
+    errors = []
+
+    def work(part):
+        try:
+            for fetch in fetches[part::4]:
+                assert sess.run(fetch) == [fetch[0].inputs[1].operation.value]
+                assert len(sess._plans) <= 4
+        except Exception as error:          # noqa: BLE001 - reported below
+            errors.append(error)
+    threads = [threading.Thread(target=work, args=(i,)) for i in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == [] and len(sess._plans) <= 4
+
+
+# -- 24. numpy warnings inside a plan name the op -----------------------------------------
+def test_a_numpy_warning_from_a_plan_names_the_op():
+    import linecache
+    x = mf.placeholder((1, 1), "float32", name="x")
+    big = mf.matmul(x, mf.constant(np.full((1, 1), 3e38, np.float32)), name="big_product")
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        run(big, {x: np.full((1, 1), 10.0, np.float32)})
+    (warning,) = [w for w in caught if issubclass(w.category, RuntimeWarning)]
+    shown = warnings.formatwarning(warning.message, warning.category, warning.filename,
+                                   warning.lineno, linecache.getline(warning.filename,
+                                                                     warning.lineno))
+    assert "MatMul op 'big_product'" in shown
+
+
+# -- 28. a loss over a batch of no rows ------------------------------------------------------
+@pytest.mark.parametrize("loss_of", [
+    lambda x, y: mf.softmax_cross_entropy(x, y),
+    lambda x, y: mf.sigmoid_cross_entropy(x, x * 0),
+    lambda x, y: mf.accuracy(x, y),
+    lambda x, y: mf.reduce_mean(mf.square(x)),
+    lambda x, y: mf.gradients(mf.softmax_cross_entropy(x, y), [x])[0],
+    lambda x, y: mf.gradients(mf.sigmoid_cross_entropy(x, x * 0), [x])[0],
+    lambda x, y: mf.gradients(mf.reduce_mean(mf.square(x)), [x])[0],
+], ids=["softmax_cross_entropy", "sigmoid_cross_entropy", "accuracy", "reduce_mean",
+        "softmax_cross_entropy-gradient", "sigmoid_cross_entropy-gradient", "reduce_mean-gradient"])
+def test_a_mean_over_a_batch_of_no_rows_says_so_and_names_the_feed(loss_of, silent):
+    x = mf.placeholder((None, 3), name="images")
+    y = mf.placeholder((None,), "int64", name="labels")
+    with pytest.raises(ValueError, match=r"no rows.*fed with no rows: 'images' \(0, 3\)"):
+        run(loss_of(x, y), {x: np.zeros((0, 3), np.float32), y: np.zeros(0, np.int64)})

@@ -462,3 +462,35 @@ def test_optimizer_state_is_listed_in_the_updates_unless_asked_for():
     unfolded = viz.draw(loss, backward=True, optimizer_state=True).source
     assert "state:" not in unfolded
     assert unfolded.count("not trained") == 3
+
+
+def test_the_ops_of_issue_15_are_labelled_with_their_type_and_settings():
+    x = mf.placeholder((None, 4), name="x")
+    rate = mf.placeholder_with_default(0.0, (), name="rate")
+    hidden = mf.dropout(mf.leaky_relu(x, alpha=0.1), 0.5)
+    switched = mf.dropout(mf.elu(x, alpha=0.5), rate)
+    left, right = mf.split(hidden, [1, 3], axis=1)
+    joined = mf.concat([right, switched], axis=1)
+    picked = mf.pad(mf.gather(joined, [0, 2], axis=1), [(0, 0), (1, 1)])
+    targets = [
+        mf.softmax_cross_entropy(picked, mf.placeholder((None,), "int64", name="y"),
+                                 reduction="none"),
+        mf.stack([mf.tile(mf.reduce_max(joined, axis=1, keepdims=True), (1, 3))] * 2, axis=1),
+        mf.one_hot(mf.placeholder((None,), "int64", name="ids"), 3),
+        mf.logsumexp(left, axis=0), mf.clip(x, 0.0, 1.0), mf.where(x > 0, x, 0.0),
+    ]
+    nodes, _ = parse(viz.draw(targets))
+    expected = {
+        "LeakyRelu": "LeakyRelu alpha=0.1", "Elu": "Elu alpha=0.5",
+        "Dropout rate": "Dropout rate=0.5", "DropoutMask dropout_mask rate": "DropoutMask "
+        "dropout_mask rate=0.5", "Split_1": "Split Split_1 sizes=(1, 3), axis=1, index=1",
+        "Concat": "Concat axis=1", "Gather": "Gather axis=1",
+        "Pad": "Pad paddings=((0, 0), (1, 1)), constant=0",
+        "SoftmaxCrossEntropyPerExample": "SoftmaxCrossEntropyPerExample sparse",
+        "ReduceMax": "ReduceMax axis=1, keepdims", "Tile": "Tile reps=(1, 3)",
+        "Stack": "Stack axis=1", "OneHot": "OneHot depth=3, dtype=float32",
+        "Logsumexp": "Logsumexp axis=0", "PlaceholderWithDefault": "PlaceholderWithDefault rate",
+        "Clip": "Clip", "Where": "Where", "Greater": "Greater",
+    }
+    for text, label in expected.items():
+        assert nodes[node_with(nodes, text)][0] == label

@@ -37,6 +37,9 @@ class Op:
     broadcasts = False      # True, or the indices of the inputs that numpy may broadcast: the
                             # gradient walk sums their gradients back to their shapes
     stateful = False        # updates Variables in place: runs after everything else in a step
+    writes = ()             # the inputs a stateful op writes into (a fed one is copied first)
+    views = False           # the output may share memory with an input (a view, or the input
+                            # itself): a fetched one is copied, so that the caller owns it
 
     @property
     def type_name(self):

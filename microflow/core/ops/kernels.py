@@ -92,14 +92,18 @@ def subtract_at_labels(a, labels, value=1):
 NO_ROWS = "the batch has no rows: a mean over 0 rows is undefined"
 
 
+class NoRows(ValueError):
+    """A mean over an empty batch (the Session adds which feeds had no rows)."""
+
+
 def rows(a):
-    """The number of rows of ``a``, which a mean divides by; ValueError when there are none."""
+    """The number of rows of ``a``, which a mean divides by; NoRows when there are none."""
     n = len(a)
     if not n:
-        raise ValueError(NO_ROWS)
+        raise NoRows(NO_ROWS)
     return n
 
 
 def mean(vector):
-    """The mean of a 1-D array (ValueError when it is empty)."""
+    """The mean of a 1-D array (NoRows when it is empty)."""
     return np.add.reduce(vector) / rows(vector)

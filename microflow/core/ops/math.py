@@ -7,6 +7,7 @@ import numpy as np
 from microflow.core.errors import ShapeError
 from microflow.core.graph import Tensor, as_tensor
 from microflow.core.ops.base import Op, apply, broadcast_shapes, register, result_dtype
+from microflow.core.ops.shape import zeros_like
 
 
 class Binary(Op):
@@ -211,6 +212,8 @@ class ReluGrad(Op):
 class Cast(Op):
     """out = a converted to another dtype"""
 
+    views = True            # a itself, when it has the dtype already
+
     def __init__(self, dtype):
         self.dtype = np.dtype(dtype)
 
@@ -360,7 +363,6 @@ class Sign(Op):
 
     def backward(self, grad, a, out):
         # Flat wherever it is defined: the gradient is 0 (not None, so gradients() gives zeros).
-        from microflow.core.ops.shape import zeros_like
         return (zeros_like(a),)
 
 

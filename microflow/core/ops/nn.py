@@ -195,7 +195,7 @@ class _SigmoidCrossEntropyShapes:
         if z.shape != x.shape:
             raise ShapeError(_mismatch(x.shape, z.shape, "targets", "the logits' shape"))
         if not x.size:
-            raise ValueError(kernels.NO_ROWS)
+            raise kernels.NoRows(kernels.NO_ROWS)
         return x.size
 
 

@@ -11,6 +11,8 @@ from microflow.core.errors import ShapeError
 from microflow.core.ops import kernels
 from microflow.core.ops.base import (Op, apply, format_shape, normalize_axes, register,
                                 static_size)
+from microflow.core.ops.math import (cast, divide, exp, greater_equal, less_equal, multiply,
+                                     subtract)
 
 
 def _insert_ones(shape, axes):
@@ -34,6 +36,8 @@ def _reduced_shape(shape, axes, keepdims):
 @register
 class ReduceSum(Op):
     """out = sum of a over ``axis`` (all axes when None)"""
+
+    views = True            # over no axes, it returns its input
 
     def __init__(self, axis=None, keepdims=False):
         self.axis = axis
@@ -71,6 +75,7 @@ class ReduceMean(Op):
         self.keepdims = bool(keepdims)
 
     def forward(self, a):
+        _count(a, self._axes)
         return np.mean(a, axis=self._axes, keepdims=self.keepdims)
 
     def infer(self, a):
@@ -86,6 +91,8 @@ class ReduceMean(Op):
 @register
 class SumTo(Op):
     """out = a summed over the axes along which it was broadcast from the target shape"""
+
+    views = True            # when nothing was broadcast, it returns its input
 
     def __init__(self, shape=None, axes=()):
         self.shape = shape      # the static target shape, or None: take ``like``'s at run time
@@ -120,6 +127,8 @@ def _sum_rows(a):
 class BroadcastTo(Op):
     """out = a broadcast to the target shape (after inserting length-1 ``axes``)"""
 
+    views = True            # a read-only view
+
     def __init__(self, shape=None, axes=()):
         self.shape = shape
         self.axes = tuple(axes)
@@ -151,11 +160,22 @@ class CountOf(Op):
         self.axes = tuple(axes)
 
     def forward(self, a):
-        return np.asarray(math.prod([a.shape[i] for i in self.axes]), dtype=self._dtype)
+        return np.asarray(_count(a, self.axes), dtype=self._dtype)
 
     def infer(self, a):
         self._dtype = a.dtype if a.dtype.kind in "fc" else np.dtype(np.float64)
         return (), self._dtype
+
+
+def _count(a, axes):
+    """The number of elements of ``a`` along ``axes``, which a mean divides by; NoRows if 0."""
+    count = math.prod([a.shape[i] for i in axes])
+    if not count:
+        if 0 in axes and not len(a):
+            raise kernels.NoRows(kernels.NO_ROWS)
+        raise kernels.NoRows(f"a mean over axes {axes} of an array of shape "
+                             f"{format_shape(a.shape)}: over 0 elements, it is undefined")
+    return count
 
 
 @register
@@ -237,7 +257,6 @@ class _Extreme(Op):
         return _reduced_shape(a.shape, self._axes, self.keepdims), a.dtype
 
     def backward(self, grad, a, out):
-        from microflow.core.ops.math import cast, divide, multiply
         axes = () if self.keepdims else self._axes
         hits = cast(self._holds_extreme(a, broadcast_to(out, a, axes)), a.dtype)
         # Tied positions split the gradient equally (TensorFlow's rule for reduce_max).
@@ -253,7 +272,6 @@ class ReduceMax(_Extreme):
         return np.max(a, axis=self._axes, keepdims=self.keepdims)
 
     def _holds_extreme(self, a, extreme):
-        from microflow.core.ops.math import greater_equal
         return greater_equal(a, extreme)         # a <= max everywhere: >= means ==
 
 
@@ -265,7 +283,6 @@ class ReduceMin(_Extreme):
         return np.min(a, axis=self._axes, keepdims=self.keepdims)
 
     def _holds_extreme(self, a, extreme):
-        from microflow.core.ops.math import less_equal
         return less_equal(a, extreme)
 
 
@@ -292,7 +309,6 @@ class Logsumexp(Op):
 
     def backward(self, grad, a, out):
         # d out / d a_i = e ** (a_i - out): the softmax over the reduced axes
-        from microflow.core.ops.math import exp, multiply, subtract
         axes = () if self.keepdims else self._axes
         weights = exp(subtract(a, broadcast_to(out, a, axes)))
         return (multiply(broadcast_to(grad, a, axes), weights),)

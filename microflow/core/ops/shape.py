@@ -14,6 +14,8 @@ from microflow.core.ops.base import (Op, apply, describe, format_shape, normaliz
 class Reshape(Op):
     """out = a with a new shape (one dimension may be -1: inferred)"""
 
+    views = True            # its output may be a view of its input
+
     def __init__(self, shape):
         self.shape = tuple(int(d) for d in shape)
 
@@ -45,6 +47,8 @@ class Reshape(Op):
 class ReshapeLike(Op):
     """out = a reshaped to the run-time shape of ``like``"""
 
+    views = True            # its output may be a view of its input
+
     def forward(self, a, like):
         return a.reshape(like.shape)
 
@@ -58,6 +62,8 @@ class ReshapeLike(Op):
 @register
 class ExpandDims(Op):
     """out = a with a new axis of length 1 at ``axis``"""
+
+    views = True            # its output may be a view of its input
 
     def __init__(self, axis):
         self.axis = int(axis)
@@ -80,6 +86,8 @@ class ExpandDims(Op):
 @register
 class Transpose(Op):
     """out = a with its axes permuted (reversed when ``axes`` is None)"""
+
+    views = True            # its output may be a view of its input
 
     def __init__(self, axes=None):
         self.axes = None if axes is None else tuple(int(a) for a in axes)
@@ -148,6 +156,8 @@ def _indexed_shape(shape, key):
 class GetItem(Op):
     """out = a[key], numpy's basic indexing (ints, slices, None, ...)"""
 
+    views = True            # its output may be a view of its input
+
     def __init__(self, key):
         self.key = _normalize_key(key)
 
@@ -184,6 +194,8 @@ class ScatterLike(Op):
 class Identity(Op):
     """out = a"""
 
+    views = True            # its output may be a view of its input
+
     def forward(self, a):
         return a
 
@@ -194,6 +206,8 @@ class Identity(Op):
 @register
 class StopGradient(Op):
     """out = a, but no gradient flows back through it"""
+
+    views = True            # its output may be a view of its input
 
     differentiable = False
 
@@ -213,6 +227,8 @@ class OnesLike(Op):
 @register
 class PlaceholderWithDefault(Op):
     """out = the value fed for it, or else its input (the default)"""
+
+    views = True            # its output may be a view of its input
 
     def __init__(self, shape):
         self.shape = shape
@@ -428,6 +444,8 @@ class SplitLike(Op):
     """out = the piece of a, along ``axis``, where input ``index`` of a concat of ``values``
     lies (Concat's backward when their sizes are known at run time only)"""
 
+    views = True            # its output may be a view of its input
+
     def __init__(self, axis, index):
         self.axis = axis
         self.index = index
@@ -479,6 +497,8 @@ class Stack(Op):
 class Split(Op):
     """out = piece ``index`` of a cut along ``axis`` into pieces of the given ``sizes``"""
 
+    views = True            # its output may be a view of its input
+
     def __init__(self, sizes, axis, index):
         self.sizes = tuple(sizes)
         self.axis = axis
@@ -505,6 +525,8 @@ class Split(Op):
 @register
 class Squeeze(Op):
     """out = a without its length-1 axes ``axis`` (all of them when None)"""
+
+    views = True            # its output may be a view of its input
 
     def __init__(self, axis=None):
         self.axis = axis

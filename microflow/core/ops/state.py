@@ -18,6 +18,7 @@ class Update(Op):
 
     differentiable = False
     stateful = True
+    writes = (0,)
 
     def infer(self, *inputs):
         return (), None
@@ -46,6 +47,8 @@ class ApplySGD(Update):
 class ApplyMomentum(Update):
     """v = mu * v + g; w -= lr * v  (Nesterov: w -= lr * (g + mu * v))"""
 
+    writes = (0, 3)
+
     def __init__(self, momentum, nesterov=False):
         self.momentum = momentum
         self.nesterov = nesterov
@@ -66,6 +69,8 @@ class ApplyMomentum(Update):
 @register
 class ApplyRMSProp(Update):
     """ms = rho ms + (1 - rho) g**2; v = mu v + g / (sqrt(ms) + eps); w -= lr v  (mu = 0: w -= lr g / (sqrt(ms) + eps))"""
+
+    writes = (0, 3, 4)
 
     def __init__(self, decay, momentum, epsilon):
         self.decay = decay
@@ -95,6 +100,8 @@ class ApplyAdam(Update):
     """m = b1 m + (1 - b1) g; v = b2 v + (1 - b2) g**2; w -= lr m^ / (sqrt(v^) + eps), with the
     bias-corrected m^ = m / (1 - b1**t), v^ = v / (1 - b2**t) at step t = count + 1"""
 
+    writes = (0, 3, 4)
+
     def __init__(self, beta1, beta2, epsilon):
         self.beta1 = beta1
         self.beta2 = beta2
@@ -122,6 +129,8 @@ class ApplyAdam(Update):
 @register
 class ApplyAdaGrad(Update):
     """acc += g**2; w -= lr g / (sqrt(acc) + eps)"""
+
+    writes = (0, 3)
 
     def __init__(self, epsilon):
         self.epsilon = epsilon
@@ -187,6 +196,7 @@ class CheckFinite(Op):
 
     differentiable = False
     stateful = True
+    views = True        # it returns x itself
     guard = True        # placed before the updates, so a failed check leaves the weights as they were
 
     def __init__(self, message="holds NaN or Inf"):
