@@ -100,12 +100,25 @@ def _add_problem_options(parser):
                         help="faces: the FER2013 CSV from Kaggle (default: synthetic faces)")
     parser.add_argument("--balance", action="store_true",
                         help="faces: repeat the rare classes of the training rows")
+    parser.add_argument("--model", choices=trainers.MODELS, default="mlp",
+                        help="faces: mlp (default), or cnn: the course's convolutional network "
+                             "(conv 5x5x20, pool, conv 5x5x50, pool, dense 500, 300; SGD "
+                             "momentum lr 0.01, batch 64, 5 epochs unless given)")
+    parser.add_argument("--filters", type=hidden_sizes, metavar="20,50",
+                        help="cnn: the convolutions' numbers of filters (default: 20,50)")
+    parser.add_argument("--kernel", type=positive_int, metavar="K",
+                        help="cnn: the convolutions' window side (default: 5)")
+    parser.add_argument("--placement", choices=("centred", "anywhere"),
+                        help="synthetic faces: centred (default), or anywhere: moved and "
+                             "shrunk, which a cnn handles and an mlp does not")
 
 
 def _config(args):
     overrides = dict(hidden=args.hidden, activation=args.activation, optimizer=args.optimizer,
                      lr=args.lr, l2=args.l2, epochs=args.epochs, samples=args.samples,
-                     patience=args.patience, seed=args.seed, balance=args.balance or None)
+                     patience=args.patience, seed=args.seed, balance=args.balance or None,
+                     model=args.model, filters=args.filters, kernel=args.kernel,
+                     placement=args.placement)
     cfg = trainers.config(args.problem, **overrides)
     if args.batch_size is not None:             # 0 means the whole set: batch_size None
         cfg = dataclasses.replace(cfg, batch_size=args.batch_size or None)
@@ -113,6 +126,11 @@ def _config(args):
 
 
 def _describe(cfg):
+    if cfg.model == "cnn":
+        convs = ", ".join(f"conv {cfg.kernel}x{cfg.kernel}x{count}" for count in cfg.filters)
+        return (f"cnn {convs}, dense {','.join(map(str, cfg.hidden))} relu, {cfg.optimizer} "
+                f"lr {cfg.lr:g}, l2 {cfg.l2:g}, {cfg.epochs} epochs, batch "
+                f"{cfg.batch_size or 'all'}, seed {cfg.seed}")
     return (f"hidden {','.join(map(str, cfg.hidden))} {cfg.activation}, {cfg.optimizer} "
             f"lr {cfg.lr:g}, l2 {cfg.l2:g}, {cfg.epochs} epochs, batch "
             f"{cfg.batch_size or 'all'}, seed {cfg.seed}")
@@ -129,13 +147,13 @@ def _guarded(command, run):
         try:
             return run(args)
         except DivergenceError as error:
-            lr = args.lr or trainers.DEFAULTS[args.problem]["lr"]
+            lr = args.lr or trainers.config(args.problem, model=getattr(args, "model", None)).lr
             return _fail(command, f"training diverged: {str(error).rstrip('.')}, e.g. "
                                   f"--lr {lr / 10:g}")
         except FileNotFoundError as error:
             return _fail(command, str(error) if not error.filename else
                          f"no such file: {error.filename!r}")
-        except (OSError, ValueError) as error:     # FER2013FormatError, CheckpointError too
+        except (OSError, ValueError, ImportError) as error:  # FER2013FormatError, CheckpointError
             return _fail(command, str(error))
         except KeyboardInterrupt:
             print(f"\nmicroflow {command}: interrupted", file=sys.stderr)
@@ -190,7 +208,27 @@ def add_cv(subparsers):
     _add_problem_options(parser)
     parser.add_argument("--folds", type=positive_int, default=5, metavar="K",
                         help="number of folds (default: 5)")
+    _add_parallel_options(parser, "folds")
     parser.set_defaults(run=_guarded("cv", run_cv))
+
+
+def _add_parallel_options(parser, tasks):
+    parser.add_argument("--jobs", type=_jobs, default=1, metavar="N",
+                        help=f"train {tasks} in N local processes at once (-1: one per core; "
+                             f"default: 1)")
+    parser.add_argument("--cluster", metavar="ADDRESS",
+                        help=f"train the {tasks} on a Dask cluster, e.g. tcp://host:8786 "
+                             "(start it with `dask scheduler` and `dask worker ADDRESS`)")
+
+
+def _jobs(text):
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value == 0 or value < -1:
+        raise argparse.ArgumentTypeError(f"expected a number of processes or -1, got {text!r}")
+    return value
 
 
 def _cv_data(args, cfg):
@@ -208,7 +246,8 @@ def run_cv(args):
     X, y = _cv_data(args, cfg)
     print(f"{cfg.problem}: {args.folds}-fold cross-validation on {len(X)} examples; "
           f"{_describe(cfg)}", flush=True)
-    score = trainers.train_and_score(cfg, progress=True)
+    parallel = args.jobs != 1 or args.cluster
+    score = trainers.train_and_score(cfg, progress=not parallel)
     fold = iter(range(1, args.folds + 1))
 
     def scored(*arrays):
@@ -216,7 +255,12 @@ def run_cv(args):
         print(f"  fold {next(fold)}: accuracy {accuracy:.3f}", flush=True)
         return accuracy
 
-    result = model_selection.cross_validate(scored, X, y, k=args.folds, seed=cfg.seed)
+    result = model_selection.cross_validate(score if parallel else scored, X, y, k=args.folds,
+                                            seed=cfg.seed, n_jobs=args.jobs,
+                                            cluster=args.cluster)
+    if parallel:                        # the workers trained in silence: their scores now
+        for number, accuracy in enumerate(result.scores, start=1):
+            print(f"  fold {number}: accuracy {accuracy:.3f}")
     print(f"{cfg.problem}: accuracy {result}")
     return 0
 
@@ -246,6 +290,7 @@ def add_search(subparsers):
     parser.add_argument("--hidden-choices", type=hidden_sizes, nargs="+", metavar="8,8",
                         help="layer widths to choose from (default: half, once and twice "
                              "the problem's default)")
+    _add_parallel_options(parser, "settings and folds")
     parser.set_defaults(run=_guarded("search", run_search))
 
 
@@ -276,13 +321,17 @@ def run_search(args):
         n = int(np.prod([len(values) for values in space.values()]))
         print(f"{cfg.problem}: grid search over {n} settings, {args.folds} folds each",
               flush=True)
-        result = model_selection.grid_search(score, X, y, space, k=args.folds, seed=cfg.seed)
+        result = model_selection.grid_search(score, X, y, space, k=args.folds, seed=cfg.seed,
+                                             n_jobs=args.jobs, cluster=args.cluster)
     else:
         print(f"{cfg.problem}: random search, {args.trials} settings, {args.folds} folds each",
               flush=True)
         result = model_selection.random_search(score, X, y, space, n_trials=args.trials,
-                                               k=args.folds, seed=cfg.seed)
+                                               k=args.folds, seed=cfg.seed, n_jobs=args.jobs,
+                                               cluster=args.cluster)
     print(result)
+    if result.interrupted:
+        return EXIT_INTERRUPTED
     best = result.rows[0]
     if np.isnan(best.mean):
         return _fail("search", "every setting diverged: try a lower --lr-range")

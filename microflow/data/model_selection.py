@@ -18,9 +18,9 @@ import sys
 from dataclasses import dataclass
 
 import numpy as np
-from tqdm.auto import tqdm
 
 from microflow.core.random import as_generator
+from microflow.data.parallel import SearchInterrupted, Task, run_tasks
 
 
 def kfold(n, k, seed=None, shuffle=True):
@@ -100,17 +100,22 @@ def _check_same_length(X, Y):
         raise ValueError(f"X and Y need the same number of rows, got {len(X)} and {len(Y)}")
 
 
-def _score_folds(train_and_score, X, Y, folds, *leading):
-    """Call ``train_and_score(*leading, X_train, Y_train, X_test, Y_test)`` per fold."""
-    return np.array(
-        [
-            float(train_and_score(*leading, X[train], Y[train], X[test], Y[test]))
-            for train, test in folds
-        ]
-    )
+def _tasks(settings, folds, rng):
+    """One Task per (setting, fold), each seeded by the search's seed and its own indices."""
+    base = int(rng.integers(2**63))
+    return [Task(i * len(folds) + j, i, j, params, train, test, (base, i, j))
+            for i, params in enumerate(settings) for j, (train, test) in enumerate(folds)]
 
 
-def cross_validate(train_and_score, X, Y, k=5, seed=None):
+def _progress_bar(total, show, desc, unit):
+    """A tqdm bar (imported only when shown) or a stand-in that counts nothing."""
+    if not show:
+        return None
+    from tqdm.auto import tqdm
+    return tqdm(total=total, desc=desc, unit=unit)
+
+
+def cross_validate(train_and_score, X, Y, k=5, seed=None, n_jobs=1, cluster=None):
     """K-fold cross-validation of one training recipe.
 
     Parameters
@@ -122,12 +127,25 @@ def cross_validate(train_and_score, X, Y, k=5, seed=None):
     k : int
         Number of folds.
     seed : None, int or numpy.random.Generator
-        Source of the fold shuffle.
+        Source of the fold shuffle and of each fold's seed: while a fold trains,
+        microflow's default generator is seeded from ``seed`` and the fold's index, so the
+        scores are the same whichever process runs the fold.
+    n_jobs : int
+        Local worker processes (joblib's process backend): 1 runs everything here, ``-1``
+        one process per core. Each worker limits its BLAS threads to its share of the cores.
+    cluster : None, dask.distributed.Client or str
+        Run every fold as a task on a Dask cluster: a Client, or a scheduler address such
+        as ``"tcp://host:8786"`` (``pip install 'microflow[cluster]'``). Overrides ``n_jobs``.
 
     Returns
     -------
     CVResult
         ``.scores`` (one per fold, in fold order), ``.mean``, ``.std``.
+
+    Raises
+    ------
+    RuntimeError
+        When ``train_and_score`` raises on a fold, naming the fold and the error.
 
     Examples
     --------
@@ -138,7 +156,13 @@ def cross_validate(train_and_score, X, Y, k=5, seed=None):
     """
     X, Y = np.asarray(X), np.asarray(Y)
     _check_same_length(X, Y)
-    return CVResult(_score_folds(train_and_score, X, Y, kfold(len(X), k, seed)))
+    rng = as_generator(seed)
+    folds = list(kfold(len(X), k, rng))
+    outcomes = run_tasks(train_and_score, X, Y, _tasks([None], folds, rng), n_jobs, cluster)
+    for outcome in outcomes:
+        if outcome.error:
+            raise RuntimeError(f"fold {outcome.index + 1} of {k} failed: {outcome.error}")
+    return CVResult(np.array([outcome.score for outcome in outcomes]))
 
 
 @dataclass(frozen=True)
@@ -209,22 +233,27 @@ def choice(options):
 
 @dataclass
 class SearchRow:
-    """One tried setting: its parameters, the mean and std of its fold scores, the scores."""
+    """One tried setting: its parameters, the mean and std of its fold scores, the scores;
+    ``error`` says why it failed (its scorer raised, or its worker died), else None."""
 
     params: dict
     mean: float
     std: float
     scores: np.ndarray
+    error: str | None = None
 
 
 @dataclass
 class SearchResult:
-    """The settings tried by a search, best mean score first (NaN scores last).
+    """The settings tried by a search, best mean score first (NaN scores and failed settings
+    last).
 
-    ``str(result)`` renders an aligned table, one row per setting.
+    ``str(result)`` renders an aligned table, one row per setting. ``interrupted`` is true
+    when Ctrl-C stopped the search: ``rows`` then holds the settings that had finished.
     """
 
     rows: list
+    interrupted: bool = False
 
     @property
     def best_params(self):
@@ -238,21 +267,27 @@ class SearchResult:
 
     def __str__(self):
         names = list(dict.fromkeys(name for row in self.rows for name in row.params))
-        header = ["rank", *names, "mean", "std"]
+        failed = any(row.error for row in self.rows)
+        header = ["rank", *names, "mean", "std", *(["failed"] if failed else [])]
         cells = [
             [
                 str(rank),
                 *(_format_value(row.params.get(name, "")) for name in names),
                 _format_number(row.mean),
                 _format_number(row.std),
+                *([row.error or ""] if failed else []),
             ]
             for rank, row in enumerate(self.rows, start=1)
         ]
         widths = [max(len(line[i]) for line in [header, *cells]) for i in range(len(header))]
-        return "\n".join(
-            "  ".join(cell.rjust(width) for cell, width in zip(line, widths))
+        lines = [
+            "  ".join(cell.ljust(width) if i == len(header) - 1 and failed else cell.rjust(width)
+                      for i, (cell, width) in enumerate(zip(line, widths))).rstrip()
             for line in [header, *cells]
-        )
+        ]
+        if self.interrupted:
+            lines.append(f"(interrupted: {len(self.rows)} settings had finished)")
+        return "\n".join(lines)
 
 
 def _format_value(value):
@@ -262,23 +297,54 @@ def _format_value(value):
     return str(value)
 
 
-def _search(train_and_score, X, Y, settings, n_trials, k, rng, progress):
-    """Cross-validate each parameter dict from ``settings`` on the same folds; rank them."""
+def _search(train_and_score, X, Y, make_settings, k, rng, progress, n_jobs, cluster):
+    """Cross-validate each parameter dict of ``make_settings()`` on the same folds; rank them.
+
+    ``rng`` draws the folds, then the settings, then each task's seed: one stream, whatever
+    runs the tasks and in whichever order they finish."""
     X, Y = np.asarray(X), np.asarray(Y)
     _check_same_length(X, Y)
     # The same folds for every setting, so their scores differ by the settings alone.
     folds = list(kfold(len(X), k, rng))
-    show = progress and sys.stdout.isatty()
+    settings = make_settings()
+    tasks = _tasks(settings, folds, rng)
+    bar = _progress_bar(len(settings), progress and sys.stdout.isatty(), "search", "trial")
+    folds_left = [len(folds)] * len(settings)
+
+    def count(outcome):                     # the bar counts settings whose folds all finished
+        setting = outcome.index // len(folds)
+        folds_left[setting] -= 1
+        if bar is not None and folds_left[setting] == 0:
+            bar.update()
+
+    interrupted = False
+    try:
+        outcomes = run_tasks(train_and_score, X, Y, tasks, n_jobs, cluster, on_done=count)
+    except SearchInterrupted as stop:
+        outcomes, interrupted = stop.outcomes, True
+    finally:
+        if bar is not None:
+            bar.close()
+    by_setting = {}
+    for outcome in outcomes:
+        by_setting.setdefault(outcome.index // len(folds), []).append(outcome)
     rows = []
-    for params in tqdm(settings, total=n_trials, disable=not show, desc="search", unit="trial"):
-        scores = _score_folds(train_and_score, X, Y, folds, params)
-        rows.append(SearchRow(params, float(np.mean(scores)), float(np.std(scores)), scores))
+    for setting, params in enumerate(settings):
+        done = sorted(by_setting.get(setting, []), key=lambda outcome: outcome.index)
+        if len(done) < len(folds):
+            continue                        # interrupted before all its folds finished
+        scores = np.array([outcome.score for outcome in done])
+        error = next((outcome.error for outcome in done if outcome.error), None)
+        mean, std = (math.nan, math.nan) if error else (float(np.mean(scores)),
+                                                        float(np.std(scores)))
+        rows.append(SearchRow(params, mean, std, scores, error))
     # Stable sort: ties keep the order they were tried in; diverged (NaN) runs go last.
     rows.sort(key=lambda row: math.inf if math.isnan(row.mean) else -row.mean)
-    return SearchResult(rows)
+    return SearchResult(rows, interrupted)
 
 
-def grid_search(train_and_score, X, Y, grid, k=5, seed=None, progress=True):
+def grid_search(train_and_score, X, Y, grid, k=5, seed=None, progress=True, n_jobs=1,
+                cluster=None):
     """Cross-validate every combination of the values in ``grid``.
 
     Parameters
@@ -294,7 +360,15 @@ def grid_search(train_and_score, X, Y, grid, k=5, seed=None, progress=True):
     seed : None, int or numpy.random.Generator
         Source of the fold shuffle.
     progress : bool
-        Show a progress bar over the combinations (only when stdout is a terminal).
+        Show a progress bar counting the combinations as they finish (only when stdout is
+        a terminal).
+    n_jobs : int
+        Local worker processes (joblib's process backend): 1 runs everything here, ``-1``
+        one process per core. Each worker limits its BLAS threads to its share of the cores.
+    cluster : None, dask.distributed.Client or str
+        Run every (setting, fold) pair as a task on a Dask cluster: a Client, or a
+        scheduler address such as ``"tcp://host:8786"`` (``pip install 'microflow[cluster]'``).
+        Overrides ``n_jobs``.
 
     Returns
     -------
@@ -312,9 +386,9 @@ def grid_search(train_and_score, X, Y, grid, k=5, seed=None, progress=True):
         if len(values) == 0:
             raise ValueError(f"grid[{name!r}] is empty")
     names = list(grid)
-    settings = (dict(zip(names, combo)) for combo in itertools.product(*grid.values()))
-    n_trials = math.prod(len(values) for values in grid.values())
-    return _search(train_and_score, X, Y, settings, n_trials, k, as_generator(seed), progress)
+    settings = [dict(zip(names, combo)) for combo in itertools.product(*grid.values())]
+    return _search(train_and_score, X, Y, lambda: settings, k, as_generator(seed), progress,
+                   n_jobs, cluster)
 
 
 def _distribution(name, spec):
@@ -329,7 +403,8 @@ def _distribution(name, spec):
     )
 
 
-def random_search(train_and_score, X, Y, space, n_trials=10, k=5, seed=None, progress=True):
+def random_search(train_and_score, X, Y, space, n_trials=10, k=5, seed=None, progress=True,
+                  n_jobs=1, cluster=None):
     """Cross-validate ``n_trials`` settings drawn at random from ``space``.
 
     Random search finds good settings with far fewer trials than a grid when only a few of
@@ -350,7 +425,15 @@ def random_search(train_and_score, X, Y, space, n_trials=10, k=5, seed=None, pro
     seed : None, int or numpy.random.Generator
         Source of the folds and of the draws.
     progress : bool
-        Show a progress bar over the trials (only when stdout is a terminal).
+        Show a progress bar counting the trials as they finish (only when stdout is a
+        terminal).
+    n_jobs : int
+        Local worker processes (joblib's process backend): 1 runs everything here, ``-1``
+        one process per core. Each worker limits its BLAS threads to its share of the cores.
+    cluster : None, dask.distributed.Client or str
+        Run every (setting, fold) pair as a task on a Dask cluster: a Client, or a
+        scheduler address such as ``"tcp://host:8786"`` (``pip install 'microflow[cluster]'``).
+        Overrides ``n_jobs``.
 
     Returns
     -------
@@ -361,10 +444,11 @@ def random_search(train_and_score, X, Y, space, n_trials=10, k=5, seed=None, pro
         raise ValueError(f"n_trials must be a positive integer, got {n_trials!r}")
     distributions = {name: _distribution(name, spec) for name, spec in space.items()}
     rng = as_generator(seed)
-    settings = (
-        {name: dist.sample(rng) for name, dist in distributions.items()} for _ in range(n_trials)
-    )
-    return _search(train_and_score, X, Y, settings, n_trials, k, rng, progress)
+
+    def settings():
+        return [{name: dist.sample(rng) for name, dist in distributions.items()}
+                for _ in range(int(n_trials))]
+    return _search(train_and_score, X, Y, settings, k, rng, progress, n_jobs, cluster)
 
 
 __all__ = ['CVResult', 'Choice', 'LogUniform', 'SearchResult', 'SearchRow', 'Uniform', 'choice', 'cross_validate', 'grid_search', 'kfold', 'log_uniform', 'random_search', 'uniform']

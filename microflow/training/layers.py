@@ -20,8 +20,8 @@ from microflow.core.ops import (add, cast, conv2d as conv2d_op, matmul, max_pool
                                 multiply, reduce_mean, reduce_sum, relu, reshape, sqrt, square,
                                 subtract)
 from microflow.core.ops.base import apply, format_shape
-from microflow.core.ops.state import AssignMovingAverage
 from microflow.core.ops.nn import l1_loss
+from microflow.core.ops.state import AssignMovingAverage
 from microflow.core.random import as_generator
 
 
@@ -224,8 +224,7 @@ def l1_regularization(variables, scale, include_biases=False):
     return multiply(total, scale, name="l1_penalty")
 
 
-__all__ = ['batch_norm', 'conv2d', 'dense', 'flatten', 'l1_regularization', 'l2_regularization',
-           'max_pool', 'mlp']
+__all__ = ['batch_norm', 'conv2d', 'dense', 'flatten', 'l1_regularization', 'l2_regularization', 'max_pool', 'mlp']
 
 
 def __dir__():
