@@ -325,3 +325,28 @@ def test_tensors_are_usable_as_keys_and_refuse_truth():
     assert repr(x) == "<tf.Tensor 'Placeholder:0' shape=() dtype=float32>"
     assert repr(x.op) == "<tf.Operation 'Placeholder' type=Placeholder>"
     assert x.op.outputs == [x] and tf.identity(x).op.inputs == [x]
+
+
+def test_assign_ops_write_after_the_reads_of_their_step_and_initialize():
+    W = tf.Variable([1.0, 2.0], name="W")
+    (g,) = tf.gradients(tf.reduce_sum(W * W), [W])
+    step = tf.assign(W, W - 0.1 * g)            # gradient descent by hand
+    count = tf.Variable(0, name="count")
+    fresh = tf.Variable(5.0, name="fresh")
+    with tf.Session() as sess:
+        sess.run(tf.variables_initializer([W, count]))
+        assert sess.run([step, W])[0] is None
+        np.testing.assert_allclose(sess.run(W), [0.8, 1.6])
+        sess.run(tf.assign_add(count, 2))
+        sess.run(count.assign_sub(3))
+        sess.run(count.assign_add(10))
+        assert sess.run(count) == 9
+        sess.run(fresh.assign(7.0))             # assigning initializes
+        assert sess.run(fresh) == 7.0
+        sess.run(tf.assign_sub(fresh, tf.constant(2.0)))
+        assert sess.run(fresh) == 5.0
+    with pytest.raises(ValueError, match=r"assign: a value of shape \[3\] does not fit Variable "
+                                         r"'W' of shape \[2\]"):
+        tf.assign(W, [1.0, 2.0, 3.0])
+    with pytest.raises(TypeError, match="assign_add needs a Variable"):
+        tf.assign_add(g, 1.0)

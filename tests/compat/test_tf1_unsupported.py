@@ -23,7 +23,7 @@ import microflow.compat.v1 as tf
     (lambda: tf.errors.AbortedError, "tf.errors.AbortedError is not supported"),
     (lambda: tf.initializers.he_normal, "tf.initializers.he_normal is not supported"),
     (lambda: tf.constant(1.0).assign, "tf.Tensor.assign is not supported"),
-    (lambda: tf.Variable(1.0).assign, "tf.Variable.assign is not supported"),
+    (lambda: tf.Variable(1.0).scatter_update, "tf.Variable.scatter_update is not supported"),
     (lambda: tf.constant(1.0).op.colocation_groups, "tf.Operation.colocation_groups is not"),
     (lambda: tf.Session().partial_run, "tf.Session.partial_run is not supported"),
 ])

@@ -33,7 +33,8 @@ from microflow.compat.v1._random import (random_normal, random_uniform, set_rand
 from microflow.compat.v1._session import InteractiveSession, Session, get_default_session
 from microflow.compat.v1._tensors import Operation, Tensor, TensorShape
 from microflow.compat.v1._unsupported import module_getattr
-from microflow.compat.v1._variables import (AUTO_REUSE, Variable, VariableScope,
+from microflow.compat.v1._variables import (AUTO_REUSE, Variable, VariableScope, assign,
+                                            assign_add, assign_sub,
                                             get_variable, get_variable_scope, global_variables,
                                             global_variables_initializer,
                                             initialize_all_variables, local_variables_initializer,

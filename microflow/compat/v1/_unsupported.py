@@ -24,7 +24,6 @@ EQUIVALENTS = {
     "size": "Tensor.get_shape().num_elements() for the static size",
     "control_dependencies": "nothing: a microflow Session runs every update after all the reads "
                             "of a step; fetch the ops together in one sess.run",
-    "assign": "tf.train optimizers, or Variable.load(value, session)",
     "logging": "Python's logging module",
     "app": "a plain Python main()",
     "flags": "argparse",

@@ -20,7 +20,7 @@ from microflow.compat.v1.dtypes import as_dtype, float32, tf1_array
 from microflow.core.graph import Placeholder, topological_order
 from microflow.core.graph import Tensor as _MfTensor
 from microflow.core.ops.base import apply
-from microflow.core.ops.state import Assign, Group
+from microflow.core.ops.state import Assign, AssignAdd, Group
 
 
 class _AutoReuse:
@@ -74,6 +74,18 @@ class Variable(Tensor):
         return self
 
     read_value = value
+
+    def assign(self, value, use_locking=False, name=None, read_value=True):
+        """The op that sets this Variable to ``value`` when run (see ``tf.assign``)."""
+        return assign(self, value, name=name)
+
+    def assign_add(self, delta, use_locking=False, name=None, read_value=True):
+        """The op that adds ``delta`` to this Variable when run."""
+        return assign_add(self, delta, name=name)
+
+    def assign_sub(self, delta, use_locking=False, name=None, read_value=True):
+        """The op that subtracts ``delta`` from this Variable when run."""
+        return assign_sub(self, delta, name=name)
 
     def load(self, value, session=None):
         """Write ``value`` into the Variable now (it counts as initialized in ``session``)."""
@@ -150,6 +162,41 @@ def initializer_of(variable):
         _leave_out_of_drawings(variable.graph, initial, assign)
         entry = state.initializers[variable] = (initial, assign)
     return entry
+
+
+def _target(ref, value, what):
+    """The microflow Variable ``ref`` and ``value`` (checked to fit it) for an assignment."""
+    variable = unwrap(ref)
+    if not isinstance(variable, mf.Variable):
+        raise TypeError(f"{what} needs a Variable to write to, not {ref!r}")
+    value = unwrap(value)
+    shape = value.shape if isinstance(value, _MfTensor) else np.shape(value)
+    if shape != () and None not in shape and tuple(shape) != variable.shape:
+        raise ValueError(f"{what}: a value of shape {list(shape)} does not fit Variable "
+                         f"{variable.name!r} of shape {list(variable.shape)}")
+    return variable, value
+
+
+def assign(ref, value, validate_shape=None, use_locking=None, name=None):
+    """The op that writes ``value`` into the Variable ``ref`` when run, after every read of
+    the step (a microflow Session runs updates last). It fetches as ``None``, where TF1's
+    gives the new value: fetch ``ref`` after it. Assigning counts as initializing ``ref``."""
+    variable, value = _target(ref, value, "assign")
+    return Operation.of(apply(Assign(), (variable, value), name=name or "Assign"))
+
+
+def assign_add(ref, value, use_locking=None, name=None):
+    """The op that adds ``value`` to the Variable ``ref`` when run (fetches as ``None``)."""
+    variable, value = _target(ref, value, "assign_add")
+    return Operation.of(apply(AssignAdd(), (variable, value), name=name or "AssignAdd"))
+
+
+def assign_sub(ref, value, use_locking=None, name=None):
+    """The op that subtracts ``value`` from the Variable ``ref`` when run."""
+    variable, value = _target(ref, value, "assign_sub")
+    delta = mf.negative(value) if isinstance(value, _MfTensor) else \
+        np.negative(np.asarray(value, variable.dtype))
+    return Operation.of(apply(AssignAdd(), (variable, delta), name=name or "AssignSub"))
 
 
 # -- collections --------------------------------------------------------------------------
