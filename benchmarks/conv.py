@@ -2,8 +2,10 @@
 (im2col + one GEMM per convolution, preallocated buffers) and PyTorch (CPU, eager), in one
 process, with the same threads.
 
-    python benchmarks/conv.py            # times, ratios, peak memory, GEMM floor, profile
+    python benchmarks/run.py W5          # in the benchmark table, with the other workloads
+    python benchmarks/conv.py            # W5 alone: ratios, peak memory, GEMM floor, profile
     python benchmarks/conv.py --quick    # fewer repeats
+    python benchmarks/conv.py --threads 2    # BLAS and torch on two threads (default one)
 
 Network: 48x48x1 images, conv 5x5x20 SAME + relu, max pool 2, conv 5x5x50 SAME + relu, max
 pool 2, dense 500 relu, dense 300 relu, dense 7, softmax cross-entropy; batch 64, float32;
@@ -24,8 +26,10 @@ import tracemalloc
 
 import numpy as np
 
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+if __package__ in (None, ""):       # run as a script: make the repository importable
+    sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 import microflow as mf  # noqa: E402
+from benchmarks.workloads import Workload, register  # noqa: E402
 
 BATCH, SIDE, CLASSES = 64, 48, 7
 CONVS = [(5, 1, 20), (5, 20, 50)]          # (window, channels in, channels out)
@@ -188,10 +192,19 @@ def microflow_network():
     return mf.Session(graph), [train, loss], {x: X, labels: y}, v
 
 
-def microflow_step():
+def microflow_step(timings=None):
+    started = time.perf_counter()
     sess, fetches, feed, _ = microflow_network()
+    built = time.perf_counter()
+    first = float(sess.run(fetches, feed)[1])
+    if timings is not None:
+        timings["build"] = built - started
+        timings["first_step"] = time.perf_counter() - built
+    losses = [first]
 
     def step():
+        if losses:                      # the first step ran already (compiling the plan)
+            return losses.pop()
         return float(sess.run(fetches, feed)[1])
     return step
 
@@ -200,7 +213,8 @@ def microflow_step():
 def torch_step():
     import torch
     import torch.nn.functional as F
-    torch.set_num_threads(os.cpu_count() or 1)
+    from benchmarks import implementations
+    torch.set_num_threads(implementations.THREADS or os.cpu_count() or 1)   # as numpy's BLAS
     X, y = data()
     X = torch.from_numpy(X.transpose(0, 3, 1, 2).copy())        # NCHW
     y = torch.from_numpy(y)
@@ -254,6 +268,26 @@ def gemm_step():
 
 
 IMPLEMENTATIONS = {"numpy": numpy_step, "microflow": microflow_step, "torch": torch_step}
+
+
+# -- W5 in benchmarks/run.py's table: builders of the form workload -> (step, state) ----------
+def _builder(make):
+    def build(workload, timings=None):
+        step = make(timings) if timings is not None else make()
+        return step, None
+    build.__name__ = make.__name__
+    return build
+
+
+def _floor(workload):
+    return gemm_step(), None
+
+
+W5 = register(Workload(
+    "W5", TITLE, sizes=(SIDE * SIDE, CLASSES), hidden="relu", loss="softmax", batch=BATCH,
+    dtype="float32", lr=LR, big=True, floor=_floor,
+    steps={"careful": _builder(numpy_step), "microflow": _builder(microflow_step),
+           "torch": _builder(torch_step)}))
 
 
 # -- measuring -----------------------------------------------------------------------------------
@@ -353,7 +387,11 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="fewer and shorter rounds")
     parser.add_argument("--only", nargs="*", help="implementations (default: all found)")
+    parser.add_argument("--threads", type=int, default=1,
+                        help="BLAS and torch threads, the same for all (default 1, as run.py)")
     args = parser.parse_args(argv)
+    from benchmarks.run import limit_threads
+    limit_threads(args.threads)
     names = args.only or available()
     if "numpy" not in names:
         names = ["numpy", *names]

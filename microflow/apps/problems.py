@@ -18,7 +18,6 @@ holds out the validation part and standardizes, :func:`build_network` builds the
 
 from __future__ import annotations
 
-import csv
 import dataclasses
 import math
 import os
@@ -29,6 +28,7 @@ import numpy as np
 
 from microflow.data import preprocessing as data_prep
 from microflow.data import datasets
+from microflow.data.datasets.fer2013 import read_header
 from microflow.data.datasets.faces import PLACEMENTS
 from microflow.training import init, layers, optimizers
 from microflow.training import loop as training
@@ -276,9 +276,7 @@ def load_data(cfg, data_path=None, seed=None):
 
 
 def _has_usage_column(path):
-    with open(path, newline="", encoding="utf-8-sig") as file:
-        header = next(csv.reader(file), [])
-    return "usage" in [name.strip().lower() for name in header]
+    return "usage" in [name.lower() for name in read_header(path)]
 
 
 def _load_fer_file(path):

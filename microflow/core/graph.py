@@ -8,11 +8,12 @@ registered ``Op`` class, see ``microflow.core.ops``) applied to its input Tensor
 from __future__ import annotations
 
 import contextlib
+import numbers
 import re
 
 import numpy as np
 
-from microflow.core.errors import GraphError
+from microflow.core.errors import GraphError, ShapeError
 
 
 class Graph:
@@ -108,11 +109,12 @@ def _display(item):
     return _display_hook(item)
 
 
-_NAME_PATTERN = re.compile(r"^[A-Za-z0-9_.\-][A-Za-z0-9_.\-/]*$")
+_NAME_PATTERN = re.compile(r"[A-Za-z0-9_.\-][A-Za-z0-9_.\-/]*")
 
 
 def _check_name(name):
-    if not isinstance(name, str) or not _NAME_PATTERN.match(name) or name.endswith("/"):
+    # fullmatch: with match and "$", a name ending in a newline would pass
+    if not isinstance(name, str) or not _NAME_PATTERN.fullmatch(name) or name.endswith("/"):
         raise ValueError(f"invalid name {name!r}: use letters, digits, '_', '.', '-', '/'")
     return name
 
@@ -266,11 +268,48 @@ def _default_float(value):
 
 
 def placeholder(shape, dtype="float32", name=None):
-    """A Tensor whose value is fed at run time; ``shape`` may hold ``None`` (any size)."""
+    """A Tensor whose value is fed at run time; ``shape`` may hold ``None`` (any size).
+
+    The shape comes first: ``placeholder((None, 2), "float32")`` (TF1's ``tf.placeholder``
+    takes the dtype first; ``microflow.compat.v1.placeholder`` keeps that order).
+    """
+    if _is_dtype(shape):
+        given = _shape_text(dtype) if dtype is None or isinstance(dtype, tuple | list) \
+            else "shape"
+        raise TypeError(f"placeholder() takes the shape first, then the dtype: write "
+                        f"placeholder({given}, {np.dtype(shape).name!r}) (TF1's order, dtype "
+                        f"first, is microflow.compat.v1.placeholder's)")
+    label = repr(name or "Placeholder")
     if shape is None:
         raise ValueError("placeholder needs a shape; use None for dimensions of any size")
+    if not isinstance(shape, tuple | list):
+        raise ShapeError(f"placeholder {label}: the shape must be a tuple or list of "
+                         f"dimensions, got {shape!r}")
+    for d in shape:
+        if d is not None and (not isinstance(d, numbers.Integral) or isinstance(d, bool)):
+            raise ShapeError(f"placeholder {label}: dimension {d!r} of {_shape_text(shape)} is "
+                             "not an integer (use None for a dimension of any size)")
+        if d is not None and d < 0:
+            raise ShapeError(f"placeholder {label}: dimension {d} of {_shape_text(shape)} is "
+                             "negative; use None for a dimension of any size")
     shape = tuple(None if d is None else int(d) for d in shape)
     return Tensor(Placeholder(), (), shape, np.dtype(dtype), name or "Placeholder")
+
+
+def _is_dtype(value):
+    """Whether ``value`` names a dtype ("float32", np.float64, np.dtype(...)) and no shape."""
+    if not isinstance(value, str | type | np.dtype):
+        return False
+    try:
+        np.dtype(value)
+    except TypeError:
+        return False
+    return True
+
+
+def _shape_text(shape):
+    shape = tuple(shape) if isinstance(shape, tuple | list) else shape
+    return repr(shape)
 
 
 class Variable(Tensor):
@@ -283,7 +322,15 @@ class Variable(Tensor):
         if isinstance(initial_value, Tensor):
             raise TypeError("Variable needs an array, not a Tensor")
         dtype = np.dtype(dtype) if dtype is not None else _default_float(initial_value)
-        value = np.array(initial_value, dtype=dtype)        # a copy the Variable owns
+        if dtype.kind not in "biufc":
+            raise TypeError(f"Variable {name or 'Variable'!r}: dtype {dtype} cannot be a "
+                            "Variable's (save and restore hold numbers): use a numeric dtype")
+        _check_holds(initial_value, dtype, f"Variable {name or 'Variable'!r}")
+        try:
+            value = np.array(initial_value, dtype=dtype)    # a copy the Variable owns
+        except (TypeError, ValueError) as error:
+            raise TypeError(f"Variable {name or 'Variable'!r}: the initial value is not an "
+                            f"array of dtype {dtype}: {error}") from None
         super().__init__(VariableOp(), (), value.shape, dtype, name or "Variable")
         self.trainable = bool(trainable)
         self._value = value
@@ -304,13 +351,66 @@ class Variable(Tensor):
             raise TypeError(
                 f"cannot assign an array of dtype {array.dtype} to Variable {self.name!r} "
                 f"of dtype {self.dtype}")
+        problem = out_of_range(array, self.dtype)
+        if problem:
+            raise ValueError(f"cannot assign to Variable {self.name!r} ({self.dtype}) "
+                             f"{problem}")
         np.copyto(self._value, array, casting="same_kind")
         return self
+
+
+def _range(dtype):
+    """The smallest and largest value of a numeric dtype, as Python numbers."""
+    if dtype.kind == "b":
+        return 0, 1
+    if dtype.kind in "iu":
+        info = np.iinfo(dtype)
+        return info.min, info.max
+    info = np.finfo(dtype)
+    return info.min.item(), info.max.item()
+
+
+def out_of_range(array, dtype):
+    """None if every value of ``array`` (int, bool or float) is within ``dtype``'s range, else
+    what is wrong: 'a value of dtype int64 from 0 to 2**40: outside int32's range (...)'.
+
+    A float dtype only rounds (int64 -> float32 fits), but holds nothing beyond its largest
+    number; NaN and infinities convert to themselves. Integers must fit exactly.
+    """
+    if array.dtype == dtype or not array.size or array.dtype.kind not in "biuf" or \
+            dtype.kind not in "biuf":
+        return None
+    (low, high), (target_low, target_high) = _range(array.dtype), _range(dtype)
+    if target_low <= low and high <= target_high:       # the dtype's range fits: no pass
+        return None
+    values = array
+    if array.dtype.kind == "f" and not np.isfinite(array.min() + array.max()):
+        values = array[np.isfinite(array)]
+        if not values.size:
+            return None
+    low, high = values.min().item(), values.max().item()
+    if target_low <= low and high <= target_high:
+        return None
+    return (f"a value of dtype {array.dtype} from {low} to {high}: outside {dtype}'s range "
+            f"({target_low} to {target_high})")
+
+
+def _check_holds(value, dtype, what):
+    """ValueError naming ``what`` when ``dtype`` cannot hold ``value`` (2**40 as int32, 1e300
+    as float32): numpy would wrap it around or make it inf without a word."""
+    if isinstance(value, np.ndarray | np.generic | int | float | list | tuple):
+        try:
+            problem = out_of_range(np.asarray(value), dtype)
+        except (TypeError, ValueError):     # ragged or odd values: np.array reports them
+            return
+        if problem:
+            raise ValueError(f"{what} ({dtype}): {problem}")
 
 
 def constant(value, dtype=None, name=None):
     """A Tensor with a fixed value (a numpy array keeps its dtype; Python floats become float32)."""
     dtype = np.dtype(dtype) if dtype is not None else _default_float(value)
+    _check_holds(value, dtype, f"constant {name or 'Const'!r}")
     array = np.array(value, dtype=dtype)
     array.flags.writeable = False
     return Tensor(Const(array), (), array.shape, dtype, name or "Const")

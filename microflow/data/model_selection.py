@@ -14,11 +14,11 @@ Learning rates and regularisation strengths are best searched on a log scale (0.
 
 import itertools
 import math
-import sys
 from dataclasses import dataclass
 
 import numpy as np
 
+from microflow.core.progress import progress_bar
 from microflow.core.random import as_generator
 from microflow.data.parallel import SearchInterrupted, Task, run_tasks
 
@@ -105,14 +105,6 @@ def _tasks(settings, folds, rng):
     base = int(rng.integers(2**63))
     return [Task(i * len(folds) + j, i, j, params, train, test, (base, i, j))
             for i, params in enumerate(settings) for j, (train, test) in enumerate(folds)]
-
-
-def _progress_bar(total, show, desc, unit):
-    """A tqdm bar (imported only when shown) or a stand-in that counts nothing."""
-    if not show:
-        return None
-    from tqdm.auto import tqdm
-    return tqdm(total=total, desc=desc, unit=unit)
 
 
 def cross_validate(train_and_score, X, Y, k=5, seed=None, n_jobs=1, cluster=None):
@@ -308,7 +300,7 @@ def _search(train_and_score, X, Y, make_settings, k, rng, progress, n_jobs, clus
     folds = list(kfold(len(X), k, rng))
     settings = make_settings()
     tasks = _tasks(settings, folds, rng)
-    bar = _progress_bar(len(settings), progress and sys.stdout.isatty(), "search", "trial")
+    bar = progress_bar(len(settings), "search", "trial", enabled=progress)
     folds_left = [len(folds)] * len(settings)
 
     def count(outcome):                     # the bar counts settings whose folds all finished
@@ -360,8 +352,8 @@ def grid_search(train_and_score, X, Y, grid, k=5, seed=None, progress=True, n_jo
     seed : None, int or numpy.random.Generator
         Source of the fold shuffle.
     progress : bool
-        Show a progress bar counting the combinations as they finish (only when stdout is
-        a terminal).
+        Show a progress bar counting the combinations as they finish (in a terminal or a
+        notebook).
     n_jobs : int
         Local worker processes (joblib's process backend): 1 runs everything here, ``-1``
         one process per core. Each worker limits its BLAS threads to its share of the cores.
@@ -425,8 +417,8 @@ def random_search(train_and_score, X, Y, space, n_trials=10, k=5, seed=None, pro
     seed : None, int or numpy.random.Generator
         Source of the folds and of the draws.
     progress : bool
-        Show a progress bar counting the trials as they finish (only when stdout is a
-        terminal).
+        Show a progress bar counting the trials as they finish (in a terminal or a
+        notebook).
     n_jobs : int
         Local worker processes (joblib's process backend): 1 runs everything here, ``-1``
         one process per core. Each worker limits its BLAS threads to its share of the cores.

@@ -21,16 +21,27 @@ def save(path, variables=None):
     ``variables`` defaults to every Variable of the default graph, optimizer state included.
     The file is written to a temporary file in the same folder and moved into place with
     ``os.replace``, so a crash mid-write leaves the previous checkpoint intact.
+    ``".npz"`` is added to a name without it; a path naming a folder is refused.
     Returns the path written.
     """
     variables = _variables(variables)
     arrays = {v.name: v.value for v in variables}
-    path = os.fspath(path)
-    if not path.endswith(".npz"):
-        path += ".npz"
+    path = checkpoint_path(path)
     with atomic_write(path) as handle:
         np.savez(handle, **arrays)
     return path
+
+
+def checkpoint_path(path):
+    """The file ``save(path)`` writes: ``path`` with ``".npz"`` added if it lacks it.
+
+    Raises ``IsADirectoryError`` when ``path`` names a folder (``"runs/"``).
+    """
+    path = os.fspath(path)
+    if path.endswith(("/", os.sep)) or os.path.isdir(path):
+        raise IsADirectoryError(f"cannot save a checkpoint to {path!r}: it names a folder; "
+                                f"give a file name, e.g. {os.path.join(path, 'model.npz')!r}")
+    return path if path.endswith(".npz") else path + ".npz"
 
 
 def restore(path, variables=None):
@@ -40,14 +51,20 @@ def restore(path, variables=None):
     Every Variable must be present in the file with its shape and dtype, else a
     ``CheckpointError`` names each one missing or mismatched and nothing is changed. Files
     are read with ``allow_pickle=False``: a file holding a pickled object is refused.
+    ``path`` may leave out the ``".npz"`` that ``save()`` added.
     """
     variables = _variables(variables)
-    path = os.fspath(path)
+    path = given = os.fspath(path)
+    if not os.path.exists(path) and not path.endswith(".npz") and os.path.exists(path + ".npz"):
+        path += ".npz"
     try:
         with np.load(path, allow_pickle=False) as archive:
             stored = {name: _read(archive, name, path) for name in archive.files}
     except FileNotFoundError:
-        raise FileNotFoundError(f"no checkpoint at {path!r}") from None
+        also = "" if given.endswith(".npz") else f" (nor {given + '.npz'!r})"
+        raise FileNotFoundError(f"no checkpoint at {given!r}{also}") from None
+    except IsADirectoryError:
+        raise CheckpointError(f"{path!r} is a folder, not a .npz checkpoint") from None
     except (zipfile.BadZipFile, EOFError, OSError) as error:
         raise CheckpointError(f"{path!r} is not a readable .npz checkpoint ({error})") from None
     except ValueError as error:
@@ -90,7 +107,7 @@ def _variables(variables):
     return variables
 
 
-__all__ = ['save', 'restore', 'CheckpointError']
+__all__ = ['save', 'restore', 'checkpoint_path', 'CheckpointError']
 
 
 def __dir__():

@@ -81,6 +81,8 @@ def conv2d(x, filters, kernel_size, strides=1, padding="SAME", activation=None, 
     kernel_init, bias_init, seed
         As for :func:`dense`; the default Glorot uniform counts the window in the fans.
 
+    Examples
+    --------
     >>> images = mf.placeholder((None, 28, 28, 1))
     >>> mf.layers.conv2d(images, 8, 5, strides=2, activation=mf.relu).shape
     (None, 14, 14, 8)

@@ -6,20 +6,22 @@ from __future__ import annotations
 
 import dataclasses
 import math
-import sys
+import weakref
 
 import numpy as np
 
 from microflow.core.errors import NumericsError
-from microflow.core.graph import Tensor, topological_order
+from microflow.core.graph import Tensor, Variable, topological_order
 from microflow.core.ops.base import apply
-from microflow.core.ops.state import CheckFinite, Group
+from microflow.core.ops.state import CheckFinite, Group, Update
+from microflow.core.progress import full_line, progress_bar, short
 from microflow.core.random import as_generator
 from microflow.training.optimizers import update_ops_of
 
 
 class DivergenceError(FloatingPointError):
-    """Training produced a NaN or infinite loss; the Variables keep their last finite values."""
+    """Training produced a NaN or infinite loss, gradient or optimizer state; the step that
+    would have read it was not applied, so the Variables keep their values from before it."""
 
     def __init__(self, message, epoch, step):
         super().__init__(message)
@@ -148,8 +150,10 @@ def fit(sess, train_op, loss, feeds, epochs, batch_size=None, shuffle=True, vali
         Name -> scalar Tensor (e.g. ``{"accuracy": mf.accuracy(logits, y)}``), averaged over
         the epoch's batches.
     progress : bool
-        A tqdm progress bar over epochs, with the loss and metrics in its postfix; silent when
-        False or when stdout is not a terminal (a notebook still gets a widget).
+        A progress bar over epochs, with the loss (and validation loss) in its postfix, and
+        a line with every figure after each epoch (after every ``epochs // 20``-th epoch and
+        the last, for more than 40 epochs); silent when False or when stdout is not a
+        terminal (a notebook still gets a bar: a widget when ipywidgets is installed).
     seed : None, int or numpy Generator
         For the shuffling (None follows ``mf.set_seed``).
     callbacks : sequence of Callback
@@ -168,24 +172,31 @@ def fit(sess, train_op, loss, feeds, epochs, batch_size=None, shuffle=True, vali
     Raises
     ------
     DivergenceError
-        At the first non-finite loss, naming the epoch and step; that step's update is not
-        applied, so the Variables keep their last finite values.
+        At the first step whose loss, gradients or optimizer state (anything the updates
+        read) hold a NaN or Inf, naming it, the epoch and the step. That step is stopped
+        before any update, so the Variables and the optimizer's state keep, bit for bit, the
+        values they had before it.
     """
     metrics = dict(metrics or {})
-    rows, fixed, batched = _split_feeds(feeds)
+    rows, fixed, batched = _split_feeds(feeds, "fit()")
+    fixed.update(_training_only(train_feeds, feeds))
+    if validation is not None:
+        _split_feeds(validation, "fit()'s validation")
     fixed.update(_training_only(train_feeds, feeds))
     batch_size = rows if batch_size is None else int(batch_size)
     if batch_size < 1:
         raise ValueError(f"batch_size must be at least 1, got {batch_size}")
     rng = as_generator(seed)
-    checked_loss = _checked(loss)
-    fetches = [_with_update_ops(train_op, loss), checked_loss, *metrics.values()]
+    train_op = _with_update_ops(train_op, loss)
+    checked_loss = _guard(loss, train_op)
+    fetches = [train_op, checked_loss, *metrics.values()]
     variables = [v for v in loss.graph.variables if v.trainable]
     history = History()
     context = _Context(sess, variables, history)
     for callback in callbacks:
         callback.on_train_begin(context)
-    bar = _progress_bar(epochs, progress)
+    bar = progress_bar(epochs, "training", "epoch", enabled=progress)
+    every = max(1, epochs // 20)
     try:
         for epoch in range(1, epochs + 1):
             order = rng.permutation(rows) if shuffle else None
@@ -199,7 +210,10 @@ def fit(sess, train_op, loss, feeds, epochs, batch_size=None, shuffle=True, vali
             for callback in callbacks:
                 callback.on_epoch_end(epoch, logs, context)
             if bar is not None:
-                bar.set_postfix({k: f"{v:.4g}" for k, v in logs.items()}, refresh=False)
+                if epoch % every == 0 or epoch == epochs or context.stop:
+                    bar.write(full_line(f"epoch {epoch}/{epochs}", logs), file=bar.fp)
+                bar.set_postfix({k: short(v) for k, v in logs.items() if k.endswith("loss")},
+                                refresh=False)
                 bar.update(1)
             if context.stop:
                 history.stopped_early = True
@@ -225,11 +239,11 @@ def _train_epoch(sess, fetches, loss, epoch, rows, batch_size, order, fixed, bat
             feed.update((tensor, array[rows_here]) for tensor, array in batched.items())
             try:
                 _, *values = sess.run(fetches, feed)
-            except NumericsError:
+            except NumericsError as error:
                 raise DivergenceError(
-                    f"the loss {loss.name!r} became NaN or infinite at epoch {epoch}, step "
-                    f"{step}; the weights keep their last finite values. Try a learning rate "
-                    "ten times lower.", epoch, step) from None
+                    f"{error} at epoch {epoch}, step {step}: the step was not applied, so the "
+                    "weights keep their values from before it. Try a learning rate ten times "
+                    "lower.", epoch, step) from None
             totals += np.asarray(values, dtype=np.float64) * min(batch_size, rows - start)
     return totals
 
@@ -237,7 +251,7 @@ def _train_epoch(sess, fetches, loss, epoch, rows, batch_size, order, fixed, bat
 def evaluate(sess, loss, feeds, metrics=None, batch_size=None, prefix=""):
     """The loss and metrics over ``feeds``, averaged over rows (in batches of ``batch_size``)."""
     metrics = dict(metrics or {})
-    rows, fixed, batched = _split_feeds(feeds)
+    rows, fixed, batched = _split_feeds(feeds, "evaluate()")
     batch_size = max(batch_size or rows, 1)
     fetches = [loss, *metrics.values()]
     totals = np.zeros(len(fetches))
@@ -250,26 +264,68 @@ def evaluate(sess, loss, feeds, metrics=None, batch_size=None, prefix=""):
     return {prefix + name: float(total / rows) for name, total in zip(names, totals)}
 
 
+# train_op -> {loss: train_op grouped with the update ops it lacks}, made once per pair.
+_WITH_UPDATES = weakref.WeakKeyDictionary()
+
+
 def _with_update_ops(train_op, loss):
     """``train_op``, grouped with the model's update ops (batch norm's moving averages) that
     it does not run already (a training op made by ``apply_gradients`` by hand)."""
     ops = update_ops_of(loss)
     if not ops or not isinstance(train_op, Tensor):
         return train_op
-    included = set(topological_order([train_op]))
-    missing = [op for op in ops if op not in included]
-    if not missing:
-        return train_op
-    return apply(Group(), [train_op, *missing], name="train_with_updates")
+    made = _WITH_UPDATES.setdefault(train_op, {})
+    if loss not in made:
+        included = set(topological_order([train_op]))
+        missing = [op for op in ops if op not in included]
+        made[loss] = train_op if not missing else apply(
+            Group(), [train_op, *missing], name="train_with_updates")
+    return made[loss]
 
 
-def _checked(loss):
-    """``loss`` passed through a check that stops the step, before any update, if it is not
-    finite."""
+# train_op -> {loss: its guard}: one guard per pair, so fit() called again (one epoch at a
+# time, say) adds no node to the graph and reuses the Session's compiled plan.
+_GUARDS = weakref.WeakKeyDictionary()
+
+
+def _guard(loss, train_op):
+    """``loss`` passed through a check that stops the step, before any update, if the loss or
+    anything the updates of ``train_op`` read (gradients, learning rates, optimizer slots)
+    holds a NaN or Inf."""
     if not isinstance(loss, Tensor) or loss.shape not in ((), (1,)):
         raise ValueError(f"fit() needs a scalar loss Tensor, got {loss!r}")
-    return apply(CheckFinite(f"loss {loss.name!r} is not finite"), (loss,),
-                 name=loss.name.rsplit("/", 1)[-1] + "_is_finite")
+    if not isinstance(train_op, Tensor):
+        raise ValueError(f"fit() needs the training op Tensor from minimize(), got {train_op!r}")
+    guards = _GUARDS.setdefault(train_op, {})
+    if loss not in guards:
+        reads = _update_reads(train_op)
+        reads.pop(loss, None)
+        guards[loss] = apply(CheckFinite(f"the loss {loss.name!r} is not finite",
+                                         labels=reads.values()),
+                             (loss, *reads), name=loss.name.rsplit("/", 1)[-1] + "_is_finite")
+    return guards[loss]
+
+
+def _update_reads(train_op):
+    """{tensor: what it is} for every value the stateful ops under ``train_op`` read, except
+    the Variable each update changes and the outputs of other updates."""
+    late, reads = set(), {}
+    for node in topological_order([train_op]):
+        if node.operation.stateful or any(i in late for i in node.inputs):
+            late.add(node)
+        if not node.operation.stateful:
+            continue
+        target = node.inputs[0] if isinstance(node.operation, Update) else None
+        for tensor in node.inputs:
+            if tensor is target or tensor in late or tensor in reads:
+                continue
+            if isinstance(tensor, Variable):
+                reads[tensor] = f"the optimizer state {tensor.name!r}"
+            elif tensor.gradient_of is not None:
+                reads[tensor] = f"the gradient of {tensor.gradient_of.name!r}"
+            else:
+                reads[tensor] = f"{tensor.name!r}, read by {node.name!r}"
+    return reads
 
 
 def _training_only(train_feeds, feeds):
@@ -283,8 +339,9 @@ def _training_only(train_feeds, feeds):
     return train_feeds
 
 
-def _split_feeds(feeds):
-    """(rows, feeds fed whole, feeds sliced by rows); all sliced arrays must agree on rows."""
+def _split_feeds(feeds, caller):
+    """(rows, feeds fed whole, feeds sliced by rows); all sliced arrays must agree on rows,
+    and have some."""
     fixed, batched = {}, {}
     for tensor, value in feeds.items():
         array = np.asarray(value)
@@ -294,20 +351,16 @@ def _split_feeds(feeds):
             batched[tensor] = array
     lengths = {getattr(t, "name", repr(t)): len(a) for t, a in batched.items()}
     if not lengths:
-        raise ValueError("fit() needs at least one array to slice into batches in feeds")
+        raise ValueError(f"{caller} needs at least one array to slice into batches in feeds")
     if len(set(lengths.values())) > 1:
-        raise ValueError(f"the arrays in feeds have different numbers of rows: {lengths}")
-    return next(iter(lengths.values())), fixed, batched
-
-
-def _progress_bar(epochs, progress):
-    if not progress:
-        return None
-    in_notebook = "ipykernel" in sys.modules
-    if not in_notebook and not sys.stdout.isatty():
-        return None
-    from tqdm.auto import tqdm
-    return tqdm(total=epochs, desc="training", unit="epoch", leave=True)
+        raise ValueError(f"the arrays in {caller}'s feeds have different numbers of rows: "
+                         f"{lengths}")
+    rows = next(iter(lengths.values()))
+    if rows == 0:
+        shapes = ", ".join(f"{getattr(t, 'name', repr(t))!r} (shape {a.shape})"
+                           for t, a in batched.items())
+        raise ValueError(f"the data given to {caller} has no rows: {shapes}")
+    return rows, fixed, batched
 
 
 __all__ = ['fit', 'evaluate', 'Callback', 'EarlyStopping', 'History', 'DivergenceError']

@@ -18,6 +18,7 @@ import re
 import graphviz
 import numpy as np
 
+from microflow.core.files import atomic_write
 from microflow.core.errors import GraphError
 from microflow.core.graph import Const, Graph, Placeholder, Tensor, Variable, topological_order
 from microflow.core.session import Session
@@ -243,17 +244,22 @@ def render(target, path, **draw_options):
     targets = target if isinstance(target, list | tuple) else [target]
     digraph = draw(*targets, **draw_options)
     if suffix == ".dot":
-        path.write_text(digraph.source, encoding="utf-8")
+        _write(path, digraph.source.encode("utf-8"))
         return path
     try:
         data = _rendered(digraph, suffix[1:])
     except GraphvizNotFound as error:
         source = path.with_suffix(".dot")
-        source.write_text(digraph.source, encoding="utf-8")
+        _write(source, digraph.source.encode("utf-8"))
         raise GraphvizNotFound(f"cannot draw {str(path)!r}: {error}; the graph's DOT source is "
                                f"in {str(source)!r}") from None
-    path.write_bytes(data)
+    _write(path, data)
     return path
+
+
+def _write(path, data):
+    with atomic_write(path) as file:
+        file.write(data)
 
 
 def _rendered(digraph, format):

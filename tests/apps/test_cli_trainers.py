@@ -103,10 +103,14 @@ def test_without_graphviz_train_still_writes_the_plots_and_warns(tmp_path, capsy
      "microflow train: error: --data is for the faces problem only, not 'donut'"),
     (["train", "faces", "--data", "bad.csv"], 1,
      "microflow train: error: bad.csv, line 3: emotion 9 is out of range 0..6"),
+    (["train", "faces", "--data", "latin1.csv"], 1,
+     "microflow train: error: latin1.csv, line 1: byte 0xe9 at column 1 is not UTF-8 text"),
+    (["cv", "faces", "--data", "latin1.csv"], 1,
+     "microflow cv: error: latin1.csv, line 1: byte 0xe9 at column 1 is not UTF-8 text"),
     (["train", "donut", "--lr", "1e6"], 1,
      "microflow train: error: training diverged: the loss reached "),
     (["train", "donut", "--lr", "1e6", "--optimizer", "sgd"], 1,
-     "microflow train: error: training diverged: the loss 'cross_entropy' became NaN"),
+     "microflow train: error: training diverged: the loss 'cross_entropy' is not finite"),
     (["cv", "xor"], 1, "microflow cv: error: xor has only 4 points: there is nothing to hold out"),
     (["cv", "donut", "--folds", "1"], 1, "microflow cv: error: --folds must be at least 2, got 1"),
     (["search", "donut", "--lr-range", "0.1", "0.01"], 1,
@@ -117,6 +121,7 @@ def test_bad_input_is_one_line_on_stderr_and_a_non_zero_status(tmp_path, capsys,
     monkeypatch.chdir(tmp_path)
     pixels = " ".join(["0"] * 2304)
     (tmp_path / "bad.csv").write_text(f"emotion,pixels\n3,{pixels}\n9,{pixels}\n")
+    (tmp_path / "latin1.csv").write_bytes(b"\xe9motion,pixels,Usage\n")
     code, out, err = run(capsys, *argv)
     assert code == status
     assert err.startswith(message) and err.count("\n") == 1, err

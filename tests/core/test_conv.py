@@ -247,3 +247,27 @@ def test_an_image_of_the_wrong_size_at_run_time_names_the_op():
                                             r"\(None, None, None, 1\), .*\) failed: the input "
                                          r"\(N, 3, 3, C\) is too small for a 5x5 window"):
         mf.Session().run(y, {x: np.ones((1, 3, 3, 1))})
+
+
+def test_a_training_step_makes_each_convolutions_rows_once(monkeypatch):
+    made = []
+    original = conv_ops._Conv._im2col
+
+    def counting(self, *args, **kwargs):
+        made.append(type(self).__name__)
+        return original(self, *args, **kwargs)
+    monkeypatch.setattr(conv_ops._Conv, "_im2col", counting)
+    x = mf.placeholder((None, 8, 8, 1))
+    h = mf.layers.conv2d(x, 3, 3, activation=mf.relu)
+    h = mf.layers.conv2d(mf.layers.max_pool(h), 2, 3)
+    train = mf.optimizers.SGD(0.1).minimize(mf.reduce_mean(mf.square(h)))
+    mf.Session().run(train, {x: rng.standard_normal((2, 8, 8, 1)).astype(np.float32)})
+    assert made == ["Conv2D", "Conv2D"]          # the filter gradients reuse them
+
+
+def test_convolutions_of_the_same_tensors_with_other_settings_keep_their_own_rows():
+    x = mf.Variable(rng.standard_normal((1, 6, 6, 2)))
+    w = mf.Variable(rng.standard_normal((3, 3, 2, 2)))
+    loss = mf.reduce_sum(mf.square(mf.conv2d(x, w, 2, "SAME"))) + \
+        mf.reduce_sum(mf.tanh(mf.conv2d(x, w, 1, "VALID", 2)))
+    assert mf.testing.check_gradients(loss, [w]) < 1e-6

@@ -55,9 +55,9 @@ def conv_input(like, strides=1, padding="VALID", dilations=1):
 
 
 def conv_filter(window, strides=1, padding="VALID", dilations=1):
-    """The filter gradient for filters of shape ``window``."""
-    filters = mf.constant(np.zeros(window))
-    return lambda x, g: conv2d_backprop_filter(x, g, filters, strides, padding, dilations)
+    """The filter gradient for filters of shape ``window`` (their values are not used)."""
+    return lambda x, g: conv2d_backprop_filter(x, g, mf.constant(np.zeros(window)), strides,
+                                               padding, dilations)
 
 
 def pool_grad(op, size=2, strides=None, padding="VALID"):

@@ -134,6 +134,18 @@ def test_sigmoid_cross_entropy_at_infinite_logits_is_exact(silent):
     assert run(wrong) == np.inf
 
 
+def test_softmax_cross_entropy_with_masked_logits_and_one_hot_labels_is_finite(silent):
+    logits_value = np.array([[-np.inf, 0.0, 1.0], [2.0, -np.inf, 0.0]])
+    logits = mf.Variable(logits_value)
+    one_hot = mf.softmax_cross_entropy(logits, mf.constant(np.array([[0.0, 1.0, 0.0], [1.0, 0, 0]])))
+    sparse = mf.softmax_cross_entropy(logits, mf.constant(np.array([1, 0])))
+    (grad,) = mf.gradients(one_hot, [logits])
+    dense_value, sparse_value, gradient = run([one_hot, sparse, grad])
+    expected = -np.mean([np.log(softmax(logits_value[0])[1]), np.log(softmax(logits_value[1])[0])])
+    assert dense_value == pytest.approx(expected) and sparse_value == pytest.approx(expected)
+    assert np.isfinite(gradient).all() and gradient[0, 0] == 0 and gradient[1, 1] == 0
+
+
 # -- 9. every fast kernel on the shapes it may meet -----------------------------------------
 @pytest.mark.parametrize("n", [1, 2, 3, 8, 16, 17])
 def test_softmax_of_a_vector_of_any_length(n, silent):
@@ -261,6 +273,30 @@ def test_lossless_or_in_range_feeds_are_converted(dtype, value, silent):
     np.testing.assert_array_equal(result, np.asarray(value).astype(dtype))
 
 
+def test_assigning_a_value_that_does_not_fit_a_variable_is_refused():
+    counts = mf.Variable(np.zeros(2, np.int32), name="counts")
+    with pytest.raises(ValueError, match=r"Variable 'counts' \(int32\).*int64 from 0 to 1099511627776"):
+        counts.assign(np.array([0, 2**40]))
+    weights = mf.Variable(np.zeros(2, np.float32), name="weights")
+    with pytest.raises(ValueError, match=r"Variable 'weights' \(float32\).*1e\+300"):
+        weights.assign(np.array([0.0, 1e300]))
+    np.testing.assert_array_equal(counts.value, [0, 0])
+    counts.assign(np.array([3, -4]))
+    np.testing.assert_array_equal(counts.value, [3, -4])
+
+
+@pytest.mark.parametrize("make", [
+    lambda: mf.constant(np.array([0, 2**40]), dtype="int32", name="big"),
+    lambda: mf.Variable(np.array([0, 2**40]), dtype="int32", name="big"),
+    lambda: mf.constant(np.array([1e300]), dtype="float32", name="big"),
+    lambda: mf.Variable(np.array([1e300]), dtype="float32", name="big"),
+], ids=["constant-int", "Variable-int", "constant-float", "Variable-float"])
+def test_a_constant_or_variable_whose_dtype_cannot_hold_its_value_is_refused(make, silent):
+    with pytest.raises(ValueError, match=r"'big'.*from .* outside (int32|float32)'s range"):
+        make()
+    assert mf.get_default_graph().tensors == []
+
+
 # -- 12. feeding a Tensor as a value ----------------------------------------------------------
 def test_feeding_a_tensor_as_a_value_is_a_clear_error_and_leaves_the_graph_alone():
     x = mf.placeholder((2,), name="x")
@@ -347,3 +383,95 @@ def test_a_mean_over_a_batch_of_no_rows_says_so_and_names_the_feed(loss_of, sile
     y = mf.placeholder((None,), "int64", name="labels")
     with pytest.raises(ValueError, match=r"no rows.*fed with no rows: 'images' \(0, 3\)"):
         run(loss_of(x, y), {x: np.zeros((0, 3), np.float32), y: np.zeros(0, np.int64)})
+
+
+# -- 8. static sizes are Python integers -----------------------------------------------------
+def test_static_shapes_of_huge_tensors_do_not_overflow():
+    huge = mf.placeholder((2**40, 2**40), name="huge")
+    assert mf.reshape(huge, (-1,)).shape == (2**80,)
+    assert mf.reshape(huge, (2**20, -1)).shape == (2**20, 2**60)
+    with pytest.raises(mf.ShapeError, match=r"\(1208925819614629174706176 elements\) into \(2, 3\)"):
+        mf.reshape(huge, (2, 3))
+    from microflow.core.ops.base import static_size
+    assert static_size((2**40, 2**40, 2**40)) == 2**120
+
+
+# -- 10. negative or non-integer dims, and TF1's argument order -------------------------------
+@pytest.mark.parametrize("shape, message", [
+    ((-1, 3), r"placeholder 'x': dimension -1 of \(-1, 3\) is negative; use None"),
+    ((2.5, 3), r"placeholder 'x': dimension 2.5 of \(2.5, 3\) is not an integer"),
+    (3, r"placeholder 'x': the shape must be a tuple or list of dimensions, got 3"),
+    ((True, 3), r"placeholder 'x': dimension True of \(True, 3\) is not an integer"),
+])
+def test_bad_placeholder_shapes_are_refused_at_build(shape, message):
+    with pytest.raises(mf.ShapeError, match=message):
+        mf.placeholder(shape, name="x")
+    assert mf.get_default_graph().tensors == []
+
+
+def test_placeholder_says_the_shape_comes_first_to_tf1_users():
+    with pytest.raises(TypeError, match=r"shape first.*placeholder\(\(None, 2\), 'float32'\)"):
+        mf.placeholder("float32", (None, 2))
+    with pytest.raises(TypeError, match=r"shape first.*placeholder\(\(None, 2\), 'float64'\)"):
+        mf.placeholder(np.float64, [None, 2])
+    with pytest.raises(TypeError, match=r"shape first.*placeholder\(shape, 'float32'\)"):
+        mf.placeholder("float32")
+
+
+@pytest.mark.parametrize("build", [
+    lambda x: mf.reshape(x, (2.5, -1)), lambda x: mf.reshape(x, (True, -1)),
+    lambda x: mf.transpose(x, (1.0, 0)), lambda x: mf.expand_dims(x, 0.5),
+    lambda x: mf.softmax(x, axis=1.5), lambda x: mf.log_softmax(x, axis=0.5),
+    lambda x: mf.argmax(x, axis=1.5), lambda x: mf.reduce_sum(x, axis=0.5),
+    lambda x: mf.reduce_mean(x, axis=(0, 1.5)),
+], ids=["reshape", "reshape-bool", "transpose", "expand_dims", "softmax", "log_softmax",
+        "argmax", "reduce_sum", "reduce_mean"])
+def test_dims_and_axes_that_are_not_integers_are_refused(build):
+    x = mf.placeholder((2, 3), name="x")
+    with pytest.raises((TypeError, mf.ShapeError), match=r"(dimension|axis|axes) .* not an integer"):
+        build(x)
+
+
+def test_numpy_integer_dims_are_accepted():
+    x = mf.placeholder((None, np.int64(3)), name="x")
+    assert x.shape == (None, 3) and type(x.shape[1]) is int
+
+
+# -- 11. Variables that cannot hold or learn numbers ------------------------------------------
+@pytest.mark.parametrize("value, dtype", [
+    (np.array(["a", "b"]), None), (np.array([object(), 1]), None), ([1, 2], "U3"),
+    ({"a": 1}, None), (np.array([1, 2], "datetime64[D]"), None),
+])
+def test_variables_of_non_numeric_dtypes_are_refused_naming_the_variable(value, dtype):
+    with pytest.raises(TypeError, match=r"Variable 'words'.*dtype"):
+        mf.Variable(value, name="words", dtype=dtype)
+    assert mf.get_default_graph().tensors == []
+
+
+def test_minimize_refuses_an_integer_variable_naming_it():
+    x = mf.placeholder((None, 2), name="x")
+    steps = mf.Variable(np.array([1, 2]), name="steps")
+    loss = mf.reduce_sum(x * steps)
+    with pytest.raises(TypeError, match=r"Variable 'steps': it has dtype int64.*float"):
+        mf.optimizers.SGD(0.1).minimize(loss)
+    with pytest.raises(TypeError, match=r"Variable 'steps': it has dtype int64"):
+        mf.optimizers.Adam(0.1).minimize(loss, var_list=[steps])
+
+
+def test_minimize_skips_integer_variables_without_a_gradient():
+    W = mf.Variable(np.ones(2), name="W")
+    mf.Variable(0, name="counter")                      # trainable by default, but unused
+    train = mf.optimizers.SGD(0.5).minimize(mf.l2_loss(W))
+    run(train)
+    np.testing.assert_allclose(W.value, [0.5, 0.5])
+
+
+# -- 13. names with control characters ---------------------------------------------------------
+@pytest.mark.parametrize("name", ["out\n", "out\r", "a\nb", "tab\t", "nul\x00", "\nout", "bell\x07",
+                                  "out/\n"])
+def test_names_with_control_characters_are_refused(name):
+    with pytest.raises(ValueError, match="invalid name"):
+        mf.constant(1.0, name=name)
+    with pytest.raises(ValueError, match="invalid name"):
+        with mf.name_scope(name):
+            pass

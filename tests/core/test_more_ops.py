@@ -563,3 +563,18 @@ def test_losses_refuse_an_unknown_reduction(loss):
     with pytest.raises(ValueError, match=rf"{loss.__name__}\(\): reduction must be 'mean', "
                                          r"'sum' or 'none', got 'avg'"):
         loss(x, x, reduction="avg")
+
+
+@pytest.mark.parametrize("build, message", [
+    (lambda p: mf.concat([p, p], 1.0), "Concat: axis 1.0 is not an integer"),
+    (lambda p: mf.stack([p, p], axis=True), "Stack: axis True is not an integer"),
+    (lambda p: mf.split(p, 2.0, axis=1), "Split: number of pieces 2.0 is not an integer"),
+    (lambda p: mf.tile(p, (1, 1.5)), "Tile: repetition count 1.5 is not an integer"),
+    (lambda p: mf.pad(p, [(0, 0), (0.5, 0)]), "Pad: padding 0.5 is not an integer"),
+    (lambda p: mf.one_hot(mf.constant([1]), 2.5), "OneHot: depth 2.5 is not an integer"),
+    (lambda p: mf.gather(p, [0], axis=0.0), "Gather: axis 0.0 is not an integer"),
+    (lambda p: mf.argmin(p, axis=1.0), "ArgMin: axis 1.0 is not an integer"),
+])
+def test_settings_that_must_be_integers_refuse_floats_and_bools(build, message):
+    with pytest.raises(TypeError, match=message):
+        build(mf.placeholder((None, 4), name="p"))

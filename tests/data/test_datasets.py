@@ -174,6 +174,8 @@ GOOD = [0] * 2304
     pytest.param("4,,Training\n", "pixels value is missing", id="pixels-missing"),
     pytest.param(",1 2 3,Training\n", "emotion value is missing", id="label-missing"),
     pytest.param("4,1 2 3\n", "expected 3 columns, found 2", id="column-missing"),
+    pytest.param(_row(1, GOOD).rstrip("\n") + ",extra\n", "expected 3 columns, found 4",
+                 id="column-extra"),
     pytest.param(_row(1, GOOD, "Validation"),
                  "Usage 'Validation' is not one of Training, PublicTest, PrivateTest", id="usage"),
 ])
@@ -301,3 +303,20 @@ def test_synthetic_faces_expressions_show_where_expected(faces):
     assert average["Surprise"][mouth_centre].mean() < average["Neutral"][mouth_centre].mean() - 0.3
     # A smile lifts the mouth corners; a frown pulls them down, out of that region.
     assert average["Happy"][upper_mouth_corners].mean() < average["Sad"][upper_mouth_corners].mean() - 0.2
+
+
+def test_a_byte_that_is_not_utf8_names_the_file_and_line(tmp_path):
+    path = tmp_path / "fer.csv"
+    path.write_bytes(b"emotion,pixels,Usage\n" + _row(0, GOOD).encode() +
+                     _row(1, GOOD).encode().replace(b"Training", b"Tr\xe9ining"))
+    with pytest.raises(FER2013FormatError) as caught:
+        load_fer2013(path)
+    assert str(caught.value).startswith(f"{path}, line 3: byte 0xe9 ")
+    assert "not UTF-8" in str(caught.value) and caught.value.line == 3
+
+
+def test_a_utf8_byte_order_mark_is_accepted(tmp_path):
+    path = tmp_path / "fer.csv"
+    path.write_bytes(b"\xef\xbb\xbf" + f"emotion,pixels,Usage\r\n{_row(3, GOOD)}".encode())
+    X, y = load_fer2013(path)
+    assert y.tolist() == [3] and X.shape == (1, 2304)

@@ -380,6 +380,113 @@ def test_restore_of_a_missing_file_names_the_path(tmp_path):
         mf.restore(tmp_path / "nowhere.npz")
 
 
+# -- fit's guard (a step with anything non-finite is not applied) ------------------------
+
+
+def sqrt_of_square_model(optimizer):
+    """A finite loss whose gradient is NaN where w is 0 (d sqrt(u)/du = inf times du/dw = 0)."""
+    x = mf.placeholder((None, 2), name="x")
+    w = mf.Variable(np.array([0.0, 1.5]), name="w")
+    loss = mf.reduce_mean(mf.sqrt(mf.square(x * w)), name="loss")
+    return x, w, loss, optimizer.minimize(loss)
+
+
+@pytest.mark.parametrize("optimizer", [mf.optimizers.SGD(0.1), mf.optimizers.Adam(0.1),
+                                       mf.optimizers.SGD(0.1, momentum=0.9),
+                                       mf.optimizers.RMSProp(0.1), mf.optimizers.AdaGrad(0.1)],
+                         ids=["sgd", "adam", "momentum", "rmsprop", "adagrad"])
+def test_a_finite_loss_with_a_nan_gradient_stops_before_any_update_bit_for_bit(optimizer):
+    x, w, loss, train = sqrt_of_square_model(optimizer)
+    state = [v for v in mf.get_default_graph().variables]
+    before = [v.value.copy() for v in state]
+    assert np.isfinite(mf.Session().run(loss, {x: np.ones((3, 2))}))
+    with pytest.raises(mf.DivergenceError, match=r"gradient of 'w'.*epoch 1, step 1") as info:
+        mf.train.fit(mf.Session(), train, loss, {x: np.ones((3, 2))}, epochs=2,
+                     progress=False)
+    assert (info.value.epoch, info.value.step) == (1, 1)
+    for variable, value in zip(state, before):
+        assert variable.value.tobytes() == value.tobytes(), variable.name
+
+
+def test_a_non_finite_optimizer_slot_stops_the_step_before_any_update():
+    x = mf.placeholder((None, 2), name="x")
+    w = mf.Variable(np.array([0.5, 1.5]), name="w")
+    loss = mf.reduce_mean(mf.square(x * w), name="loss")
+    train = mf.optimizers.Adam(0.1).minimize(loss)
+    m = next(v for v in mf.get_default_graph().variables if v.name == "Adam/w/m")
+    m.assign(np.array([np.nan, 0.0]))
+    before = w.value.copy()
+    with pytest.raises(mf.DivergenceError, match="'Adam/w/m'"):
+        mf.train.fit(mf.Session(), train, loss, {x: np.ones((3, 2))}, epochs=1,
+                     progress=False)
+    assert w.value.tobytes() == before.tobytes()
+
+
+def test_the_guard_passes_a_finite_step_unchanged():
+    x, w, loss, train = sqrt_of_square_model(mf.optimizers.SGD(0.1))
+    w.assign(np.array([0.5, 1.5]))
+    history = mf.train.fit(mf.Session(), train, loss, {x: np.ones((3, 2))}, epochs=1,
+                           progress=False)
+    np.testing.assert_allclose(w.value, [0.5 - 0.05, 1.5 - 0.05])
+    assert history["loss"] == [pytest.approx(1.0)]
+
+
+def test_repeated_fit_calls_add_no_nodes_and_compile_no_new_plan():
+    X, Y = mf.datasets.xor()
+    x, y, logits, loss, train = xor_model(mf.optimizers.SGD(0.1))
+    sess = mf.Session()
+    metrics = {"accuracy": mf.accuracy(logits, y)}
+    mf.train.fit(sess, train, loss, {x: X, y: Y}, epochs=1, metrics=metrics, progress=False)
+    nodes, plans = len(mf.get_default_graph().tensors), len(sess._plans)
+    for _ in range(3):
+        mf.train.fit(sess, train, loss, {x: X, y: Y}, epochs=1, metrics=metrics,
+                     progress=False)
+    assert len(mf.get_default_graph().tensors) == nodes
+    assert len(sess._plans) == plans
+
+
+def test_fit_on_data_with_no_rows_names_the_feed():
+    x, y, logits, loss, train = xor_model(mf.optimizers.SGD(0.1))
+    with pytest.raises(ValueError, match=r"no rows.*'x' \(shape \(0, 2\)\)"):
+        mf.train.fit(mf.Session(), train, loss, {x: np.ones((0, 2)), y: np.ones(0, int)},
+                     epochs=1, progress=False)
+    with pytest.raises(ValueError, match=r"validation.*no rows.*'x'"):
+        mf.train.fit(mf.Session(), train, loss, {x: np.ones((4, 2)), y: np.ones(4, int)},
+                     epochs=1, progress=False,
+                     validation={x: np.ones((0, 2)), y: np.ones(0, int)})
+    with pytest.raises(ValueError, match=r"evaluate\(\).*no rows"):
+        mf.train.evaluate(mf.Session(), loss, {x: np.ones((0, 2)), y: np.ones(0, int)})
+
+
+def test_a_save_error_names_the_users_path_not_the_temporary_file(tmp_path):
+    graph_loss()
+    with pytest.raises(FileNotFoundError) as info:
+        mf.save(tmp_path / "nowhere" / "w")
+    assert str(tmp_path / "nowhere" / "w.npz") in str(info.value)
+    assert ".tmp" not in str(info.value)
+
+
+def test_restore_finds_the_npz_that_save_wrote_without_the_extension(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    w, _ = graph_loss()
+    saved = w.value.copy()
+    assert mf.save("m") == "m.npz"
+    w.assign(np.zeros_like(saved))
+    mf.restore("m")
+    np.testing.assert_array_equal(w.value, saved)
+    with pytest.raises(FileNotFoundError, match=r"'other' \(nor 'other.npz'\)"):
+        mf.restore("other")
+
+
+def test_save_to_a_folder_is_refused_naming_it(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    graph_loss()
+    (tmp_path / "dir").mkdir()
+    for path in ["dir/", "dir" + os.sep, str(tmp_path / "new") + "/"]:
+        with pytest.raises(IsADirectoryError, match=rf"{path!r}.*names a folder.*model.npz"):
+            mf.save(path)
+    assert os.listdir(tmp_path / "dir") == [] and sorted(os.listdir(tmp_path)) == ["dir"]
+
 def test_fit_feeds_train_feeds_to_training_steps_only():
     x = mf.placeholder((None, 2), dtype="float64", name="x")
     W = mf.Variable(np.ones((2, 1)))

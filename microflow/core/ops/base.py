@@ -9,6 +9,9 @@ inputs' and raises ``ShapeError`` when they do not fit.
 
 from __future__ import annotations
 
+import math
+import operator
+
 import numpy as np
 
 from microflow.core.errors import ShapeError
@@ -37,6 +40,9 @@ class Op:
     broadcasts = False      # True, or the indices of the inputs that numpy may broadcast: the
                             # gradient walk sums their gradients back to their shapes
     stateful = False        # updates Variables in place: runs after everything else in a step
+    fresh = False           # forward always returns a new array (never an input or a view)
+    inplace = ()            # inputs forward(..., out=that input) may overwrite with its output
+                            # (a plan passes out= only where that input dies, see session.py)
     writes = ()             # the inputs a stateful op writes into (a fed one is copied first)
     views = False           # the output may share memory with an input (a view, or the input
                             # itself): a fetched one is copied, so that the caller owns it
@@ -51,6 +57,12 @@ class Op:
 
     def backward(self, grad, *inputs_and_output):
         raise TypeError(f"{type(self).__name__} defines no backward rule")
+
+    def inline(self, args, into):
+        """Python source calling numpy directly, ``(expression, {name: function})``, that a
+        generated plan may write in place of ``forward(*args)`` (``out=into`` when ``into``
+        names an input), saving the call of ``forward`` itself; None when there is none."""
+        return None
 
     def infer(self, *inputs):
         """(shape, dtype) of the output; the default keeps the first input's."""
@@ -104,6 +116,17 @@ def result_dtype(*tensors):
     return np.result_type(*(t.dtype for t in tensors))
 
 
+def integer(value, what):
+    """``value`` as a Python int; TypeError naming ``what`` for a float, a bool or anything
+    else (``int()`` would turn 2.5 into 2 and True into 1 without a word)."""
+    if not isinstance(value, bool | np.bool_):
+        try:
+            return operator.index(value)
+        except TypeError:
+            pass
+    raise TypeError(f"{what} {value!r} is not an integer")
+
+
 def normalize_axes(axis, ndim, op_name="op"):
     """``axis`` (None, an int or a sequence) as a sorted tuple of non-negative axes."""
     if axis is None:
@@ -111,7 +134,10 @@ def normalize_axes(axis, ndim, op_name="op"):
     axes = (axis,) if np.ndim(axis) == 0 else tuple(axis)
     normalized = []
     for a in axes:
-        a = int(a)
+        try:
+            a = integer(a, "axis")
+        except TypeError as error:
+            raise ShapeError(str(error)) from None
         if not -ndim <= a < ndim:
             raise ShapeError(f"axis {a} is out of range for a tensor of rank {ndim}")
         normalized.append(a % ndim)
@@ -125,4 +151,4 @@ def static_size(shape, axes=None):
     dims = shape if axes is None else [shape[a] for a in axes]
     if any(d is None for d in dims):
         return None
-    return int(np.prod(dims, dtype=np.int64))
+    return math.prod(dims)          # Python ints: (2**40, 2**40) has 2**80 elements

@@ -19,13 +19,11 @@ extra row at the bottom and the extra column at the right) or, for convolutions,
 ``((top, bottom), (left, right))``.
 
 Scratch matrices (the im2col rows, the padded input) are kept by each op and reused by the
-next step of the same shape; a convolution's rows are reused by its filter gradient in the
-same step.
+next step of the same shape; a plan hands a convolution's rows to its filter gradient in the
+same step (``forward_saving`` / ``forward_saved``), so they are made once.
 """
 
 from __future__ import annotations
-
-import weakref
 
 import numpy as np
 from numpy.lib.stride_tricks import as_strided
@@ -201,7 +199,15 @@ class _Conv(_Window):
 class Conv2D(_Conv):
     """out[n, i, j, o] = sum_{a, b, c} x[n, s i + d a, s j + d b, c] w[a, b, c, o] (x padded)"""
 
+    fresh = True
+
     def forward(self, x, filters):
+        return self.forward_saving(x, filters)[0]
+
+    def forward_saving(self, x, filters):
+        """The output, and the im2col rows with the settings they were made with, for the
+        Conv2DBackpropFilter a plan pairs with this op (None when the batch was done in
+        pieces): the filter gradient is then one GEMM, with no second im2col."""
         kernel = filters.shape[:2]
         pads, out = self.geometry(x.shape[1], x.shape[2], kernel)
         padded = self._padded(x, pads)
@@ -211,16 +217,12 @@ class Conv2D(_Conv):
         if len(parts) == 1:
             cols = self._im2col(padded, kernel, out)
             result = np.matmul(cols, weights).reshape(n, *out, filters.shape[3])
-            # For this step's filter gradient: weak references, so that no step's arrays
-            # outlive it here (see Conv2DBackpropFilter).
-            self._rows_of = (weakref.ref(x), weakref.ref(result), cols)
-            return result
-        self._rows_of = None
+            return result, (cols, self.attributes())
         result = np.empty((n, *out, filters.shape[3]), np.result_type(x, filters))
         for part in parts:
             cols = self._im2col(padded[part], kernel, out)
             np.matmul(cols, weights, out=result[part].reshape(-1, filters.shape[3]))
-        return result
+        return result, None
 
     def infer(self, x, filters):
         _check_image(x, "input")
@@ -232,8 +234,7 @@ class Conv2D(_Conv):
     def backward(self, grad, x, filters, out):
         settings = (self.strides, self.padding, self.dilations)
         d_x = conv2d_backprop_input(grad, filters, x, *settings)
-        d_filters = apply(Conv2DBackpropFilter(*settings, kernel=filters.shape[:2], source=self),
-                          (x, grad, out))
+        d_filters = conv2d_backprop_filter(x, grad, filters, *settings)
         return d_x, d_filters
 
     def scope_summary(self, tensor):
@@ -247,6 +248,8 @@ class Conv2D(_Conv):
 class Conv2DBackpropInput(_Conv):
     """out = the gradient of sum(g * conv2d(x, w)) with respect to x: a transposed convolution
     of g with w, shaped like ``like`` (x)"""
+
+    fresh = True
 
     def forward(self, g, filters, like):
         n, height, width, channels = like.shape
@@ -294,23 +297,14 @@ class Conv2DBackpropInput(_Conv):
 @register
 class Conv2DBackpropFilter(_Conv):
     """out[a, b, c, o] = sum_{n, i, j} x[n, s i + d a, s j + d b, c] g[n, i, j, o]: the
-    gradient of sum(g * conv2d(x, w)) with respect to w (x padded)"""
+    gradient of sum(g * conv2d(x, w)) with respect to w (x padded; w gives only the shape)"""
 
-    def __init__(self, strides=1, padding="VALID", dilations=1, kernel=None, source=None):
-        super().__init__(strides, padding, dilations, kernel)
-        self._source = source   # the Conv2D whose im2col rows this step may reuse
+    fresh = True
+    saved_from = "Conv2D"       # a plan may hand this op the rows Conv2D(x, w) made
 
-    def forward(self, x, g, conv_out=None):
-        kernel = self._kernel
-        pads, out = self.geometry(x.shape[1], x.shape[2])
-        rows = g.reshape(-1, g.shape[3])
-        cached = getattr(self._source, "_rows_of", None)
-        # The convolution's rows are this step's when its output (an input here only for
-        # this check) is the very array it last returned: the plan ran it earlier in this
-        # step, on this very x, which nothing changes before the updates at the step's end.
-        if cached is not None and conv_out is not None and cached[0]() is x and \
-                cached[1]() is conv_out:
-            return (cached[2].T @ rows).reshape(*kernel, x.shape[3], g.shape[3])
+    def forward(self, g, x, filters):
+        kernel = filters.shape[:2]
+        pads, out = self.geometry(x.shape[1], x.shape[2], kernel)
         padded = self._padded(x, pads)
         width = kernel[0] * kernel[1] * x.shape[3]
         result = np.zeros((width, g.shape[3]), np.result_type(x, g))
@@ -319,20 +313,34 @@ class Conv2DBackpropFilter(_Conv):
             result += cols.T @ g[part].reshape(-1, g.shape[3])
         return result.reshape(*kernel, x.shape[3], g.shape[3])
 
-    def infer(self, x, g, conv_out=None):
+    def forward_saved(self, saved, g, x, filters):
+        """``forward``, from the im2col rows that Conv2D made of the same x in this step (when
+        it made them in one piece, with these settings)."""
+        if saved is None or saved[1] != self.attributes():
+            return self.forward(g, x, filters)
+        cols = saved[0]
+        return (cols.T @ g.reshape(-1, g.shape[3])).reshape(*filters.shape[:2], x.shape[3],
+                                                            g.shape[3])
+
+    def infer(self, g, x, filters):
         _check_image(x, "input")
         _check_image(g, "gradient")
-        if self._kernel is None:
-            raise ShapeError("Conv2DBackpropFilter needs the filters' window size (kernel)")
-        self._static_output(x.shape, self._kernel, "input")
-        return (*self._kernel, x.shape[3], g.shape[3]), result_dtype(x, g)
+        self._check_filters(filters, x.shape[3])
+        self._kernel = filters.shape[:2]
+        _, height, width, _ = g.shape
+        expected = self._static_output(x.shape, self._kernel, "input")
+        if any(None not in (a, b) and a != b for a, b in zip((height, width), expected)):
+            raise ShapeError(f"the gradient {format_shape(g.shape)} does not fit the output "
+                             f"{format_shape((x.shape[0], *expected, filters.shape[3]))} of the "
+                             f"input {format_shape(x.shape)}")
+        return filters.shape[:2] + (x.shape[3], g.shape[3]), result_dtype(x, g)
 
-    def backward(self, grad, x, g, *conv_out_and_out):
+    def backward(self, grad, g, x, filters, out):
         settings = (self.strides, self.padding, self.dilations)
         # <z, F(x, g)> = <g, conv(x, z)>: linear in x and in g.
-        d_x = conv2d_backprop_input(g, grad, x, *settings)
         d_g = conv2d(x, grad, *settings)
-        return (d_x, d_g) + (None,) * (len(conv_out_and_out) - 1)
+        d_x = conv2d_backprop_input(g, grad, x, *settings)
+        return d_g, d_x, None
 
 
 def _padding_text(padding):
@@ -373,6 +381,8 @@ def _lowest(dtype):
 class MaxPool(_Pool):
     """out[n, i, j, c] = max of x[n, s i + a, s j + b, c] over the window (padding ignored)"""
 
+    fresh = True
+
     def forward(self, x):
         pads, out = self.geometry(x.shape[1], x.shape[2])
         padded = self._padded(x, pads, fill=_lowest(x.dtype))
@@ -411,6 +421,8 @@ class _ArgMaxRouting(_Pool):
 class MaxPoolGrad(_ArgMaxRouting):
     """out = g routed back to the arg-max cell of each window of x (ties: the first cell);
     zero elsewhere"""
+
+    fresh = True
 
     def forward(self, g, x, pooled):
         pads, out = self.geometry(x.shape[1], x.shape[2])
@@ -459,6 +471,8 @@ class MaxPoolGradGrad(_ArgMaxRouting):
     """out[n, i, j, c] = z at the arg-max cell of window (i, j) of x: the adjoint of
     MaxPoolGrad, a max pool of z that picks x's winners"""
 
+    fresh = True
+
     def forward(self, z, x, pooled):
         _, pads, out, winners = self._winners(x, pooled)
         padded = self._padded(z, pads, fill=0, key="padded_z")
@@ -499,6 +513,8 @@ class AvgPool(_Averaging):
     """out[n, i, j, c] = mean of x[n, s i + a, s j + b, c] over the window's cells inside
     the image"""
 
+    fresh = True
+
     def forward(self, x):
         pads, out = self.geometry(x.shape[1], x.shape[2])
         padded = self._padded(x, pads, fill=0)
@@ -519,6 +535,8 @@ class AvgPool(_Averaging):
 @register
 class AvgPoolGrad(_Averaging):
     """out = g / (cells in the window) spread over each window's cells of ``like`` (x)"""
+
+    fresh = True
 
     def forward(self, g, like):
         pads, out = self.geometry(like.shape[1], like.shape[2])
@@ -582,9 +600,8 @@ def conv2d_backprop_input(g, filters, like, strides=1, padding="VALID", dilation
 
 def conv2d_backprop_filter(x, g, filters, strides=1, padding="VALID", dilations=1, name=None):
     """The correlation of ``x`` with ``g``: d sum(g * conv2d(x, filters)) / dfilters
-    (``filters`` gives only the window size)."""
-    return apply(Conv2DBackpropFilter(strides, padding, dilations, kernel=filters.shape[:2]),
-                 (x, g), name)
+    (``filters`` gives only the shape)."""
+    return apply(Conv2DBackpropFilter(strides, padding, dilations), (g, x, filters), name)
 
 
 def max_pool(x, size=2, strides=None, padding="VALID", name=None):

@@ -6,8 +6,8 @@ import numpy as np
 
 from microflow.core.errors import ShapeError
 from microflow.core.ops import kernels
-from microflow.core.ops.base import (Op, apply, broadcast_shapes, format_shape, normalize_axes,
-                                     register)
+from microflow.core.ops.base import (Op, apply, broadcast_shapes, format_shape, integer,
+                                     normalize_axes, register)
 from microflow.core.ops.math import exp, multiply, negative, sigmoid, sigmoid_grad, subtract
 from microflow.core.ops.reduce import divide_by_count, reduce_sum
 from microflow.core.graph import Tensor
@@ -42,7 +42,7 @@ class Softmax(Op):
     """out_k = e ** a_k / sum_j e ** a_j along ``axis``"""
 
     def __init__(self, axis=-1):
-        self.axis = int(axis)
+        self.axis = integer(axis, "Softmax: axis")
 
     def forward(self, a):
         return _softmax(a, self.axis)
@@ -60,7 +60,7 @@ class LogSoftmax(Op):
     """out_k = a_k - log(sum_j e ** a_j) along ``axis``, computed with log-sum-exp"""
 
     def __init__(self, axis=-1):
-        self.axis = int(axis)
+        self.axis = integer(axis, "LogSoftmax: axis")
 
     def forward(self, a):
         shifted = a - a.max(axis=self.axis, keepdims=True)
@@ -129,8 +129,32 @@ class SoftmaxCrossEntropy(_SoftmaxCrossEntropyShapes, Op):
             picked = shifted.reshape(-1)[kernels.label_positions(labels, logits.shape[1])]
             log_sum_exp -= picked
             return kernels.mean(log_sum_exp)
-        return np.add.reduce(log_sum_exp * kernels.row_sum(labels, False)
-                             - kernels.row_sum(labels * shifted, False)) / rows
+        # A masked logit (-inf) meets a label of 0 there: 0 * -inf, taken as 0 below.
+        with np.errstate(invalid="ignore"):
+            weighted = labels * shifted
+        total = np.add.reduce(log_sum_exp * kernels.row_sum(labels, False)
+                              - kernels.row_sum(weighted, False)) / rows
+        if total != total and np.isinf(shifted).any():
+            weighted[labels == 0] = 0
+            total = np.add.reduce(log_sum_exp * kernels.row_sum(labels, False)
+                                  - kernels.row_sum(weighted, False)) / rows
+        return total
+
+    def forward_saving(self, logits, labels):
+        """The loss, as ``forward`` computes it, and softmax(logits) (with the labels' flat
+        positions) for the SoftmaxCrossEntropyGrad a plan pairs with it: the gradient then
+        costs three in-place passes instead of a second softmax."""
+        if not self.sparse:         # label rows (soft, masked): forward's own path, bit for bit
+            return self.forward(logits, labels), (_softmax(logits, axis=1), None)
+        self.rows(logits, labels)
+        shifted = logits - kernels.row_max(logits)
+        probabilities = np.exp(shifted)
+        total = kernels.row_sum(probabilities, keepdims=False)
+        log_sum_exp = np.log(total)
+        probabilities /= total[:, None]         # the same passes as _softmax: the same bits
+        positions = kernels.label_positions(labels, logits.shape[1])
+        log_sum_exp -= shifted.reshape(-1)[positions]
+        return kernels.mean(log_sum_exp), (probabilities, positions)
 
     def infer(self, logits, labels):
         self.check(logits, labels)
@@ -159,6 +183,21 @@ class SoftmaxCrossEntropyGrad(_SoftmaxCrossEntropyShapes, Op):
             out *= kernels.row_sum(labels)      # a row of soft or masked (all 0) labels
             out -= labels
         out *= g / rows
+        return out
+
+    saved_from = "SoftmaxCrossEntropy"      # a plan may hand this op that op's softmax
+
+    def forward_saved(self, saved, g, logits, labels):
+        """``forward``, from the softmax SoftmaxCrossEntropy saved on the same inputs (which
+        it also checked): written into that array, which has no other user."""
+        out, positions = saved
+        if self.sparse:
+            # ufunc.at on the loss's own C-contiguous array, the 1 in its dtype: one fast pass
+            np.subtract.at(out.reshape(-1), positions, out.dtype.type(1))
+        else:
+            out *= kernels.row_sum(labels)
+            out -= labels
+        out *= g / len(logits)
         return out
 
     def infer(self, g, logits, labels):
@@ -223,10 +262,17 @@ class SigmoidCrossEntropy(_SigmoidCrossEntropyShapes, Op):
 def _sigmoid_cross_entropies(x, z):
     """The elementwise losses, exact for finite logits; NaN at infinite ones (see below)."""
     # The overflow-free form of -z log(sigmoid(x)) - (1 - z) log(1 - sigmoid(x)).
-    loss = np.abs(x, out=np.empty(x.shape, x.dtype))     # an array, for 0-d x too
+    loss = np.abs(x) if x.ndim else np.abs(x, out=np.empty((), x.dtype))  # an array
+    # sum |x| is finite unless some x is infinite or NaN (or the sum overflows): one pass
+    # that spares the errstate block below, which costs as much as four small kernels.
+    finite = np.isfinite(np.add.reduce(loss, axis=None))
     np.negative(loss, out=loss)
     np.exp(loss, out=loss)
     np.log1p(loss, out=loss)
+    if finite:
+        loss += np.maximum(x, 0)
+        loss -= x * z
+        return loss
     # max(x, 0) - x z meets inf - inf or inf * 0 only at infinite logits (flagged
     # "invalid" then, never for finite ones): those are redone exactly by the caller.
     with np.errstate(invalid="ignore"):
@@ -239,9 +285,8 @@ def _at_infinite_logits(loss, x, z):
     """``loss`` with its entries at x = +-inf set to their limits: (1 - z) x at +inf and -z x
     at -inf, which are 0 for the matching target (0 * inf taken as 0) and inf otherwise."""
     infinite = np.isinf(x)
-    weight = np.where(x > 0, 1 - z, z)
-    loss = loss.copy()
-    loss[infinite] = np.where(weight == 0, 0.0, np.inf)[infinite]
+    weight = np.where(x > 0, 1 - z, z)[infinite]
+    loss[infinite] = np.where(weight == 0, 0.0, np.inf)
     return loss
 
 

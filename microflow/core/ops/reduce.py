@@ -9,8 +9,8 @@ import numpy as np
 
 from microflow.core.errors import ShapeError
 from microflow.core.ops import kernels
-from microflow.core.ops.base import (Op, apply, format_shape, normalize_axes, register,
-                                static_size)
+from microflow.core.ops.base import (Op, apply, format_shape, integer, normalize_axes, register,
+                                     static_size)
 from microflow.core.ops.math import (cast, divide, exp, greater_equal, less_equal, multiply,
                                      subtract)
 
@@ -110,7 +110,13 @@ class SumTo(Op):
         if (like is None and not self.axes and a.ndim == len(target) + 1 and
                 a.shape[1:] == target and a.dtype.kind == "f"):
             self.forward = _sum_rows        # a bias gradient: (N, ...) summed to (...)
+            self._rows_2d = a.ndim == 2
         return target, a.dtype
+
+    def inline(self, args, into):
+        if not getattr(self, "_rows_2d", False):
+            return None
+        return f"_ones(len({args[0]}), {args[0]}.dtype) @ {args[0]}", {"_ones": kernels.ones}
 
     def backward(self, grad, a, *like_and_out):
         return (broadcast_to(grad, a, self.axes),) + (None,) * (len(like_and_out) - 1)
@@ -185,7 +191,7 @@ class ArgMax(Op):
     differentiable = False
 
     def __init__(self, axis=-1):
-        self.axis = int(axis)
+        self.axis = integer(axis, "ArgMax: axis")
 
     def forward(self, a):
         return np.argmax(a, axis=self.axis)
@@ -321,7 +327,7 @@ class ArgMin(Op):
     differentiable = False
 
     def __init__(self, axis=-1):
-        self.axis = int(axis)
+        self.axis = integer(axis, "ArgMin: axis")
 
     def forward(self, a):
         return np.argmin(a, axis=self.axis)

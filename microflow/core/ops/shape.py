@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from microflow.core.errors import ShapeError
 from microflow.core.graph import Tensor, as_tensor, constant
-from microflow.core.ops.base import (Op, apply, describe, format_shape, normalize_axes, register,
-                                     static_size)
+from microflow.core.ops.base import (Op, apply, describe, format_shape, integer, normalize_axes,
+                                     register, static_size)
 
 
 @register
@@ -17,7 +19,7 @@ class Reshape(Op):
     views = True            # its output may be a view of its input
 
     def __init__(self, shape):
-        self.shape = tuple(int(d) for d in shape)
+        self.shape = tuple(integer(d, "Reshape: dimension") for d in shape)
 
     def forward(self, a):
         return a.reshape(self.shape)
@@ -27,7 +29,7 @@ class Reshape(Op):
         if sum(d == -1 for d in target) > 1 or any(d < -1 for d in target):
             raise ShapeError(f"invalid target shape {target}: at most one -1, no other negatives")
         size = static_size(a.shape)
-        known = int(np.prod([d for d in target if d != -1], dtype=np.int64))
+        known = math.prod(d for d in target if d != -1)     # Python ints never overflow
         if -1 in target:
             if size is None or known == 0:
                 return tuple(None if d == -1 else d for d in target), a.dtype
@@ -66,7 +68,7 @@ class ExpandDims(Op):
     views = True            # its output may be a view of its input
 
     def __init__(self, axis):
-        self.axis = int(axis)
+        self.axis = integer(axis, "ExpandDims: axis")
 
     def forward(self, a):
         return np.expand_dims(a, self.axis)
@@ -90,7 +92,7 @@ class Transpose(Op):
     views = True            # its output may be a view of its input
 
     def __init__(self, axes=None):
-        self.axes = None if axes is None else tuple(int(a) for a in axes)
+        self.axes = None if axes is None else tuple(integer(a, "Transpose: axis") for a in axes)
 
     def forward(self, a):
         return np.transpose(a, self.axes)
@@ -369,7 +371,8 @@ def placeholder_with_default(value, shape=None, name=None):
     default = value if isinstance(value, Tensor) else constant(value)
     if shape is None:
         shape = default.shape
-    shape = tuple(None if d is None else int(d) for d in shape)
+    shape = tuple(None if d is None else integer(d, "placeholder_with_default: dimension")
+                  for d in shape)
     if len(shape) != default.ndim or any(d is not None and n is not None and d != n
                                         for d, n in zip(shape, default.shape)):
         raise ShapeError(f"placeholder_with_default {name or 'PlaceholderWithDefault'!r}: the "
@@ -409,7 +412,7 @@ class Concat(Op):
     """out = the inputs joined along ``axis``"""
 
     def __init__(self, axis):
-        self.axis = int(axis)
+        self.axis = integer(axis, "Concat: axis")
 
     def forward(self, *arrays):
         return np.concatenate(arrays, axis=self._axis).astype(self._dtype, copy=False)
@@ -471,7 +474,7 @@ class Stack(Op):
     """out = the inputs, of one shape, stacked along a new axis ``axis``"""
 
     def __init__(self, axis=0):
-        self.axis = int(axis)
+        self.axis = integer(axis, "Stack: axis")
 
     def forward(self, *arrays):
         return np.stack(arrays, axis=self._axis).astype(self._dtype, copy=False)
@@ -555,7 +558,8 @@ class Pad(Op):
     around axis i"""
 
     def __init__(self, paddings, constant=0):
-        self.paddings = tuple((int(before), int(after)) for before, after in paddings)
+        self.paddings = tuple((integer(before, "Pad: padding"), integer(after, "Pad: padding"))
+                              for before, after in paddings)
         self.constant = constant
 
     def forward(self, a):
@@ -581,7 +585,7 @@ class Tile(Op):
     """out = a repeated ``reps[i]`` times along each axis i"""
 
     def __init__(self, reps):
-        self.reps = tuple(int(r) for r in reps)
+        self.reps = tuple(integer(r, "Tile: repetition count") for r in reps)
 
     def forward(self, a):
         return np.tile(a, self.reps)
@@ -628,7 +632,7 @@ class OneHot(Op):
     differentiable = False
 
     def __init__(self, depth, dtype="float32"):
-        self.depth = int(depth)
+        self.depth = integer(depth, "OneHot: depth")
         self.dtype = np.dtype(dtype)
 
     def forward(self, indices):
@@ -644,7 +648,7 @@ class Gather(Op):
     """out = params indexed by ``indices`` along ``axis`` (np.take)"""
 
     def __init__(self, axis=0):
-        self.axis = int(axis)
+        self.axis = integer(axis, "Gather: axis")
 
     def forward(self, params, indices):
         return np.take(params, indices, axis=self._axis)
@@ -708,18 +712,18 @@ def split(a, sections, axis=0, name=None):
     """
     a = as_tensor(a)
     try:
-        axis = _static_axis(int(axis), a.ndim)
+        axis = _static_axis(integer(axis, "Split: axis"), a.ndim)
         length = a.shape[axis]
         if length is None:
             raise ShapeError(f"the length of axis {axis} of {describe(a)} must be known")
         if np.ndim(sections) == 0:
-            count = int(sections)
+            count = integer(sections, "Split: number of pieces")
             if count < 1 or length % count:
                 raise ShapeError(f"cannot cut axis {axis} of length {length} into {count} "
                                  "equal pieces")
             sizes = [length // count] * count
         else:
-            sizes = [int(s) for s in sections]
+            sizes = [integer(s, "Split: size") for s in sections]
             if sum(sizes) != length or any(s < 0 for s in sizes):
                 raise ShapeError(f"sizes {sizes} do not add up to the length {length} of "
                                  f"axis {axis}")

@@ -34,7 +34,24 @@ class Update(Op):
 
 @register
 class ApplySGD(Update):
-    """w -= lr * g"""
+    """w -= lr * g (folded: w -= g, the learning rate already in g)"""
+
+    def __init__(self, folded=False):
+        # SGD.minimize seeds the gradient walk with lr instead of 1, so that every gradient
+        # comes out scaled by it at no cost, and the update is one in-place subtraction.
+        self.folded = bool(folded)
+        if self.folded:
+            self.forward = self._forward_folded
+
+    @staticmethod
+    def _forward_folded(w, g, lr):
+        w -= g
+
+    def inline(self, args, into):
+        if not self.folded:
+            return None
+        return f"(_subtract({args[0]}, {args[1]}, out={args[0]}), None)[1]", \
+            {"_subtract": np.subtract}          # the update's own output is None
 
     def forward(self, w, g, lr):
         if w.size < 4096:           # small: a temporary costs less than the buffer's upkeep
@@ -192,17 +209,22 @@ class Group(Op):
 
 @register
 class CheckFinite(Op):
-    """out = x, after checking that x holds no NaN or Inf; runs before any update of a step"""
+    """out = x, after checking that x and every further input hold no NaN or Inf; runs before
+    any update of a step"""
 
     differentiable = False
     stateful = True
     views = True        # it returns x itself
     guard = True        # placed before the updates, so a failed check leaves the weights as they were
 
-    def __init__(self, message="holds NaN or Inf"):
+    def __init__(self, message="holds NaN or Inf", labels=()):
         self.message = message
+        self._labels = tuple(labels)    # what each input after x is, for the error message
 
-    def forward(self, x):
+    def forward(self, x, *more):
         if not np.isfinite(x).all():
             raise NumericsError(self.message)
+        for label, value in zip(self._labels, more):
+            if not np.isfinite(value).all():
+                raise NumericsError(f"{label} is not finite")
         return x

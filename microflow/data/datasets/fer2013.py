@@ -13,6 +13,7 @@ The real file (about 300 MB) cannot be downloaded here; :func:`write_fer2013` wr
 same layout, for instance from :func:`microflow.data.datasets.synthetic_faces`.
 """
 
+import codecs
 import csv
 
 import numpy as np
@@ -93,6 +94,27 @@ def _parse_pixels(path, line, field):
             f"pixel {position} is {field.split()[position]}, outside 0..255",
         )
     return values.astype(np.uint8)
+
+
+def text_lines(path, file):
+    """The lines of the binary ``file`` as text, decoded as UTF-8 one line at a time (a byte
+    order mark at the start is dropped), so that a byte that is not UTF-8 is a
+    ``FER2013FormatError`` naming the line and column, not a bare ``UnicodeDecodeError``."""
+    for number, raw in enumerate(file, start=1):
+        if number == 1 and raw.startswith(codecs.BOM_UTF8):
+            raw = raw[len(codecs.BOM_UTF8):]
+        try:
+            yield raw.decode("utf-8")
+        except UnicodeDecodeError as error:
+            raise FER2013FormatError(path, number, f"byte {raw[error.start]:#04x} at column "
+                                     f"{error.start + 1} is not UTF-8 text") from None
+
+
+def read_header(path):
+    """The header row of the FER2013 CSV at ``path``: its column names, stripped."""
+    with open(path, "rb") as file:
+        header = next(csv.reader(text_lines(path, file), skipinitialspace=True), [])
+    return [name.strip() for name in header]
 
 
 def _numbered_rows(reader):
@@ -178,7 +200,8 @@ def load_fer2013(path, usage=None, balance=False):
         The file does not exist (the message names the path).
     FER2013FormatError
         A header without ``emotion`` and ``pixels`` (or without ``Usage`` when ``usage`` is
-        given), or a malformed row: a missing column or value, a label outside 0..6, a
+        given), a byte that is not UTF-8 (a UTF-8 byte order mark is fine), or a malformed
+        row: a missing or extra column, a missing value, a label outside 0..6, a
         non-integer or out-of-range pixel, a pixel count other than 2304, an unknown Usage.
         The message names the file, the line (the header is line 1) and the problem.
     ValueError
@@ -186,8 +209,8 @@ def load_fer2013(path, usage=None, balance=False):
     """
     _check_usage_argument(usage)
     images, labels = [], []
-    with open(path, newline="", encoding="utf-8-sig") as file:
-        reader = csv.reader(file, skipinitialspace=True)
+    with open(path, "rb") as file:
+        reader = csv.reader(text_lines(path, file), skipinitialspace=True)
         try:
             header = next(reader, None)
             if header is None:
@@ -199,7 +222,7 @@ def load_fer2013(path, usage=None, balance=False):
                     path, 1, f"no Usage column to select {usage!r} rows; columns found: {found}"
                 )
             for line, row in _numbered_rows(reader):
-                if len(row) < len(header):
+                if len(row) != len(header):
                     raise FER2013FormatError(
                         path, line, f"expected {len(header)} columns, found {len(row)}"
                     )
