@@ -416,6 +416,9 @@ def test_second_derivatives_of_softmax_cross_entropy():
 ELEMENTWISE = {
     "Add": mf.add, "Sub": mf.subtract, "Mul": mf.multiply,
     "Div": lambda a, b: mf.divide(a, mf.exp(b)),
+    "Maximum": mf.maximum, "Minimum": mf.minimum,
+    "Power": lambda a, b: mf.power(mf.exp(a), b),
+    "Where": lambda a, b: mf.where(a > b, a * b, b),
 }
 
 
