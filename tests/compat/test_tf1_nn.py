@@ -177,3 +177,14 @@ def test_softmax_cross_entropy_along_another_axis_or_rank():
     log_q = z[0] - np.log(np.exp(z[0]).sum(axis=0, keepdims=True))
     np.testing.assert_allclose(values[1], -(t[0] * log_q).sum(axis=0), rtol=1e-5)
     assert deep.get_shape().as_list() == [2, 2] and columns.get_shape().as_list() == [3]
+
+
+def test_a_seeded_graphs_dropout_masks_repeat_in_a_new_session():
+    tf.set_random_seed(3)
+    dropped = tf.nn.dropout(tf.ones([50]), keep_prob=0.5)
+    with tf.Session() as sess:
+        first, second = sess.run(dropped), sess.run(dropped)
+    with tf.Session() as sess:
+        np.testing.assert_array_equal(sess.run(dropped), first)
+        np.testing.assert_array_equal(sess.run(dropped), second)
+    assert not np.array_equal(first, second)

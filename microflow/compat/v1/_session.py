@@ -4,7 +4,8 @@ Each ``tf.Session`` runs its graph through one ``microflow.Session`` (the same c
 and remembers which Variables it has initialized: the Variables' arrays live in the Variables
 themselves (shared by every Session of the graph), but reading one that this Session has not
 initialized, restored or loaded raises ``tf.errors.FailedPreconditionError`` naming it, as in
-TF1. A new Session restarts the graph's seeded random ops, so it draws what the last one drew.
+TF1. A new Session restarts the graph's seeded random ops and dropout masks, so it draws
+what the last one drew.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from microflow.compat.v1._tensors import Operation, Tensor, unsupported, unwrap,
 from microflow.compat.v1.errors import FailedPreconditionError
 from microflow.core.graph import Tensor as _MfTensor
 from microflow.core.graph import topological_order
+from microflow.core.ops.nn import DropoutMask
 from microflow.core.ops.random import RandomOp
 from microflow.core.ops.state import Assign
 
@@ -39,8 +41,9 @@ class Session:
         self._initialized = set()       # the microflow Variables this Session has set
         self._uses = {}                 # fetch and feed key -> (Variables read, Variables set)
         self._closed = False
-        for tensor in self.graph.tensors:
-            if isinstance(tensor.operation, RandomOp) and tensor.operation.seed is not None:
+        for tensor in self.graph.tensors:      # random ops and dropout masks
+            if isinstance(tensor.operation, RandomOp | DropoutMask) and \
+                    tensor.operation.seed is not None:
                 tensor.operation.restart()
 
     def run(self, fetches, feed_dict=None, options=None, run_metadata=None):
