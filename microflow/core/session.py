@@ -85,6 +85,13 @@ class Session:
         structure of ``fetches``, which the caller owns: none shares memory with a fed array,
         a Variable or a constant.
         """
+        kind = type(fetches)
+        if kind is list or kind is tuple:           # the common case, in O(1) per Tensor
+            plan = self._plans.get((tuple(map(id, fetches)),
+                                    tuple(map(id, feed_dict)) if feed_dict else ()))
+            if plan is not None:                    # so fetches are Tensors: the plan has them
+                values = plan.run(feed_dict.values() if feed_dict else ())
+                return list(values) if kind is list else values
         feed_dict = feed_dict or {}
         if isinstance(fetches, Tensor):
             flat, rebuild = (fetches,), None
@@ -174,9 +181,10 @@ class Plan:
         return node
 
     def _compile(self, check_numerics):
-        """Resolve every Tensor to a slot, then emit the steps as Python source (or, for very
-        long plans, where compiling the source would take longer than it saves, as a list
-        that a loop interprets)."""
+        """Resolve every Tensor to a slot, pick the kernels (in place where an input dies
+        there, sharing saved values between an op and its gradient op), then emit the steps
+        as Python source (or, for very long plans, where compiling the source would take
+        longer than it saves, as a list that a loop interprets)."""
         fed = {t: i for i, t in enumerate(self.fed)}
         names, globals_, steps = {}, {"_check": _check_numerics}, []
         shared = set()          # Tensors whose array may be (a view of) a feed, constant or Variable
@@ -199,25 +207,28 @@ class Plan:
                 names[node] = "None"            # its inputs run; it has nothing to compute
             else:
                 names[node] = f"t{index}"
-                steps.append((node, op.forward, names[node], [names[i] for i in node.inputs]))
+                steps.append(_Step(node, op.forward, [names[node]], [names[i] for i in node.inputs]))
                 if op.views and any(i in shared for i in node.inputs):
                     shared.add(node)
                 written.update(names[node.inputs[i]] for i in op.writes
                                if i < len(node.inputs) and names[node.inputs[i]][0] == "f")
-        last_use = {}
-        for position, (_, _, _, args) in enumerate(steps):
-            for arg in args:
-                last_use[arg] = position
         kept = {names[t] for t in self.fetches}
-        dead = [sorted({a for a in args if last_use[a] == position and a[0] == "t"} - kept)
-                for position, (_, _, _, args) in enumerate(steps)]
+        steps = _share_saved_values(steps)
+        _work_in_place(steps, kept)
+        last_use = {}
+        for position, step in enumerate(steps):
+            for arg in step.args:
+                last_use[arg] = position
+        dead = [sorted({a for a in step.args if last_use[a] == position and a[0] in "ts"} - kept)
+                for position, step in enumerate(steps)]
         # Arrays the graph owns (constants, Variables, feeds) are copied before any update;
         # so are fetched views of them, right after they are made; and a feed that an update
         # would write into is copied first, so that the caller's array is never written.
         copied = sorted({names[t] for t in self.fetches if names[t][0] in "cf"})
         results = [names[t] + ("_" if names[t][0] in "cf" else "") for t in self.fetches]
         views = {names[t] for t in self.fetches if t in shared and names[t][0] == "t"}
-        steps = [(node, kernel, out, args, out in views) for node, kernel, out, args in steps]
+        for step in steps:
+            step.copy = step.outs[0] in views
         written = sorted(written)
         if len(steps) <= CODEGEN_LIMIT and self.timings is None:
             self._function = self._generate(globals_, steps, dead, copied, written, results,
@@ -233,12 +244,21 @@ class Plan:
             lines.append(f"    {', '.join(f'f{i}' for i in range(len(self.fed)))}, = feeds")
         lines += [f"    {name} = {name}.copy()" for name in written]
         lines += [f"    {name}_ = {name}.copy()" for name in copied]
-        for (node, kernel, out, args, copy), unused in zip(steps, dead):
-            globals_["k" + out] = kernel
+        for step, unused in zip(steps, dead):
+            node, out = step.node, step.outs[0]
+            inline = None if step.kernel is not step.plain else node.operation.inline(step.args,
+                                                                                     step.into)
+            if inline is None:
+                globals_["k" + out] = step.kernel
+                into = f", out={step.into}" if step.into else ""
+                call = f"k{out}({', '.join(step.args)}{into})"
+            else:                               # numpy called directly, no forward() between
+                call, functions = inline
+                globals_.update(functions)
             # The comment names the op in tracebacks and in numpy's warnings, which show
             # this line (the source is registered with linecache below).
-            lines.append(f"    {out} = k{out}({', '.join(args)}){'.copy()' if copy else ''}"
-                         f"  # {node.op} op {node.name!r}")
+            lines.append(f"    {', '.join(step.outs)} = {call}"
+                         f"{'.copy()' if step.copy else ''}  # {node.op} op {node.name!r}")
             self._line_nodes[len(lines)] = node
             if check_numerics:
                 globals_["n" + out] = node
@@ -257,7 +277,7 @@ class Plan:
         self._filename = None
         slot_of = {"None": 0}                  # the Group op's output: always None
         for name in list(globals_) + [f"f{i}" for i in range(len(self.fed))] + \
-                [out for _, _, out, _, _ in steps] + [name + "_" for name in copied]:
+                [out for step in steps for out in step.outs] + [name + "_" for name in copied]:
             slot_of.setdefault(name, len(slot_of))
         template = [None] * len(slot_of)
         for name, value in globals_.items():
@@ -265,13 +285,16 @@ class Plan:
         fed_slots = [slot_of[f"f{i}"] for i in range(len(self.fed))]
         copies = [(slot_of[name], slot_of[name]) for name in written] + \
             [(slot_of[name], slot_of[name + "_"]) for name in copied]
-        program = [(node, kernel, slot_of[out], [slot_of[a] for a in args],
-                    [slot_of[d] for d in unused], copy)
-                   for (node, kernel, out, args, copy), unused in zip(steps, dead)]
+        program = [(step.node, step.kernel, slot_of[step.outs[0]],
+                    [slot_of[o] for o in step.outs[1:]], [slot_of[a] for a in step.args],
+                    None if step.into is None else slot_of[step.into],
+                    [slot_of[d] for d in unused], step.copy)
+                   for step, unused in zip(steps, dead)]
         result_slots = [slot_of[name] for name in results]
         timings = self.timings
         if timings is not None:
             timings.update((step[0], 0.0) for step in program)
+        clock = time.perf_counter
 
         def plan(feeds):
             slots = template.copy()
@@ -280,17 +303,22 @@ class Plan:
             for source, target in copies:
                 slots[target] = slots[source].copy()
             try:
-                for node, kernel, out, args, unused, copy in program:
-                    if timings is None:
-                        slots[out] = kernel(*[slots[a] for a in args])
+                for node, kernel, out, saved, args, into, unused, copy in program:
+                    if timings is not None:
+                        started = clock()
+                    if into is None:
+                        value = kernel(*[slots[a] for a in args])
                     else:
-                        started = time.perf_counter()
-                        slots[out] = kernel(*[slots[a] for a in args])
-                        timings[node] += time.perf_counter() - started
+                        value = kernel(*[slots[a] for a in args], out=slots[into])
+                    if timings is not None:
+                        timings[node] += clock() - started
+                    if saved:
+                        value, slots[saved[0]] = value
                     if copy:
-                        slots[out] = slots[out].copy()
+                        value = value.copy()
+                    slots[out] = value
                     if check_numerics:
-                        _check_numerics(node, slots[out])
+                        _check_numerics(node, value)
                     for slot in unused:
                         slots[slot] = None
             except Exception as error:
@@ -298,6 +326,100 @@ class Plan:
                 raise
             return tuple(slots[s] for s in result_slots)
         return plan
+
+
+class _Step:
+    """One kernel call of a plan: ``outs = kernel(*args, out=into)``."""
+
+    __slots__ = ("node", "kernel", "plain", "outs", "args", "into", "copy")
+
+    def __init__(self, node, kernel, outs, args):
+        self.node, self.kernel, self.outs, self.args = node, kernel, outs, args
+        self.plain = kernel                     # the op's forward: kernel unless values are shared
+        self.into = None        # the input the output is written into, if any
+        self.copy = False       # a fetched view of a feed, constant or Variable: copied
+
+
+def _share_saved_values(steps):
+    """``steps`` with each gradient op that can reuse what its forward op computed on the same
+    inputs (the softmax of a loss, say) paired with it: an op with ``saved_from = "Forward"``
+    and ``forward_saved(saved, g, *inputs)`` pairs with an op of type Forward on those
+    ``inputs``, whose ``forward_saving`` returns its output and the value to share. A forward
+    op that comes later (the loss, fetched beside the training op) moves up to just before its
+    gradient op: its inputs are ready there, and its users all come later. The saved value has
+    one user, which may write into it; each forward op pairs with one gradient op at most."""
+    forwards = {}
+    for step in steps:
+        op = step.node.operation
+        if hasattr(op, "forward_saving"):
+            forwards.setdefault((op.type_name, step.node.inputs), step)
+    if not forwards:
+        return steps
+    seen, before = set(), {}
+    for step in steps:
+        seen.add(id(step))
+        op = step.node.operation
+        source_type = getattr(op, "saved_from", None)
+        source = forwards.pop((source_type, step.node.inputs[1:]), None) if source_type else None
+        if source is None:
+            continue
+        saved = "s" + source.outs[0][1:]
+        source.outs.append(saved)
+        source.kernel = source.node.operation.forward_saving
+        step.args.insert(0, saved)
+        step.kernel = op.forward_saved
+        if id(source) not in seen:
+            before[id(step)] = source
+    if not before:
+        return steps
+    moved = {id(source) for source in before.values()}
+    reordered = []
+    for step in steps:
+        if id(step) in before:
+            reordered.append(before[id(step)])
+        if id(step) not in moved:
+            reordered.append(step)
+    return reordered
+
+
+def _work_in_place(steps, kept):
+    """Let an op write its output into an input array that dies there: an op listing that
+    input in ``inplace`` (its forward takes ``out=``), where the array was made fresh by
+    the plan (by an op with ``fresh = True``, never a constant, Variable, feed or view), is
+    used by this op alone, is not fetched, and has the output's dtype and, surely, shape."""
+    uses, fresh = {}, set()
+    for step in steps:
+        for arg in step.args:
+            uses[arg] = uses.get(arg, 0) + 1
+        if type(step.node.operation).__dict__.get("fresh", False):     # said by the class itself
+            fresh.add(step.outs[0])
+    for step in steps:
+        node = step.node
+        if step.args[:1] and step.args[0][0] == "s" or not node.shape:
+            continue                            # a kernel sharing saved values, or a scalar
+        # Only a class that names its own in-place inputs: a subclass with another forward
+        # does not inherit them.
+        for index in type(node.operation).__dict__.get("inplace", ()):
+            name, inp = step.args[index], node.inputs[index]
+            if name in fresh and uses[name] == 1 and name not in kept and \
+                    inp.dtype == node.dtype and _surely_same_shape(node, inp):
+                step.into = name
+                break
+
+
+def _surely_same_shape(node, inp):
+    """Whether ``inp`` surely has ``node``'s shape at run time (static shapes may hold None)."""
+    if inp.shape != node.shape:
+        return False
+    if not node.operation.broadcasts:
+        return True                             # elementwise without broadcasting
+    for axis, dim in enumerate(inp.shape):
+        if dim is None:                         # unknown: safe if no other input stretches it
+            offset = axis - len(inp.shape)
+            for other in node.inputs:
+                if other is not inp and len(other.shape) >= -offset and other.shape[offset] != 1:
+                    return False
+    return True
 
 
 @dataclasses.dataclass
@@ -370,15 +492,18 @@ def _converter(tensor):
     pattern = tuple(shape)
     what = "placeholder" if isinstance(tensor.operation, Placeholder) else "tensor"
 
+    accepted = [pattern]                # the last shape that fitted: repeats cost one comparison
+
     def convert(value):
         if type(value) is not np.ndarray or value.dtype != dtype:
             value = _as_array(value, tensor, what)
         actual = value.shape
-        if actual != pattern:
+        if actual != accepted[0]:
             if len(actual) != ndim or any(d is not None and d != n
                                           for d, n in zip(pattern, actual)):
                 raise FeedError(f"cannot feed a value of shape {format_shape(actual)} into "
                                 f"{what} {tensor.name!r} of shape {format_shape(shape)}")
+            accepted[0] = actual
         return value
     return convert
 

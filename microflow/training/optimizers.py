@@ -31,6 +31,16 @@ def trainable_variables(graph=None, scope=None):
             (scope is None or v.name.startswith(scope.rstrip("/") + "/"))]
 
 
+def update_ops_of(loss):
+    """The graph's update ops (``graph.update_ops``: batch norm's moving averages) that
+    belong to the model of ``loss``: those reading a Tensor that ``loss`` depends on."""
+    ops = loss.graph.update_ops
+    if not ops:
+        return []
+    connected = set(topological_order([loss]))
+    return [op for op in ops if any(i in connected for i in op.inputs[1:])]
+
+
 class Optimizer:
     """Base class: subclasses say how one Variable is updated from its gradient."""
 
@@ -64,14 +74,25 @@ class Optimizer:
         if not var_list:
             raise ValueError(f"no Variable has a gradient for loss {loss.name!r}: it does not "
                              "depend on any trainable Variable")
-        grads = gradients(loss, var_list)
+        rate = self._folded_rate(loss, var_list)
+        grads = gradients(loss, var_list, None if rate is None else [rate])
         pairs = [(v, g) for v, g in zip(var_list, grads) if g is not None]
         if not pairs:
             raise ValueError(f"no Variable has a gradient for loss {loss.name!r}")
-        return self.apply_gradients(pairs, name=name)
+        return self._apply(pairs, name, folded=rate, also=update_ops_of(loss))
 
-    def apply_gradients(self, pairs, name=None):
-        """The training op applying ``(variable, gradient)`` pairs."""
+    def apply_gradients(self, pairs, name=None, also=()):
+        """The training op applying ``(variable, gradient)`` pairs; it also runs the update
+        ops in ``also`` (see :func:`update_ops_of`)."""
+        return self._apply(pairs, name, folded=None, also=also)
+
+    def _folded_rate(self, loss, var_list):
+        """A learning rate to seed the gradient walk with (so that the gradients come out
+        already scaled by it), or None: only plain gradient descent folds it."""
+        return None
+
+    def _apply(self, pairs, name, folded, also=()):
+        """The training op; ``folded`` is the learning rate the gradients are scaled by, if any."""
         for variable, _ in pairs:
             if variable.dtype.kind != "f":
                 raise TypeError(f"cannot train Variable {variable.name!r}: it has dtype "
@@ -84,12 +105,17 @@ class Optimizer:
                 state = self._begin()
                 rates, updates = {}, []
                 for variable, grad in pairs:
-                    if variable.dtype not in rates:
+                    if folded is not None:
+                        rates[variable.dtype] = folded      # already in the gradient
+                    elif variable.dtype not in rates:
                         rates[variable.dtype] = _as_rate(self.learning_rate, variable)
                     with graph.name_scope(variable.name):
-                        updates.append(self._update(variable, grad, rates[variable.dtype], state))
+                        updates.append(self._update(variable, grad, rates[variable.dtype], state)
+                                       if folded is None else
+                                       apply(ApplySGD(folded=True), (variable, grad, folded),
+                                             name="update"))
                 updates += self._finish(updates, state)
-                return apply(Group(), updates, name=name or "train")
+                return apply(Group(), updates + list(also), name=name or "train")
         finally:
             graph._backward_depth -= 1
 
@@ -134,6 +160,18 @@ class SGD(Optimizer):
             raise ValueError(f"momentum must be >= 0, got {momentum}")
         self.momentum = momentum
         self.nesterov = nesterov
+
+    def _folded_rate(self, loss, var_list):
+        # d(lr * loss)/dw = lr * dloss/dw: seeding the walk with lr instead of 1 scales every
+        # gradient by it at no cost (the loss gradient multiplies by its seed anyway), and each
+        # update is then one in-place w -= g. A scalar loss and one dtype throughout only.
+        rate = self.learning_rate
+        if self.momentum or self.nesterov or loss.shape != () or loss.dtype.kind != "f" or \
+                any(v.dtype != loss.dtype for v in var_list):
+            return None
+        if isinstance(rate, Tensor):
+            return rate if rate.shape == () and rate.dtype == loss.dtype else None
+        return _as_rate(rate, loss)
 
     def _update(self, variable, grad, lr, state):
         if self.momentum == 0 and not self.nesterov:
@@ -205,7 +243,7 @@ class AdaGrad(Optimizer):
                      name="update")
 
 
-__all__ = ['Optimizer', 'SGD', 'RMSProp', 'Adam', 'AdaGrad', 'trainable_variables']
+__all__ = ['update_ops_of', 'Optimizer', 'SGD', 'RMSProp', 'Adam', 'AdaGrad', 'trainable_variables']
 
 
 def __dir__():

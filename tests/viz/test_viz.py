@@ -182,7 +182,8 @@ def test_optimizer_updates_are_drawn_with_an_updates_edge_to_their_variable():
     assert node_with(nodes, "Group")                       # the train op, dotted edges in
     group = node_with(nodes, "Group")
     assert all("dotted" in a for s, t, a in edges if t == group)
-    assert [label for label, _, _ in nodes.values()].count("0.25") == 3   # lr beside each
+    # lr beside each update, and as the gradients' seed: plain SGD folds it into the gradients
+    assert [label for label, _, _ in nodes.values()].count("0.25") == 4
     assert train.op == "Group"
     # With an update for each Variable, no separate gradient edge is drawn.
     assert not [a for s, t, a in edges if t in variables and "updates" not in a
@@ -487,6 +488,18 @@ def test_optimizer_state_is_listed_in_the_updates_unless_asked_for():
     unfolded = viz.draw(loss, backward=True, optimizer_state=True).source
     assert "state:" not in unfolded
     assert unfolded.count("not trained") == 3
+
+
+def test_a_collapsed_conv_layer_reads_as_one_box_with_its_filters_and_strides():
+    x = mf.placeholder((None, 48, 48, 1), name="x")
+    h = mf.layers.conv2d(x, 20, 5, strides=2, activation=mf.relu, name="conv")
+    h = mf.layers.conv2d(h, 8, (3, 1), padding="VALID", name="conv_b")
+    source = viz.draw(mf.reduce_sum(h), collapse=["conv", "conv_b"]).source
+    boxes = [line for line in source.splitlines() if "box3d" in line]
+    assert len(boxes) == 2
+    assert "filters 5x5x1x20, strides 2, SAME" in boxes[0]
+    assert "filters 3x1x20x8, strides 1, VALID" in boxes[1]
+    assert "Conv2D" not in source.replace("Conv2D, Add", "")   # no Conv2D node of its own
 
 
 def test_render_writes_atomically_through_a_symlink_keeping_the_mode(tmp_path):

@@ -40,6 +40,9 @@ class Op:
     broadcasts = False      # True, or the indices of the inputs that numpy may broadcast: the
                             # gradient walk sums their gradients back to their shapes
     stateful = False        # updates Variables in place: runs after everything else in a step
+    fresh = False           # forward always returns a new array (never an input or a view)
+    inplace = ()            # inputs forward(..., out=that input) may overwrite with its output
+                            # (a plan passes out= only where that input dies, see session.py)
     writes = ()             # the inputs a stateful op writes into (a fed one is copied first)
     views = False           # the output may share memory with an input (a view, or the input
                             # itself): a fetched one is copied, so that the caller owns it
@@ -54,6 +57,12 @@ class Op:
 
     def backward(self, grad, *inputs_and_output):
         raise TypeError(f"{type(self).__name__} defines no backward rule")
+
+    def inline(self, args, into):
+        """Python source calling numpy directly, ``(expression, {name: function})``, that a
+        generated plan may write in place of ``forward(*args)`` (``out=into`` when ``into``
+        names an input), saving the call of ``forward`` itself; None when there is none."""
+        return None
 
     def infer(self, *inputs):
         """(shape, dtype) of the output; the default keeps the first input's."""

@@ -31,6 +31,8 @@ class MatMul(Op):
     """out = op(a) @ op(b), op transposing a matrix when its flag is set (numpy's matmul:
     1-D operands are vectors, leading axes broadcast)"""
 
+    fresh = True
+
     # Only the leading (batch) axes of 3-D and higher operands broadcast; the rule below sums
     # them back itself, so the gradient walk does not mistake the matrix axes for broadcast.
 
@@ -38,6 +40,13 @@ class MatMul(Op):
         self.transpose_a = bool(transpose_a)
         self.transpose_b = bool(transpose_b)
         self.forward = _KERNELS[self.transpose_a, self.transpose_b]
+
+    def inline(self, args, into):
+        if not (self.transpose_a or self.transpose_b):
+            return None                         # forward is np.matmul itself
+        a, b = (f"{arg}.T" if flag else arg
+                for arg, flag in zip(args, (self.transpose_a, self.transpose_b)))
+        return f"_matmul({a}, {b})", {"_matmul": np.matmul}
 
     def infer(self, a, b):
         if a.ndim == 0 or b.ndim == 0:

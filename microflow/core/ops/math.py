@@ -11,7 +11,7 @@ from microflow.core.ops.shape import zeros_like
 
 
 class Binary(Op):
-    """An elementwise op of two broadcasting inputs."""
+    """An elementwise op of two broadcasting inputs (a numpy ufunc: it takes ``out=``)."""
 
     broadcasts = True
 
@@ -23,6 +23,8 @@ class Binary(Op):
 class Add(Binary):
     """out = a + b"""
 
+    fresh = True
+    inplace = (0, 1)        # a ufunc: it takes out=
     forward = staticmethod(np.add)
 
     def backward(self, grad, a, b, out):
@@ -33,6 +35,8 @@ class Add(Binary):
 class Sub(Binary):
     """out = a - b"""
 
+    fresh = True
+    inplace = (0, 1)        # a ufunc: it takes out=
     forward = staticmethod(np.subtract)
 
     def backward(self, grad, a, b, out):
@@ -43,6 +47,8 @@ class Sub(Binary):
 class Mul(Binary):
     """out = a * b"""
 
+    fresh = True
+    inplace = (0, 1)        # a ufunc: it takes out=
     forward = staticmethod(np.multiply)
 
     def backward(self, grad, a, b, out):
@@ -51,9 +57,16 @@ class Mul(Binary):
 
 @register
 class Div(Binary):
-    """out = a / b"""
+    """out = a / b (true division: integers give float64, as numpy's do)"""
 
+    fresh = True
+    inplace = (0, 1)        # a ufunc: it takes out=
     forward = staticmethod(np.divide)
+
+    def infer(self, a, b):
+        dtype = result_dtype(a, b)
+        return broadcast_shapes(a.shape, b.shape), \
+            dtype if dtype.kind in "fc" else np.dtype(np.float64)
 
     def backward(self, grad, a, b, out):
         # d(a/b)/db = -a/b**2 = -out/b
@@ -64,6 +77,8 @@ class Div(Binary):
 class Neg(Op):
     """out = -a"""
 
+    fresh = True
+    inplace = (0,)          # a ufunc: it takes out=
     forward = staticmethod(np.negative)
 
     def backward(self, grad, a, out):
@@ -77,6 +92,8 @@ class Pow(Op):
     def __init__(self, exponent):
         self.exponent = exponent
 
+    fresh = True
+
     def forward(self, a):
         return np.power(a, self.exponent, dtype=a.dtype)
 
@@ -88,6 +105,8 @@ class Pow(Op):
 class Exp(Op):
     """out = e ** a"""
 
+    fresh = True
+    inplace = (0,)          # a ufunc: it takes out=
     forward = staticmethod(np.exp)
 
     def backward(self, grad, a, out):
@@ -98,6 +117,8 @@ class Exp(Op):
 class Log(Op):
     """out = ln(a), defined for a > 0"""
 
+    fresh = True
+    inplace = (0,)          # a ufunc: it takes out=
     forward = staticmethod(np.log)
 
     def backward(self, grad, a, out):
@@ -108,6 +129,8 @@ class Log(Op):
 class Sqrt(Op):
     """out = sqrt(a), defined for a >= 0"""
 
+    fresh = True
+    inplace = (0,)          # a ufunc: it takes out=
     forward = staticmethod(np.sqrt)
 
     def backward(self, grad, a, out):
@@ -118,6 +141,8 @@ class Sqrt(Op):
 class Square(Op):
     """out = a ** 2"""
 
+    fresh = True
+    inplace = (0,)          # a ufunc: it takes out=
     forward = staticmethod(np.square)
 
     def backward(self, grad, a, out):
@@ -128,9 +153,12 @@ class Square(Op):
 class Sigmoid(Op):
     """out = 1 / (1 + e ** -a)"""
 
-    def forward(self, a):
+    fresh = True
+    inplace = (0,)
+
+    def forward(self, a, out=None):
         # 0.5 * (1 + tanh(a / 2)) is the same function and never overflows.
-        out = np.asarray(np.multiply(a, 0.5, dtype=a.dtype))   # 0-d results too
+        out = np.asarray(np.multiply(a, 0.5, out=out, dtype=a.dtype))   # 0-d results too
         np.tanh(out, out=out)
         out += 1
         out *= 0.5
@@ -143,6 +171,8 @@ class Sigmoid(Op):
 @register
 class SigmoidGrad(Op):
     """out = g * y * (1 - y): the sigmoid's backward, from its output y"""
+
+    fresh = True
 
     def forward(self, g, y):
         out = np.subtract(1, y, dtype=y.dtype)
@@ -159,6 +189,8 @@ class SigmoidGrad(Op):
 class Tanh(Op):
     """out = tanh(a)"""
 
+    fresh = True
+    inplace = (0,)          # a ufunc: it takes out=
     forward = staticmethod(np.tanh)
 
     def backward(self, grad, a, out):
@@ -169,11 +201,16 @@ class Tanh(Op):
 class TanhGrad(Op):
     """out = g * (1 - y ** 2): the tanh's backward, from its output y"""
 
-    def forward(self, g, y):
-        out = np.asarray(np.multiply(y, y))
-        np.subtract(1, out, out=out)
-        out *= g
-        return out
+    fresh = True
+    inplace = (0,)
+
+    def forward(self, g, y, out=None):
+        factor = np.asarray(np.multiply(y, y))
+        np.subtract(1, factor, out=factor)
+        if out is None:
+            factor *= g
+            return factor
+        return np.multiply(g, factor, out=out)
 
     def backward(self, grad, g, y, out):
         # d/dy [g (1 - y**2)] = -2 g y
@@ -184,8 +221,15 @@ class TanhGrad(Op):
 class Relu(Op):
     """out = max(a, 0)"""
 
-    def forward(self, a):
-        return np.maximum(a, 0, dtype=a.dtype)
+    fresh = True
+    inplace = (0,)
+
+    def forward(self, a, out=None):
+        return np.maximum(a, 0, out=out, dtype=a.dtype)
+
+    def inline(self, args, into):
+        return f"_maximum({args[0]}, 0{f', out={into}' if into else ''}, dtype={args[0]}.dtype)", \
+            {"_maximum": np.maximum}
 
     def backward(self, grad, a, out):
         return (relu_grad(grad, out),)
@@ -195,8 +239,16 @@ class Relu(Op):
 class ReluGrad(Op):
     """out = g where y > 0, else 0: the relu's backward, from its output y"""
 
-    def forward(self, g, y):
-        return np.multiply(g, y > 0, dtype=g.dtype)
+    fresh = True
+    inplace = (0,)
+
+    def forward(self, g, y, out=None):
+        return np.multiply(g, y > 0, out=out, dtype=g.dtype)
+
+    def inline(self, args, into):
+        g, y = args
+        return f"_multiply({g}, {y} > 0{f', out={into}' if into else ''}, dtype={g}.dtype)", \
+            {"_multiply": np.multiply}
 
     def backward(self, grad, g, y, out):
         # Linear in g; the step in y has derivative 0 wherever it is defined.
@@ -384,6 +436,8 @@ class Expm1(Op):
 @register
 class Power(Binary):
     """out = a ** b, both inputs Tensors (broadcasting); for a constant exponent see Pow"""
+
+    inplace = ()            # its forward takes no out= (it fixes the dtype instead)
 
     def forward(self, a, b):
         return np.power(a, b, dtype=self._dtype)

@@ -140,6 +140,22 @@ class SoftmaxCrossEntropy(_SoftmaxCrossEntropyShapes, Op):
                                   - kernels.row_sum(weighted, False)) / rows
         return total
 
+    def forward_saving(self, logits, labels):
+        """The loss, as ``forward`` computes it, and softmax(logits) (with the labels' flat
+        positions) for the SoftmaxCrossEntropyGrad a plan pairs with it: the gradient then
+        costs three in-place passes instead of a second softmax."""
+        if not self.sparse:         # label rows (soft, masked): forward's own path, bit for bit
+            return self.forward(logits, labels), (_softmax(logits, axis=1), None)
+        self.rows(logits, labels)
+        shifted = logits - kernels.row_max(logits)
+        probabilities = np.exp(shifted)
+        total = kernels.row_sum(probabilities, keepdims=False)
+        log_sum_exp = np.log(total)
+        probabilities /= total[:, None]         # the same passes as _softmax: the same bits
+        positions = kernels.label_positions(labels, logits.shape[1])
+        log_sum_exp -= shifted.reshape(-1)[positions]
+        return kernels.mean(log_sum_exp), (probabilities, positions)
+
     def infer(self, logits, labels):
         self.check(logits, labels)
         return (), logits.dtype
@@ -167,6 +183,21 @@ class SoftmaxCrossEntropyGrad(_SoftmaxCrossEntropyShapes, Op):
             out *= kernels.row_sum(labels)      # a row of soft or masked (all 0) labels
             out -= labels
         out *= g / rows
+        return out
+
+    saved_from = "SoftmaxCrossEntropy"      # a plan may hand this op that op's softmax
+
+    def forward_saved(self, saved, g, logits, labels):
+        """``forward``, from the softmax SoftmaxCrossEntropy saved on the same inputs (which
+        it also checked): written into that array, which has no other user."""
+        out, positions = saved
+        if self.sparse:
+            # ufunc.at on the loss's own C-contiguous array, the 1 in its dtype: one fast pass
+            np.subtract.at(out.reshape(-1), positions, out.dtype.type(1))
+        else:
+            out *= kernels.row_sum(labels)
+            out -= labels
+        out *= g / len(logits)
         return out
 
     def infer(self, g, logits, labels):
@@ -231,10 +262,17 @@ class SigmoidCrossEntropy(_SigmoidCrossEntropyShapes, Op):
 def _sigmoid_cross_entropies(x, z):
     """The elementwise losses, exact for finite logits; NaN at infinite ones (see below)."""
     # The overflow-free form of -z log(sigmoid(x)) - (1 - z) log(1 - sigmoid(x)).
-    loss = np.abs(x, out=np.empty(x.shape, x.dtype))     # an array, for 0-d x too
+    loss = np.abs(x) if x.ndim else np.abs(x, out=np.empty((), x.dtype))  # an array
+    # sum |x| is finite unless some x is infinite or NaN (or the sum overflows): one pass
+    # that spares the errstate block below, which costs as much as four small kernels.
+    finite = np.isfinite(np.add.reduce(loss, axis=None))
     np.negative(loss, out=loss)
     np.exp(loss, out=loss)
     np.log1p(loss, out=loss)
+    if finite:
+        loss += np.maximum(x, 0)
+        loss -= x * z
+        return loss
     # max(x, 0) - x z meets inf - inf or inf * 0 only at infinite logits (flagged
     # "invalid" then, never for finite ones): those are redone exactly by the caller.
     with np.errstate(invalid="ignore"):
@@ -541,6 +579,11 @@ class DropoutMask(Op):
         # With no seed the mask is drawn from microflow's default generator at run time, so
         # that mf.set_seed() makes a run reproducible, even after the graph is built.
         self._generator = None if seed is None else as_generator(seed)
+
+    def restart(self):
+        """Draw the seed's masks from the first one again (an int seed; others: no change)."""
+        if self.seed is not None:
+            self._generator = as_generator(self.seed)
 
     def forward(self, x, rate=None):
         rate = self.rate if rate is None else float(rate)

@@ -45,6 +45,8 @@ class ReduceSum(Op):
 
     def forward(self, a):
         axes = self._axes
+        if a.dtype.kind in "iu":        # numpy would widen int32 to int64: keep the dtype
+            return np.sum(a, axis=axes, keepdims=self.keepdims, dtype=a.dtype)
         if axes == self._leading and a.ndim > len(axes):
             out = kernels.sum_leading(a, len(axes))
             return out.reshape(self._kept_shape(a)) if self.keepdims else out
@@ -108,7 +110,13 @@ class SumTo(Op):
         if (like is None and not self.axes and a.ndim == len(target) + 1 and
                 a.shape[1:] == target and a.dtype.kind == "f"):
             self.forward = _sum_rows        # a bias gradient: (N, ...) summed to (...)
+            self._rows_2d = a.ndim == 2
         return target, a.dtype
+
+    def inline(self, args, into):
+        if not getattr(self, "_rows_2d", False):
+            return None
+        return f"_ones(len({args[0]}), {args[0]}.dtype) @ {args[0]}", {"_ones": kernels.ones}
 
     def backward(self, grad, a, *like_and_out):
         return (broadcast_to(grad, a, self.axes),) + (None,) * (len(like_and_out) - 1)

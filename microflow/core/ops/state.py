@@ -34,7 +34,24 @@ class Update(Op):
 
 @register
 class ApplySGD(Update):
-    """w -= lr * g"""
+    """w -= lr * g (folded: w -= g, the learning rate already in g)"""
+
+    def __init__(self, folded=False):
+        # SGD.minimize seeds the gradient walk with lr instead of 1, so that every gradient
+        # comes out scaled by it at no cost, and the update is one in-place subtraction.
+        self.folded = bool(folded)
+        if self.folded:
+            self.forward = self._forward_folded
+
+    @staticmethod
+    def _forward_folded(w, g, lr):
+        w -= g
+
+    def inline(self, args, into):
+        if not self.folded:
+            return None
+        return f"(_subtract({args[0]}, {args[1]}, out={args[0]}), None)[1]", \
+            {"_subtract": np.subtract}          # the update's own output is None
 
     def forward(self, w, g, lr):
         if w.size < 4096:           # small: a temporary costs less than the buffer's upkeep
@@ -147,11 +164,33 @@ class ApplyAdaGrad(Update):
 
 
 @register
+class Assign(Update):
+    """w = value (a Variable's initializer; its other inputs only order it after them)"""
+
+    def forward(self, w, value, *after):
+        np.copyto(w, value, casting="same_kind")
+
+
+@register
 class AssignAdd(Update):
     """w += delta (its other inputs only order it after them)"""
 
     def forward(self, w, delta, *after):
         w += delta
+
+
+@register
+class AssignMovingAverage(Update):
+    """w = momentum * w + (1 - momentum) * value, only when ``when`` is true (batch norm's
+    moving mean and variance, updated in training steps only)"""
+
+    def __init__(self, momentum):
+        self.momentum = momentum
+
+    def forward(self, w, value, when):
+        if when:
+            w *= self.momentum
+            w += (1 - self.momentum) * value
 
 
 @register

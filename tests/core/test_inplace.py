@@ -1,0 +1,140 @@
+"""Plans reuse arrays (in-place kernels where an input dies, values shared between an op and its
+gradient op); none of that may leak: a fetched value is never overwritten by a later run or a
+later op, a fed array is never written, a Variable changes only through its updates."""
+
+import re
+
+import numpy as np
+import pytest
+
+import microflow as mf
+
+
+def mlp(loss="softmax", activation=mf.relu):
+    mf.reset_default_graph()
+    mf.set_seed(3)
+    x = mf.placeholder((None, 3), dtype="float64", name="x")
+    if loss == "softmax":
+        y = mf.placeholder((None,), dtype="int64", name="y")
+    else:
+        y = mf.placeholder((None, 1), dtype="float64", name="y")
+    W1 = mf.Variable(np.random.default_rng(0).standard_normal((3, 5)), name="W1")
+    b1 = mf.Variable(np.full(5, -0.1), name="b1")
+    W2 = mf.Variable(np.random.default_rng(1).standard_normal((5, 2 if loss == "softmax" else 1)))
+    z = x @ W1 + b1
+    h = activation(z)
+    logits = h @ W2
+    cost = mf.softmax_cross_entropy(logits, y) if loss == "softmax" else \
+        mf.sigmoid_cross_entropy(logits, y)
+    train = mf.optimizers.SGD(0.1).minimize(cost)
+    rng = np.random.default_rng(2)
+    X = rng.standard_normal((6, 3))
+    Y = rng.integers(0, 2, 6) if loss == "softmax" else rng.integers(0, 2, (6, 1)).astype(float)
+    return dict(x=x, y=y, z=z, h=h, logits=logits, cost=cost, train=train, X=X, Y=Y,
+                variables=[W1, b1, W2])
+
+
+def test_a_plan_writes_in_place_where_an_input_dies():
+    m = mlp()
+    source = mf.Session().plan_for([m["train"], m["cost"]], [m["x"], m["y"]]).source
+    assert "out=" in source                     # the bias add into the product, relu into it
+
+
+@pytest.mark.parametrize("loss, activation", [("softmax", mf.relu), ("binary", mf.tanh),
+                                              ("softmax", mf.sigmoid)])
+def test_values_fetched_in_one_run_are_not_changed_by_later_runs(loss, activation):
+    m = mlp(loss, activation)
+    sess = mf.Session()
+    feed = {m["x"]: m["X"], m["y"]: m["Y"]}
+    fetched = sess.run([m["z"], m["h"], m["logits"], m["cost"]], feed)
+    copies = [np.array(v, copy=True) for v in fetched]
+    for _ in range(3):
+        sess.run([m["train"], m["cost"]], feed)
+        sess.run([m["z"], m["h"], m["logits"], m["cost"]], feed)
+    for value, copy in zip(fetched, copies):
+        np.testing.assert_array_equal(value, copy)
+
+
+def test_a_fetched_value_is_not_overwritten_by_a_later_op_of_the_same_run():
+    m = mlp()
+    z, h = mf.Session().run([m["z"], m["h"]], {m["x"]: m["X"]})
+    assert (z < 0).any()                        # relu of z would have changed those
+    np.testing.assert_array_equal(h, np.maximum(z, 0))
+
+
+@pytest.mark.parametrize("loss", ["softmax", "binary"])
+def test_fed_arrays_are_never_written(loss):
+    m = mlp(loss)
+    sess = mf.Session()
+    X, Y = m["X"], m["Y"]
+    X_copy, Y_copy = X.copy(), Y.copy()
+    for _ in range(3):
+        sess.run([m["train"], m["cost"]], {m["x"]: X, m["y"]: Y})
+    np.testing.assert_array_equal(X, X_copy)
+    np.testing.assert_array_equal(Y, Y_copy)
+
+
+def test_a_fed_intermediate_is_never_written():
+    m = mlp()
+    z = np.array(m["X"] @ m["variables"][0].value)          # fed in place of x @ W1
+    product = m["z"].inputs[0]
+    copy = z.copy()
+    h = mf.Session().run(m["h"], {product: z})
+    np.testing.assert_array_equal(z, copy)
+    np.testing.assert_array_equal(h, np.maximum(copy + m["variables"][1].value, 0))
+
+
+def test_variables_and_constants_change_only_through_their_updates():
+    W = mf.Variable(np.array([[-1.0, 2.0]]), name="W")
+    c = mf.constant(np.array([-3.0, 4.0]))
+    y = mf.relu(W) + mf.tanh(c)
+    out = mf.Session().run(mf.relu(y * 1.0))
+    np.testing.assert_array_equal(W.value, [[-1.0, 2.0]])
+    np.testing.assert_array_equal(out, np.maximum(np.maximum([[-1.0, 2.0]], 0) +
+                                                  np.tanh([-3.0, 4.0]), 0))
+
+
+def test_a_view_of_a_temporary_keeps_its_values():
+    x = mf.placeholder((2, 3), dtype="float64", name="x")
+    t = x * 2.0
+    view = mf.reshape(t, (3, 2))
+    squashed = mf.tanh(t)                       # t has a second user: never overwritten
+    X = np.arange(6.0).reshape(2, 3) - 2
+    v, s = mf.Session().run([view, squashed], {x: X})
+    np.testing.assert_array_equal(v, (X * 2).reshape(3, 2))
+    np.testing.assert_array_equal(s, np.tanh(X * 2))
+
+
+def test_in_place_plans_give_the_same_values_as_plain_numpy():
+    m = mlp()
+    W1, b1, W2 = (v.value.copy() for v in m["variables"])
+    z, h, logits = mf.Session().run([m["z"], m["h"], m["logits"]], {m["x"]: m["X"]})
+    np.testing.assert_array_equal(z, m["X"] @ W1 + b1)
+    np.testing.assert_array_equal(logits, np.maximum(m["X"] @ W1 + b1, 0) @ W2)
+
+
+@pytest.mark.parametrize("labels", ["sparse", "rows"])
+def test_the_loss_gradient_from_the_saved_softmax_is_bit_for_bit_the_one_computed_alone(labels):
+    rng = np.random.default_rng(5)
+    logits = mf.placeholder((None, 4), dtype="float64", name="logits")
+    if labels == "sparse":
+        y = mf.placeholder((None,), dtype="int64", name="y")
+        Y = rng.integers(0, 4, 7)
+    else:
+        y = mf.placeholder((None, 4), dtype="float64", name="y")
+        Y = rng.uniform(0, 1, (7, 4))
+    loss = mf.softmax_cross_entropy(logits, y)
+    (d_logits,) = mf.gradients(loss, [logits])
+    feed = {logits: rng.standard_normal((7, 4)) * 3, y: Y}
+    sess = mf.Session()
+    paired = sess.plan_for([d_logits, loss], [logits, y]).source
+    assert re.search(r"t\d+, s\d+ = kt\d+\(", paired)         # the loss saves its softmax
+    alone_grad = sess.run(d_logits, feed)
+    alone_loss = sess.run(loss, feed)
+    first = sess.run([d_logits, loss], feed)
+    copy = first[0].copy()
+    second = sess.run([loss, d_logits], feed)
+    np.testing.assert_array_equal(first[0], alone_grad)
+    assert first[1] == alone_loss and second[0] == alone_loss
+    np.testing.assert_array_equal(second[1], alone_grad)
+    np.testing.assert_array_equal(first[0], copy)               # not written by the 2nd run
