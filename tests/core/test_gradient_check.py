@@ -7,7 +7,6 @@ from hypothesis import given, settings, strategies as st
 
 import microflow as mf
 from microflow.core.ops import REGISTRY, Op, differentiable_ops, register
-from microflow.core.ops.base import apply
 from microflow.core.ops.conv import (AvgPoolGrad, MaxPoolGrad, MaxPoolGradGrad,
                                      conv2d_backprop_filter, conv2d_backprop_input)
 from microflow.core.ops.math import relu_grad, sigmoid_grad, tanh_grad
@@ -417,6 +416,9 @@ def test_second_derivatives_of_softmax_cross_entropy():
 ELEMENTWISE = {
     "Add": mf.add, "Sub": mf.subtract, "Mul": mf.multiply,
     "Div": lambda a, b: mf.divide(a, mf.exp(b)),
+    "Maximum": mf.maximum, "Minimum": mf.minimum,
+    "Power": lambda a, b: mf.power(mf.exp(a), b),
+    "Where": lambda a, b: mf.where(a > b, a * b, b),
 }
 
 

@@ -164,6 +164,14 @@ class ApplyAdaGrad(Update):
 
 
 @register
+class Assign(Update):
+    """w = value (a Variable's initializer; its other inputs only order it after them)"""
+
+    def forward(self, w, value, *after):
+        np.copyto(w, value, casting="same_kind")
+
+
+@register
 class AssignAdd(Update):
     """w += delta (its other inputs only order it after them)"""
 
