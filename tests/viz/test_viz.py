@@ -459,13 +459,13 @@ def test_graphs_too_big_to_lay_out_quickly_display_as_text(monkeypatch):
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 
 
-@needs_dot
 # docs/images is the one pictures folder. The drawing pictures are this script's; the others
 # are made by what they show: the concept pictures by the same script (tests/test_docs.py),
 # the playground's screenshots by its browser test, the performance plot by the benchmark.
 MADE_ELSEWHERE = ("concept_", "playground", "performance")
 
 
+@needs_dot
 def test_the_pictures_in_the_docs_are_drawn_by_the_script(tmp_path):
     """docs/make_pictures.py draws docs/images, and the pages show only what it draws."""
     spec = importlib.util.spec_from_file_location("make_pictures",
