@@ -38,7 +38,7 @@ def nothing(params, *arrays):
 def dask_overhead(tasks=200):
     from dask.distributed import Client, LocalCluster
     with LocalCluster(n_workers=2, threads_per_worker=1, host="127.0.0.1",
-                      dashboard_address=None) as cluster, Client(cluster) as client:
+                      dashboard_address=":0") as cluster, Client(cluster) as client:
         import numpy as np
         X, Y = np.zeros((tasks, 1)), np.zeros(tasks)
         model_selection.grid_search(nothing, X, Y, {"a": [0]}, k=2, progress=False,

@@ -19,7 +19,7 @@ from microflow.core import random as mf_random
 
 CLUSTER_RETRIES = 2         # Dask reruns a task whose worker died this many times
 CONNECT_TIMEOUT = "5s"      # an unreachable scheduler address fails this fast
-SCATTER_TIMEOUT = 120       # seconds to hand the data to the cluster
+SCATTER_TIMEOUT = 40        # seconds to hand the data to the cluster, per attempt
 
 
 @dataclasses.dataclass(frozen=True)
@@ -183,6 +183,19 @@ def connect(cluster):
             f"`dask scheduler` and workers with `dask worker {cluster}`") from None
 
 
+def _scatter(client, arrays, attempts=3):
+    """``client.scatter(arrays)``, tried again when a worker it picked does not answer in time
+    (a busy or restarting worker), then a clear error."""
+    for attempt in range(attempts):
+        try:
+            return client.scatter(arrays, hash=False, timeout=SCATTER_TIMEOUT)
+        except TimeoutError:
+            if attempt == attempts - 1:
+                raise TimeoutError(f"the Dask cluster took more than {SCATTER_TIMEOUT} s, "
+                                   f"{attempts} times, to take the data; are its workers "
+                                   f"alive?") from None
+
+
 def _on_cluster(train_and_score, X, Y, tasks, cluster, done, on_done):
     """Every task a Dask task, the data scattered once; Dask reruns a task whose worker died."""
     from dask.distributed import as_completed
@@ -192,7 +205,7 @@ def _on_cluster(train_and_score, X, Y, tasks, cluster, done, on_done):
     try:
         # Scattered once to one worker; the others fetch them when their first task needs them
         # (a broadcast waits on every worker the scheduler knows, a slow one included).
-        X_remote, Y_remote = client.scatter([X, Y], hash=False, timeout=SCATTER_TIMEOUT)
+        X_remote, Y_remote = _scatter(client, [X, Y])
         futures = [client.submit(run_task, train_and_score, X_remote, Y_remote, task,
                                  key=f"microflow-task-{task.index}-{time.time_ns()}",
                                  retries=CLUSTER_RETRIES, pure=False) for task in tasks]

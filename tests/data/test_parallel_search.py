@@ -156,7 +156,7 @@ def test_an_unreachable_cluster_fails_in_seconds_with_a_clear_message():
 def dask_client():
     distributed = pytest.importorskip("dask.distributed")
     cluster = distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
-                                       host="127.0.0.1", dashboard_address=None)
+                                       host="127.0.0.1", dashboard_address=":0")
     client = distributed.Client(cluster)
     yield client
     client.close()
