@@ -18,6 +18,7 @@ import numpy as np
 from microflow.core import random as mf_random
 
 CLUSTER_RETRIES = 2         # Dask reruns a task whose worker died this many times
+CLUSTER_ROUNDS = 3          # rounds of tasks whose scattered data were lost with a worker
 CONNECT_TIMEOUT = "5s"      # an unreachable scheduler address fails this fast
 SCATTER_TIMEOUT = 40        # seconds to hand the data to the cluster, per attempt
 
@@ -184,11 +185,11 @@ def connect(cluster):
 
 
 def _scatter(client, arrays, attempts=3):
-    """``client.scatter(arrays)``, tried again when a worker it picked does not answer in time
+    """``client.scatter(arrays)`` to every worker, tried again when one does not answer in time
     (a busy or restarting worker), then a clear error."""
     for attempt in range(attempts):
         try:
-            return client.scatter(arrays, hash=False, timeout=SCATTER_TIMEOUT)
+            return client.scatter(arrays, broadcast=True, hash=False, timeout=SCATTER_TIMEOUT)
         except TimeoutError:
             if attempt == attempts - 1:
                 raise TimeoutError(f"the Dask cluster took more than {SCATTER_TIMEOUT} s, "
@@ -197,28 +198,42 @@ def _scatter(client, arrays, attempts=3):
 
 
 def _on_cluster(train_and_score, X, Y, tasks, cluster, done, on_done):
-    """Every task a Dask task, the data scattered once; Dask reruns a task whose worker died."""
+    """Every task a Dask task, the data scattered once a round; Dask reruns a task whose worker
+    died. Scattered data have no lineage: when a dying worker takes them along, Dask cancels
+    the tasks that needed them, and those run again in a new round with the data scattered
+    anew (at most CLUSTER_ROUNDS rounds)."""
+    from concurrent.futures import CancelledError
     from dask.distributed import as_completed
 
     client, owned = connect(cluster)
-    futures = []
+    futures, pending = [], list(tasks)
     try:
-        # Scattered once to one worker; the others fetch them when their first task needs them
-        # (a broadcast waits on every worker the scheduler knows, a slow one included).
-        X_remote, Y_remote = _scatter(client, [X, Y])
-        futures = [client.submit(run_task, train_and_score, X_remote, Y_remote, task,
-                                 key=f"microflow-task-{task.index}-{time.time_ns()}",
-                                 retries=CLUSTER_RETRIES, pure=False) for task in tasks]
-        by_key = {future.key: task for future, task in zip(futures, tasks)}
-        for future in as_completed(futures):
-            task = by_key[future.key]
-            try:
-                outcome = future.result()
-            except Exception as error:              # the worker died more than retries allow
-                outcome = Outcome(task.index, float("nan"),
-                                  f"the task failed on the cluster: {type(error).__name__}: "
-                                  f"{error}")
-            _record(done, outcome, on_done)
+        for _ in range(CLUSTER_ROUNDS):
+            if not pending:
+                break
+            X_remote, Y_remote = _scatter(client, [X, Y])
+            stamp = time.time_ns()
+            futures = [client.submit(run_task, train_and_score, X_remote, Y_remote, task,
+                                     key=f"microflow-task-{task.index}-{stamp}",
+                                     retries=CLUSTER_RETRIES, pure=False) for task in pending]
+            by_key = {future.key: task for future, task in zip(futures, pending)}
+            pending = []
+            for future in as_completed(futures):
+                task = by_key[future.key]
+                try:
+                    outcome = future.result()
+                except CancelledError:                  # its data went down with a worker
+                    pending.append(task)
+                    continue
+                except Exception as error:              # the worker died more than retries allow
+                    outcome = Outcome(task.index, float("nan"),
+                                      f"the task failed on the cluster: {type(error).__name__}: "
+                                      f"{error}")
+                _record(done, outcome, on_done)
+        for task in pending:
+            _record(done, Outcome(task.index, float("nan"),
+                                  f"the cluster lost this task's data {CLUSTER_ROUNDS} times "
+                                  f"(workers dying?)"), on_done)
     except KeyboardInterrupt:
         client.cancel(futures)
         raise
