@@ -184,7 +184,7 @@ def fit(sess, train_op, loss, feeds, epochs, batch_size=None, shuffle=True, vali
     batch_size = rows if batch_size is None else int(batch_size)
     if batch_size < 1:
         raise ValueError(f"batch_size must be at least 1, got {batch_size}")
-    rng = as_generator(seed)
+    rng = as_generator(seed) if shuffle else None     # a Generator costs as much as a step
     checked_loss = _guard(loss, train_op)
     fetches = [train_op, checked_loss, *metrics.values()]
     variables = [v for v in loss.graph.variables if v.trainable]
