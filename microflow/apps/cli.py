@@ -9,15 +9,13 @@ from __future__ import annotations
 import argparse
 import sys
 
+import microflow
 from microflow import viz
 from microflow.apps.commands import SUBCOMMANDS as TRAINER_SUBCOMMANDS
+from microflow.apps.commands import UsageError
 from microflow.apps.models import MODELS
 
 EXIT_BAD_INPUT = 2
-
-
-class UsageError(Exception):
-    """Bad input on the command line: reported in one line, exit status 2."""
 
 
 class _Parser(argparse.ArgumentParser):
@@ -70,8 +68,9 @@ def build_parser():
     """The ``microflow`` argument parser, with one subcommand per entry of SUBCOMMANDS."""
     parser = _Parser(prog="microflow",
                      description="microflow: a small TensorFlow-style graph library on numpy.")
-    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
-    subparsers.required = True
+    parser.add_argument("--version", action="version", version=f"microflow {microflow.__version__}")
+    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser,
+                                       title="commands")
     for add in SUBCOMMANDS.values():
         add(subparsers)
     return parser
@@ -82,8 +81,13 @@ def main(argv=None):
     argv = sys.argv[1:] if argv is None else list(argv)
     command = argv[0] if argv and not argv[0].startswith("-") else None
     prefix = f"microflow {command}" if command in SUBCOMMANDS else "microflow"
+    parser = build_parser()
     try:
-        args = build_parser().parse_args(argv)
+        args = parser.parse_args(argv)
+        if args.command is None:
+            print(parser.format_help().rstrip() + "\n\nmicroflow: error: no command given",
+                  file=sys.stderr)
+            return EXIT_BAD_INPUT
         status = args.run(args)
     except UsageError as error:
         print(f"{prefix}: error: {error}", file=sys.stderr)

@@ -18,6 +18,7 @@ import sys
 
 import numpy as np
 
+from microflow.core import files
 from microflow.training import checkpoint
 
 from microflow.data import model_selection
@@ -27,6 +28,11 @@ from microflow.training.loop import DivergenceError
 
 EXIT_FAILED = 1
 EXIT_INTERRUPTED = 130                          # as a shell reports Ctrl-C
+
+
+class UsageError(Exception):
+    """Bad input on the command line (an option that does not apply, say): reported in one
+    line, exit status 2."""
 
 
 # -- option values ----------------------------------------------------------------------------
@@ -95,11 +101,75 @@ def _add_problem_options(parser):
     parser.add_argument("--patience", type=positive_int, metavar="EPOCHS",
                         help="stop when the validation loss has not improved for this many "
                              "epochs, keeping the best weights")
-    parser.add_argument("--seed", type=int, default=0, help="(default: 0)")
+    parser.add_argument("--seed", type=non_negative_int, default=0, help="(default: 0)")
     parser.add_argument("--data", metavar="fer2013.csv",
                         help="faces: the FER2013 CSV from Kaggle (default: synthetic faces)")
     parser.add_argument("--balance", action="store_true",
                         help="faces: repeat the rare classes of the training rows")
+
+
+def _refuse_what_does_not_apply(command, args):
+    """Raise a UsageError for an option given that the command or problem would ignore."""
+    refusals = []
+    if args.balance and args.problem != "faces":
+        refusals.append(f"--balance is for the faces problem only, not {args.problem!r}")
+    if args.problem == "xor":
+        if args.samples is not None:
+            refusals.append("--samples does not apply to xor, which has 4 points")
+        if args.patience is not None:
+            refusals.append("--patience does not apply to xor, which holds out no validation "
+                            "rows")
+    if args.problem == "faces" and args.data is not None and args.samples is not None:
+        refusals.append("--samples sets the number of synthetic faces; with --data the file's "
+                        "rows are used")
+    if command == "search":
+        if args.lr is not None:
+            refusals.append("--lr does not apply to search, which tries learning rates from "
+                            "--lr-range")
+        if args.l2 is not None:
+            refusals.append("--l2 does not apply to search, which tries L2 weights from "
+                            "--l2-range")
+        if args.grid and args.trials is not None:
+            refusals.append("--trials does not apply to --grid, which tries every combination")
+        if not args.grid and args.grid_points is not None:
+            refusals.append("--grid-points applies only with --grid")
+    if refusals:
+        raise UsageError(refusals[0])
+
+
+def _check_destinations(args):
+    """Fail now, not after minutes of training, if ``--save`` or ``--plots`` cannot be
+    written; returns the checkpoint's path (``.npz`` added)."""
+    save = None
+    if args.save:
+        save = checkpoint.checkpoint_path(args.save)
+        _check_writable("--save", save)
+    if args.plots:
+        folder = os.path.abspath(args.plots)
+        if os.path.exists(folder) and not os.path.isdir(folder):
+            raise NotADirectoryError(f"cannot write --plots {args.plots!r}: it is a file, not "
+                                     "a folder")
+        existing = folder                       # write_plots creates the folders missing
+        while not os.path.exists(existing):
+            existing = os.path.dirname(existing)
+        if not os.path.isdir(existing):
+            shown = os.path.relpath(existing) if not os.path.isabs(args.plots) else existing
+            raise NotADirectoryError(f"cannot write --plots {args.plots!r}: {shown!r} is a "
+                                     "file, not a folder")
+        _check_writable("--plots", os.path.join(existing, "loss.png"), args.plots)
+    return save
+
+
+def _check_writable(flag, path, shown=None):
+    shown = path if shown is None else shown
+    try:
+        files.check_writable(path)
+    except FileNotFoundError:
+        folder = os.path.dirname(path) or "."
+        raise FileNotFoundError(f"cannot write {flag} {shown!r}: the folder {folder!r} does "
+                                "not exist") from None
+    except OSError as error:
+        raise OSError(f"cannot write {flag} {shown!r}: {error.strerror or error}") from None
 
 
 def _config(args):
@@ -158,7 +228,9 @@ def add_train(subparsers):
 
 
 def run_train(args):
+    _refuse_what_does_not_apply("train", args)
     cfg = _config(args)
+    save = _check_destinations(args)
     print(f"{cfg.problem}: {_describe(cfg)}", flush=True)
     result = trainers.train(cfg, data_path=args.data)
     print(result.summary(), flush=True)
@@ -166,8 +238,8 @@ def run_train(args):
         for path in trainers.write_plots(result, args.plots):
             print(f"wrote {path}")
         _draw(result, os.path.join(args.plots, "graph.svg"))
-    if args.save:
-        path = checkpoint.save(args.save, result.network.graph.variables)
+    if save:
+        path = checkpoint.save(save, result.network.graph.variables)
         print(f"saved the weights to {path}")
     return 0
 
@@ -224,6 +296,7 @@ def _cv_data(args, cfg):
 
 
 def run_cv(args):
+    _refuse_what_does_not_apply("cv", args)
     cfg = _config(args)
     X, y = _cv_data(args, cfg)
     print(f"{cfg.problem}: {args.folds}-fold cross-validation on {len(X)} examples; "
@@ -255,14 +328,14 @@ def add_search(subparsers):
                     "widths: each setting is cross-validated on the same folds; prints the "
                     "settings ranked by mean accuracy.")
     _add_problem_options(parser)
-    parser.add_argument("--trials", type=positive_int, default=10, metavar="N",
+    parser.add_argument("--trials", type=positive_int, metavar="N",
                         help="random settings to try (default: 10)")
     parser.add_argument("--folds", type=positive_int, default=3, metavar="K",
                         help="folds per setting (default: 3)")
     parser.add_argument("--grid", action="store_true",
                         help="try every combination of --grid-points values of lr and l2 and "
                              "every --hidden-choices, instead of random settings")
-    parser.add_argument("--grid-points", type=positive_int, default=3, metavar="N",
+    parser.add_argument("--grid-points", type=positive_int, metavar="N",
                         help="values per range in a grid, evenly spaced on a log scale "
                              "(default: 3)")
     parser.add_argument("--lr-range", type=positive_float, nargs=2, metavar=("LOW", "HIGH"),
@@ -294,10 +367,12 @@ def search_space(cfg, lr_range, l2_range, hidden_choices, grid_points=None):
 
 
 def run_search(args):
+    _refuse_what_does_not_apply("search", args)
+    trials = 10 if args.trials is None else args.trials
     cfg = _config(args)
     X, y = _cv_data(args, cfg)
     space = search_space(cfg, args.lr_range, args.l2_range, args.hidden_choices,
-                         args.grid_points if args.grid else None)
+                         (args.grid_points or 3) if args.grid else None)
     score = trainers.search_scorer(cfg)
     if args.grid:
         n = int(np.prod([len(values) for values in space.values()]))
@@ -306,9 +381,9 @@ def run_search(args):
         result = model_selection.grid_search(score, X, y, space, k=args.folds, seed=cfg.seed,
                                              n_jobs=args.jobs, cluster=args.cluster)
     else:
-        print(f"{cfg.problem}: random search, {args.trials} settings, {args.folds} folds each",
+        print(f"{cfg.problem}: random search, {trials} settings, {args.folds} folds each",
               flush=True)
-        result = model_selection.random_search(score, X, y, space, n_trials=args.trials,
+        result = model_selection.random_search(score, X, y, space, n_trials=trials,
                                                k=args.folds, seed=cfg.seed, n_jobs=args.jobs,
                                                cluster=args.cluster)
     print(result)

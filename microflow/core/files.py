@@ -61,6 +61,20 @@ def atomic_write(path, mode="wb", newline=None):
         raise
 
 
+def check_writable(path):
+    """Raise the ``OSError`` that ``atomic_write(path)`` would, without touching ``path``: a
+    missing or read-only folder, a path naming a folder. Checks by creating (and removing) a
+    temporary file beside ``path``, which also works where permission bits do not tell."""
+    shown = os.fspath(path)
+    if shown.endswith(("/", os.sep)) or os.path.isdir(shown):
+        raise IsADirectoryError(f"cannot write {shown!r}: it names a folder, not a file")
+    try:
+        with tempfile.TemporaryFile(dir=os.path.dirname(os.path.realpath(shown))):
+            pass
+    except OSError as error:
+        raise _naming(error, shown) from None
+
+
 def _naming(error, path):
     """``error`` again, naming ``path`` instead of the file the system call was given."""
     return type(error)(error.errno, error.strerror, path) if error.errno else error
@@ -107,7 +121,7 @@ def _writer_is_gone(pid, path):
     return False
 
 
-__all__ = ['atomic_write']
+__all__ = ['atomic_write', 'check_writable']
 
 
 def __dir__():

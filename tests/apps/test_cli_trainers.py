@@ -115,6 +115,45 @@ def test_without_graphviz_train_still_writes_the_plots_and_warns(tmp_path, capsy
     (["cv", "donut", "--folds", "1"], 1, "microflow cv: error: --folds must be at least 2, got 1"),
     (["search", "donut", "--lr-range", "0.1", "0.01"], 1,
      "microflow search: error: --lr-range needs LOW < HIGH, got 0.1 0.01"),
+    (["train", "donut", "--seed", "-1"], 2,
+     "microflow train: error: argument --seed: expected an integer >= 0, got '-1'"),
+    (["train", "faces", "--data", "."], 1,
+     "microflow train: error: --data '.' is a folder, not a FER2013 CSV file"),
+    (["train", "donut", "--save", "nowhere/model"], 1,
+     "microflow train: error: cannot write --save 'nowhere/model.npz': the folder 'nowhere' "
+     "does not exist"),
+    (["train", "donut", "--save", "dir/"], 1,
+     "microflow train: error: cannot save a checkpoint to 'dir/': it names a folder"),
+    (["train", "donut", "--plots", "bad.csv/pictures"], 1,
+     "microflow train: error: cannot write --plots 'bad.csv/pictures': 'bad.csv' is a file, "
+     "not a folder"),
+    (["train", "donut", "--plots", "bad.csv"], 1,
+     "microflow train: error: cannot write --plots 'bad.csv': it is a file, not a folder"),
+    (["search", "donut", "--lr", "0.1"], 2,
+     "microflow search: error: --lr does not apply to search, which tries learning rates "
+     "from --lr-range"),
+    (["search", "donut", "--l2", "0.1"], 2,
+     "microflow search: error: --l2 does not apply to search, which tries L2 weights from "
+     "--l2-range"),
+    (["search", "donut", "--grid", "--trials", "5"], 2,
+     "microflow search: error: --trials does not apply to --grid, which tries every "
+     "combination"),
+    (["search", "donut", "--grid-points", "4"], 2,
+     "microflow search: error: --grid-points applies only with --grid"),
+    (["train", "xor", "--balance"], 2,
+     "microflow train: error: --balance is for the faces problem only, not 'xor'"),
+    (["cv", "donut", "--balance"], 2,
+     "microflow cv: error: --balance is for the faces problem only, not 'donut'"),
+    (["search", "clouds", "--balance"], 2,
+     "microflow search: error: --balance is for the faces problem only, not 'clouds'"),
+    (["train", "xor", "--samples", "100"], 2,
+     "microflow train: error: --samples does not apply to xor, which has 4 points"),
+    (["train", "xor", "--patience", "3"], 2,
+     "microflow train: error: --patience does not apply to xor, which holds out no "
+     "validation rows"),
+    (["train", "faces", "--data", "bad.csv", "--samples", "100"], 2,
+     "microflow train: error: --samples sets the number of synthetic faces; with --data "
+     "the file's rows are used"),
 ])
 def test_bad_input_is_one_line_on_stderr_and_a_non_zero_status(tmp_path, capsys, monkeypatch,
                                                                argv, status, message):
@@ -122,6 +161,7 @@ def test_bad_input_is_one_line_on_stderr_and_a_non_zero_status(tmp_path, capsys,
     pixels = " ".join(["0"] * 2304)
     (tmp_path / "bad.csv").write_text(f"emotion,pixels\n3,{pixels}\n9,{pixels}\n")
     (tmp_path / "latin1.csv").write_bytes(b"\xe9motion,pixels,Usage\n")
+    (tmp_path / "dir").mkdir()
     code, out, err = run(capsys, *argv)
     assert code == status
     assert err.startswith(message) and err.count("\n") == 1, err
@@ -214,3 +254,14 @@ def test_python_dash_m_microflow_reports_divergence_without_a_traceback(tmp_path
     assert done.returncode == 1
     assert done.stderr.startswith("microflow train: error: training diverged")
     assert done.stderr.count("\n") == 1
+
+
+def test_an_unwritable_save_or_plots_destination_fails_before_training(tmp_path, capsys,
+                                                                      monkeypatch):
+    def no_training(*args, **kwargs):
+        raise AssertionError("trained before checking the destinations")
+    monkeypatch.setattr(trainers, "train", no_training)
+    for option in (["--save", tmp_path / "no" / "m.npz"], ["--plots", tmp_path / "f" / "x"]):
+        (tmp_path / "f").write_text("a file")
+        status, _, err = run(capsys, "train", "faces", *option)
+        assert status == 1 and "cannot write" in err, err

