@@ -28,6 +28,7 @@ class Workload:
     lr: float
     big: bool = False       # time longer, measure peak memory, show the GEMMs alone
     steps: dict | None = None   # builders for a workload that is not a dense MLP
+    floor: object = None        # with ``steps``: a builder of the step's GEMMs alone
 
     def data(self):
         """``(X, y)``: inputs, and labels (0/1 columns for "binary", class indices otherwise)."""

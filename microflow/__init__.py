@@ -29,6 +29,7 @@ from microflow.core.ops import (abs, clip, cos, elu, expm1, gelu, greater,  # no
                                 zeros_like, placeholder_with_default, dropout, reduce_max,
                                 reduce_min, logsumexp, argmin, concat, stack, split, squeeze,
                                 pad, tile, one_hot, gather, mean_squared_error, l1_loss)
+from microflow.core.ops import avg_pool, conv2d, max_pool
 from microflow.core.gradients import gradients
 from microflow.core.session import Session
 from microflow.core import errors, files, graph, ops, random, session, testing

@@ -87,3 +87,13 @@ def test_the_docs_show_the_pictures_the_script_makes(tmp_path):
         result = trainers.train(trainers.config(problem, **small), progress=False)
         written = trainers.write_plots(result, tmp_path / problem)
         assert sorted(pathlib.Path(p).name for p in written) == sorted(names[:-1])
+
+
+@pytest.mark.slow
+def test_facial_expressions_cnn_example_runs_on_few_faces(tmp_path):
+    train, test, _ = run_example("facial_expressions_cnn.py", tmp_path, "--faces", "210",
+                                 "--epochs", "1", cwd=tmp_path)
+    assert 0 <= test <= 1 and 0 <= train <= 1
+    assert sorted(p.name for p in tmp_path.glob("cnn_*.png")) == [
+        "cnn_confusion.png", "cnn_feature_maps.png", "cnn_filters.png", "cnn_loss.png",
+        "cnn_predictions.png"]

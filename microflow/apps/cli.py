@@ -14,6 +14,7 @@ from microflow import viz
 from microflow.apps.commands import SUBCOMMANDS as TRAINER_SUBCOMMANDS
 from microflow.apps.commands import UsageError
 from microflow.apps.models import MODELS
+from microflow.apps.playground.cli import add_playground_command
 
 EXIT_BAD_INPUT = 2
 
@@ -61,13 +62,23 @@ def run_draw(args):
     print(f"wrote {path}")
 
 
-SUBCOMMANDS = {"draw": add_draw, **TRAINER_SUBCOMMANDS}     # train, cv, search
+class _WideCommands(argparse.HelpFormatter):
+    """Help whose command list keeps every name, ``playground`` too, on its help's line."""
+
+    def __init__(self, prog):
+        super().__init__(prog, max_help_position=30)
+        self._action_max_length = 16        # argparse measures the command names one indent short
+
+
+SUBCOMMANDS = {"draw": add_draw, **TRAINER_SUBCOMMANDS,     # train, cv, search
+               "playground": add_playground_command}
 
 
 def build_parser():
     """The ``microflow`` argument parser, with one subcommand per entry of SUBCOMMANDS."""
     parser = _Parser(prog="microflow",
-                     description="microflow: a small TensorFlow-style graph library on numpy.")
+                     description="microflow: a small TensorFlow-style graph library on numpy.",
+                     formatter_class=_WideCommands)
     parser.add_argument("--version", action="version", version=f"microflow {microflow.__version__}")
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser,
                                        title="commands")

@@ -106,6 +106,17 @@ def _add_problem_options(parser):
                         help="faces: the FER2013 CSV from Kaggle (default: synthetic faces)")
     parser.add_argument("--balance", action="store_true",
                         help="faces: repeat the rare classes of the training rows")
+    parser.add_argument("--model", choices=trainers.MODELS, default="mlp",
+                        help="faces: mlp (default), or cnn: the course's convolutional network "
+                             "(conv 5x5x20, pool, conv 5x5x50, pool, dense 500, 300; SGD "
+                             "momentum lr 0.01, batch 64, 5 epochs unless given)")
+    parser.add_argument("--filters", type=hidden_sizes, metavar="20,50",
+                        help="cnn: the convolutions' numbers of filters (default: 20,50)")
+    parser.add_argument("--kernel", type=positive_int, metavar="K",
+                        help="cnn: the convolutions' window side (default: 5)")
+    parser.add_argument("--placement", choices=("centred", "anywhere"),
+                        help="synthetic faces: centred (default), or anywhere: moved and "
+                             "shrunk, which a cnn handles and an mlp does not")
 
 
 def _refuse_what_does_not_apply(command, args):
@@ -175,7 +186,9 @@ def _check_writable(flag, path, shown=None):
 def _config(args):
     overrides = dict(hidden=args.hidden, activation=args.activation, optimizer=args.optimizer,
                      lr=args.lr, l2=args.l2, epochs=args.epochs, samples=args.samples,
-                     patience=args.patience, seed=args.seed, balance=args.balance or None)
+                     patience=args.patience, seed=args.seed, balance=args.balance or None,
+                     model=args.model, filters=args.filters, kernel=args.kernel,
+                     placement=args.placement)
     cfg = trainers.config(args.problem, **overrides)
     if args.batch_size is not None:             # 0 means the whole set: batch_size None
         cfg = dataclasses.replace(cfg, batch_size=args.batch_size or None)
@@ -183,6 +196,11 @@ def _config(args):
 
 
 def _describe(cfg):
+    if cfg.model == "cnn":
+        convs = ", ".join(f"conv {cfg.kernel}x{cfg.kernel}x{count}" for count in cfg.filters)
+        return (f"cnn {convs}, dense {','.join(map(str, cfg.hidden))} relu, {cfg.optimizer} "
+                f"lr {cfg.lr:g}, l2 {cfg.l2:g}, {cfg.epochs} epochs, batch "
+                f"{cfg.batch_size or 'all'}, seed {cfg.seed}")
     return (f"hidden {','.join(map(str, cfg.hidden))} {cfg.activation}, {cfg.optimizer} "
             f"lr {cfg.lr:g}, l2 {cfg.l2:g}, {cfg.epochs} epochs, batch "
             f"{cfg.batch_size or 'all'}, seed {cfg.seed}")
@@ -199,7 +217,7 @@ def _guarded(command, run):
         try:
             return run(args)
         except DivergenceError as error:
-            lr = args.lr or trainers.DEFAULTS[args.problem]["lr"]
+            lr = args.lr or trainers.config(args.problem, model=getattr(args, "model", None)).lr
             return _fail(command, f"training diverged: {str(error).rstrip('.')}, e.g. "
                                   f"--lr {lr / 10:g}")
         except FileNotFoundError as error:

@@ -30,15 +30,18 @@ import numpy as np
 from microflow.data import preprocessing as data_prep
 from microflow.data import datasets
 from microflow.data.datasets.fer2013 import read_header
+from microflow.data.datasets.faces import PLACEMENTS
 from microflow.training import init, layers, optimizers
 from microflow.training import loop as training
 from microflow.core.graph import Graph, Tensor, placeholder
-from microflow.core.ops import accuracy, add, relu, sigmoid, softmax, softmax_cross_entropy, tanh
+from microflow.core.ops import (accuracy, add, relu, reshape, sigmoid, softmax,
+                                softmax_cross_entropy, tanh)
 from microflow.core.random import as_generator
 from microflow.core.session import Session
 
 ACTIVATIONS = {"relu": relu, "tanh": tanh, "sigmoid": sigmoid}
 OPTIMIZERS = ("sgd", "momentum", "rmsprop", "adam")
+MODELS = ("mlp", "cnn")
 FACE_SHAPE = (48, 48)
 
 
@@ -77,6 +80,17 @@ class Config:
         keep the best weights; None trains for all the epochs.
     balance : bool
         Faces only: repeat the rare classes of the training set (see ``load_fer2013``).
+    model : {"mlp", "cnn"}
+        Faces only for "cnn": a convolutional network, conv ``kernel`` x ``kernel`` x
+        ``filters[0]`` SAME + relu, max pool 2, and so on for each of ``filters``, then the
+        ``hidden`` dense layers (the course's network: filters 20, 50, dense 500, 300).
+    filters : tuple of int
+        The convolutions' numbers of filters (cnn only).
+    kernel : int
+        The convolutions' window side (cnn only).
+    placement : {"centred", "anywhere"}
+        Synthetic faces only: "anywhere" moves and shrinks the faces (see
+        ``synthetic_faces``), which tells a CNN from an MLP.
     """
 
     problem: str
@@ -94,6 +108,10 @@ class Config:
     validation: float = 0.1
     patience: int | None = None
     balance: bool = False
+    model: str = "mlp"
+    filters: tuple = (20, 50)
+    kernel: int = 5
+    placement: str = "centred"
 
     def __post_init__(self):
         if self.problem not in DEFAULTS:
@@ -119,6 +137,17 @@ class Config:
             raise ValueError(f"samples must be at least 10, got {self.samples}")
         if not 0 < self.test_size < 1 or not 0 <= self.validation < 1:
             raise ValueError("test_size must be in (0, 1) and validation in [0, 1)")
+        if self.model not in MODELS:
+            raise ValueError(f"unknown model {self.model!r}; choose from {', '.join(MODELS)}")
+        if self.model == "cnn" and self.problem != "faces":
+            raise ValueError(f"the cnn model is for the faces problem (images), not "
+                             f"{self.problem!r}")
+        if not self.filters or any(int(count) < 1 for count in self.filters) or self.kernel < 1:
+            raise ValueError(f"filters needs positive counts and kernel a positive size, got "
+                             f"{self.filters} and {self.kernel}")
+        if self.placement not in PLACEMENTS:
+            raise ValueError(f"unknown placement {self.placement!r}; choose from "
+                             f"{', '.join(PLACEMENTS)}")
 
 
 DEFAULTS = {
@@ -139,6 +168,12 @@ DEFAULTS = {
     "faces": dict(hidden=(256,), activation="relu", optimizer="adam", lr=5e-4, l2=3e-4,
                   epochs=25, batch_size=128, samples=10000),
 }
+# The course's CNN for the faces (issue W5): SGD with momentum on batches of 64; a few
+# epochs reach what the MLP reaches in 25.
+MODEL_DEFAULTS = {
+    "cnn": dict(hidden=(500, 300), filters=(20, 50), kernel=5, optimizer="momentum", lr=0.01,
+                l2=0.0, epochs=5, batch_size=64),
+}
 PROBLEMS = tuple(DEFAULTS)
 CLASS_NAMES = {"xor": ("0", "1"), "donut": ("inner ring", "outer ring"),
                "clouds": ("cloud 0", "cloud 1", "cloud 2"), "faces": datasets.CLASSES}
@@ -153,9 +188,11 @@ def config(problem, **overrides):
     if problem not in DEFAULTS:
         raise ValueError(f"unknown problem {problem!r}; choose from {', '.join(PROBLEMS)}")
     values = dict(DEFAULTS[problem])
+    values.update(MODEL_DEFAULTS.get(overrides.get("model"), {}))
     values.update({k: v for k, v in overrides.items() if v is not None})
-    if "hidden" in values:
-        values["hidden"] = tuple(int(units) for units in values["hidden"])
+    for key in ("hidden", "filters"):
+        if key in values:
+            values[key] = tuple(int(units) for units in values[key])
     return Config(problem=problem, **values)
 
 
@@ -231,7 +268,7 @@ def load_data(cfg, data_path=None, seed=None):
     if cfg.problem == "clouds":
         return Data(*datasets.clouds(cfg.samples, seed=seed), classes)
     if data_path is None:
-        X, y = datasets.synthetic_faces(cfg.samples, seed=seed)
+        X, y = datasets.synthetic_faces(cfg.samples, seed=seed, placement=cfg.placement)
         with tempfile.TemporaryDirectory(prefix="microflow-faces-") as folder:
             path = datasets.write_fer2013(os.path.join(folder, "synthetic.csv"), X, y)
             X, y = datasets.load_fer2013(path)
@@ -299,7 +336,8 @@ def split(cfg, data, seed=None):
 class Network:
     """A classifier's graph and the Tensors a trainer needs from it.
 
-    ``hidden`` lists the hidden layers' outputs (their activations), first layer first;
+    ``hidden`` lists the hidden layers' outputs (their activations), first layer first (for a
+    CNN the convolutions' feature maps (N, H, W, filters) come first);
     ``loss`` is the ``cross_entropy`` plus the L2 penalty when there is one (else the same
     Tensor); ``probabilities`` is the softmax of the ``logits``.
     """
@@ -340,8 +378,11 @@ def build_network(cfg, n_inputs, n_classes, seed=None):
     ``x`` (N, n_inputs) -> ``cfg.hidden`` dense layers with ``cfg.activation`` (scopes
     ``hidden``, ``hidden_1``...) -> a linear ``output`` layer of ``n_classes`` logits;
     the loss is the mean softmax cross-entropy against the integer labels ``y``, plus
-    ``cfg.l2 * sum(W ** 2)``; ``train_op`` takes one step of ``cfg.optimizer``.
+    ``cfg.l2 * sum(W ** 2)``; ``train_op`` takes one step of ``cfg.optimizer``. With
+    ``cfg.model == "cnn"``, :func:`build_cnn`.
     """
+    if cfg.model == "cnn":
+        return build_cnn(cfg, n_inputs, n_classes, seed=seed)
     activation = ACTIVATIONS[cfg.activation]
     kernel_init = init.he_uniform if activation is relu else init.glorot_uniform
     rng = as_generator(seed)                # one stream for all layers: no two start alike
@@ -355,6 +396,12 @@ def build_network(cfg, n_inputs, n_classes, seed=None):
                                seed=rng, name="hidden")
             hidden.append(out)
         logits = layers.dense(out, n_classes, seed=rng, name="output")
+    return _classifier(cfg, graph, x, y, hidden, logits)
+
+
+def _classifier(cfg, graph, x, y, hidden, logits):
+    """The loss, accuracy, probabilities and training op of ``logits``: the Network."""
+    with graph.as_default():
         loss = cross_entropy = softmax_cross_entropy(logits, y, name="cross_entropy")
         variables = optimizers.trainable_variables(graph)
         if cfg.l2:
@@ -364,6 +411,38 @@ def build_network(cfg, n_inputs, n_classes, seed=None):
         train_op = make_optimizer(cfg.optimizer, cfg.lr).minimize(loss)
     return Network(graph, x, y, hidden, logits, probabilities, cross_entropy, loss, acc, train_op,
                    variables)
+
+
+def build_cnn(cfg, n_inputs, n_classes, seed=None, image_shape=FACE_SHAPE):
+    """A convolutional network for ``cfg`` in a new Graph (the course's, by default).
+
+    ``x`` (N, n_inputs) rows of pixels, reshaped to (N, H, W, 1) images -> for each of
+    ``cfg.filters`` a ``cfg.kernel``-square SAME convolution with relu (scopes ``conv``,
+    ``conv_1``...) and a 2x2 max pool -> flattened -> ``cfg.hidden`` dense relu layers ->
+    ``n_classes`` logits; loss, accuracy and training op as :func:`build_network`'s.
+    """
+    if n_inputs != image_shape[0] * image_shape[1]:
+        raise ValueError(f"the cnn model needs {image_shape[0]}x{image_shape[1]} images "
+                         f"({image_shape[0] * image_shape[1]} pixels a row), got rows of "
+                         f"{n_inputs}")
+    rng = as_generator(seed)
+    graph = Graph()
+    with graph.as_default():
+        x = placeholder((None, n_inputs), name="x")
+        y = placeholder((None,), dtype="int64", name="y")
+        out, hidden = reshape(x, (-1, *image_shape, 1), name="images"), []
+        for count in cfg.filters:
+            out = layers.conv2d(out, count, cfg.kernel, activation=relu, seed=rng, name="conv")
+            hidden.append(out)
+            if out.shape[1] >= 2 and out.shape[2] >= 2:
+                out = layers.max_pool(out, 2, name="pool")
+        out = layers.flatten(out)
+        for units in cfg.hidden:
+            out = layers.dense(out, units, activation=relu, kernel_init=init.he_uniform,
+                               seed=rng, name="hidden")
+            hidden.append(out)
+        logits = layers.dense(out, n_classes, seed=rng, name="output")
+    return _classifier(cfg, graph, x, y, hidden, logits)
 
 
 # -- training ---------------------------------------------------------------------------------
@@ -487,8 +566,9 @@ def fit(cfg, dataset, progress=True, seed=None):
 
 
 def _accuracy(session, net, X, y):
+    batch = 256 if net.hidden[0].ndim == 4 else 2048     # a CNN's im2col rows are big
     scores = training.evaluate(session, net.loss, net.feed(X, y), {"accuracy": net.accuracy},
-                               batch_size=2048)
+                               batch_size=batch)
     return float(scores["accuracy"])
 
 
@@ -556,13 +636,16 @@ def write_plots(result, folder, faces_shown=32):
     2-D problems: ``decision_boundary.png``, ``hidden_units.png`` (the first hidden layer)
     and ``loss.png``. Faces: ``faces.png`` (the first ``faces_shown`` test faces with true
     and predicted labels), ``confusion.png``, ``loss.png`` and ``weights.png`` (the first
-    layer's weights as 48x48 images).
+    layer's weights as 48x48 images); for a CNN, ``filters.png`` (the first convolution's
+    filters) and ``feature_maps.png`` (its maps of the first test face) instead of
+    ``weights.png``.
     """
     from microflow.viz import plots
     os.makedirs(folder, exist_ok=True)
     net, ds, name = result.network, result.dataset, result.config.problem
     where = {key: os.path.join(folder, key + ".png") for key in
-             ("decision_boundary", "hidden_units", "loss", "faces", "confusion", "weights")}
+             ("decision_boundary", "hidden_units", "loss", "faces", "confusion", "weights",
+              "filters", "feature_maps")}
     written = []
     if ds.image_shape is None:
         X, y = ds.raw(ds.X_train), ds.y_train
@@ -576,7 +659,8 @@ def write_plots(result, folder, faces_shown=32):
             transform=ds.transform, title=f"{name}: first hidden layer"))
     written.append(plots.loss_curves(result.history, where["loss"], title=name))
     if ds.image_shape is not None:
-        logits = result.session.run(net.logits, net.feed(ds.X_test))
+        logits = np.concatenate([result.session.run(net.logits, net.feed(ds.X_test[i:i + 256]))
+                                 for i in range(0, len(ds.X_test), 256)])
         predicted = np.argmax(logits, axis=1)   # the same inputs the test accuracy saw
         shown = slice(0, faces_shown)
         written.append(plots.face_grid(
@@ -586,7 +670,13 @@ def write_plots(result, folder, faces_shown=32):
         written.append(plots.confusion_matrix(ds.y_test, predicted, where["confusion"],
                                               ds.classes))
         W = net.variables[0].value
-        written.append(plots.first_layer_weights(W, where["weights"], ds.image_shape))
+        if W.ndim == 4:                         # a CNN: its filters, and one face's maps
+            written.append(plots.conv_filters(W, where["filters"]))
+            maps = result.session.run(net.hidden[0], net.feed(ds.X_test[:1]))[0]
+            written.append(plots.feature_maps(ds.raw(ds.X_test[:1])[0].reshape(ds.image_shape),
+                                              maps, where["feature_maps"]))
+        else:
+            written.append(plots.first_layer_weights(W, where["weights"], ds.image_shape))
     return written
 
 

@@ -24,6 +24,8 @@ class Graph:
         self._name_counts = {}
         self._scope_stack = []
         self._backward_depth = 0        # > 0 while gradients() adds nodes
+        self.update_ops = []            # ops a training step also runs (batch norm's moving
+                                        # averages): minimize() and fit() add them to the step
 
     def __repr__(self):
         return f"<microflow.Graph with {len(self.tensors)} tensors>"
@@ -56,10 +58,19 @@ class Graph:
     @contextlib.contextmanager
     def name_scope(self, name):
         """Context manager: Tensors created inside are named ``name/...`` (``name_1/...`` if
-        the scope name is taken); yields the scope's full name."""
-        unique = self.unique_name(_check_name(name))
+        the scope name is taken); yields the scope's full name.
+
+        A name ending in ``/`` is a full scope name, re-entered as it is (TensorFlow's rule),
+        and ``""`` is the top level: names that must not depend on where they are made.
+        """
+        if name == "":
+            unique = ""
+        elif isinstance(name, str) and name.endswith("/"):
+            unique = _check_name(name[:-1])
+        else:
+            unique = self.unique_name(_check_name(name))
         saved = self._scope_stack
-        self._scope_stack = unique.split("/")
+        self._scope_stack = unique.split("/") if unique else []
         try:
             yield unique
         finally:

@@ -44,8 +44,11 @@ def progress_bar(total, desc, unit, enabled=True, file=None):
     file = sys.stdout if file is None else file
     if not enabled or not (in_notebook() or _isatty(file)):
         return None
-    return bar_class()(total=total, desc=desc, unit=unit, leave=True, file=file,
-                       bar_format=BAR_FORMAT, ncols=columns(), mininterval=0.2)
+    bar = bar_class()
+    from tqdm.std import tqdm as text_bar
+    width = dict(ncols=columns()) if bar is text_bar else {}  # a widget's ncols is in pixels
+    return bar(total=total, desc=desc, unit=unit, leave=True, file=file,
+               bar_format=BAR_FORMAT, mininterval=0.2, **width)
 
 
 def columns():

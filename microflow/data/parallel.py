@@ -19,6 +19,7 @@ from microflow.core import random as mf_random
 
 CLUSTER_RETRIES = 2         # Dask reruns a task whose worker died this many times
 CONNECT_TIMEOUT = "5s"      # an unreachable scheduler address fails this fast
+SCATTER_TIMEOUT = 120       # seconds to hand the data to the cluster
 
 
 @dataclasses.dataclass(frozen=True)
@@ -189,7 +190,9 @@ def _on_cluster(train_and_score, X, Y, tasks, cluster, done, on_done):
     client, owned = connect(cluster)
     futures = []
     try:
-        X_remote, Y_remote = client.scatter([X, Y], broadcast=True)
+        # Scattered once to one worker; the others fetch them when their first task needs them
+        # (a broadcast waits on every worker the scheduler knows, a slow one included).
+        X_remote, Y_remote = client.scatter([X, Y], hash=False, timeout=SCATTER_TIMEOUT)
         futures = [client.submit(run_task, train_and_score, X_remote, Y_remote, task,
                                  key=f"microflow-task-{task.index}-{time.time_ns()}",
                                  retries=CLUSTER_RETRIES, pure=False) for task in tasks]

@@ -13,9 +13,10 @@ import numpy as np
 from microflow.core.errors import NumericsError
 from microflow.core.graph import Tensor, Variable, topological_order
 from microflow.core.ops.base import apply
-from microflow.core.ops.state import CheckFinite, Update
+from microflow.core.ops.state import CheckFinite, Group, Update
 from microflow.core.progress import full_line, progress_bar, short
 from microflow.core.random import as_generator
+from microflow.training.optimizers import update_ops_of
 
 
 class DivergenceError(FloatingPointError):
@@ -178,6 +179,7 @@ def fit(sess, train_op, loss, feeds, epochs, batch_size=None, shuffle=True, vali
     """
     metrics = dict(metrics or {})
     rows, fixed, batched = _split_feeds(feeds, "fit()")
+    fixed.update(_training_only(train_feeds, feeds))
     if validation is not None:
         _split_feeds(validation, "fit()'s validation")
     fixed.update(_training_only(train_feeds, feeds))
@@ -185,6 +187,7 @@ def fit(sess, train_op, loss, feeds, epochs, batch_size=None, shuffle=True, vali
     if batch_size < 1:
         raise ValueError(f"batch_size must be at least 1, got {batch_size}")
     rng = as_generator(seed) if shuffle else None     # a Generator costs as much as a step
+    train_op = _with_update_ops(train_op, loss)
     checked_loss = _guard(loss, train_op)
     fetches = [train_op, checked_loss, *metrics.values()]
     variables = [v for v in loss.graph.variables if v.trainable]
@@ -264,6 +267,25 @@ def evaluate(sess, loss, feeds, metrics=None, batch_size=None, prefix=""):
         totals += np.asarray(sess.run(fetches, feed), dtype=np.float64) * count
     names = ["loss", *metrics]
     return {prefix + name: float(total / rows) for name, total in zip(names, totals)}
+
+
+# train_op -> {loss: train_op grouped with the update ops it lacks}, made once per pair.
+_WITH_UPDATES = weakref.WeakKeyDictionary()
+
+
+def _with_update_ops(train_op, loss):
+    """``train_op``, grouped with the model's update ops (batch norm's moving averages) that
+    it does not run already (a training op made by ``apply_gradients`` by hand)."""
+    ops = update_ops_of(loss)
+    if not ops or not isinstance(train_op, Tensor):
+        return train_op
+    made = _WITH_UPDATES.setdefault(train_op, {})
+    if loss not in made:
+        included = set(topological_order([train_op]))
+        missing = [op for op in ops if op not in included]
+        made[loss] = train_op if not missing else apply(
+            Group(), [train_op, *missing], name="train_with_updates")
+    return made[loss]
 
 
 # train_op -> {loss: its guard}: one guard per pair, so fit() called again (one epoch at a

@@ -31,6 +31,16 @@ def trainable_variables(graph=None, scope=None):
             (scope is None or v.name.startswith(scope.rstrip("/") + "/"))]
 
 
+def update_ops_of(loss):
+    """The graph's update ops (``graph.update_ops``: batch norm's moving averages) that
+    belong to the model of ``loss``: those reading a Tensor that ``loss`` depends on."""
+    ops = loss.graph.update_ops
+    if not ops:
+        return []
+    connected = set(topological_order([loss]))
+    return [op for op in ops if any(i in connected for i in op.inputs[1:])]
+
+
 class Optimizer:
     """Base class: subclasses say how one Variable is updated from its gradient."""
 
@@ -69,18 +79,19 @@ class Optimizer:
         pairs = [(v, g) for v, g in zip(var_list, grads) if g is not None]
         if not pairs:
             raise ValueError(f"no Variable has a gradient for loss {loss.name!r}")
-        return self._apply(pairs, name, folded=rate)
+        return self._apply(pairs, name, folded=rate, also=update_ops_of(loss))
 
-    def apply_gradients(self, pairs, name=None):
-        """The training op applying ``(variable, gradient)`` pairs."""
-        return self._apply(pairs, name, folded=None)
+    def apply_gradients(self, pairs, name=None, also=()):
+        """The training op applying ``(variable, gradient)`` pairs; it also runs the update
+        ops in ``also`` (see :func:`update_ops_of`)."""
+        return self._apply(pairs, name, folded=None, also=also)
 
     def _folded_rate(self, loss, var_list):
         """A learning rate to seed the gradient walk with (so that the gradients come out
         already scaled by it), or None: only plain gradient descent folds it."""
         return None
 
-    def _apply(self, pairs, name, folded):
+    def _apply(self, pairs, name, folded, also=()):
         """The training op; ``folded`` is the learning rate the gradients are scaled by, if any."""
         for variable, _ in pairs:
             if variable.dtype.kind != "f":
@@ -104,7 +115,7 @@ class Optimizer:
                                        apply(ApplySGD(folded=True), (variable, grad, folded),
                                              name="update"))
                 updates += self._finish(updates, state)
-                return apply(Group(), updates, name=name or "train")
+                return apply(Group(), updates + list(also), name=name or "train")
         finally:
             graph._backward_depth -= 1
 
@@ -232,7 +243,7 @@ class AdaGrad(Optimizer):
                      name="update")
 
 
-__all__ = ['Optimizer', 'SGD', 'RMSProp', 'Adam', 'AdaGrad', 'trainable_variables']
+__all__ = ['update_ops_of', 'Optimizer', 'SGD', 'RMSProp', 'Adam', 'AdaGrad', 'trainable_variables']
 
 
 def __dir__():

@@ -560,6 +560,10 @@ class _Drawing:
         summary = ", ".join(ops[:4]) + (", ..." if len(ops) > 4 else "")
         n_variables = sum(isinstance(t, Variable) for t in tensors)
         lines = [f"<b>{html.escape(scope.rsplit('/', 1)[-1])}</b>", _small(summary)]
+        for tensor in tensors:      # ops that sum up a layer (a convolution: its filters)
+            describe = getattr(tensor.operation, "scope_summary", None)
+            if describe is not None and not tensor.is_backward:
+                lines.append(_small(html.escape(describe(tensor))))
         if n_variables:
             lines.append(_small(f"{n_variables} Variable{'s' * (n_variables > 1)}"))
         attributes = dict(_STYLES["scope"])

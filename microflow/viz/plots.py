@@ -4,7 +4,8 @@ For 2-D problems, :func:`decision_boundary` colours the input plane by the predi
 with the data on top, and :func:`hidden_unit_maps` draws one small map per hidden unit,
 its activation over the same plane (what the TensorFlow Playground shows). Both run the
 graph's own Tensors on a grid of points. For faces, :func:`face_grid`,
-:func:`confusion_matrix` and :func:`first_layer_weights`; for any run, :func:`loss_curves`.
+:func:`confusion_matrix` and :func:`first_layer_weights`, and for a convolutional network
+:func:`conv_filters` and :func:`feature_maps`; for any run, :func:`loss_curves`.
 
 Figures are drawn on matplotlib's Agg canvas without pyplot, so nothing here changes the
 backend of a notebook or opens a window. Each file is written to a temporary file in the
@@ -410,7 +411,55 @@ def first_layer_weights(W, path, image_shape=(48, 48), max_units=32, columns=8, 
     return _save_tiles(figure, title or "First-layer weights", units, W.shape[1], path)
 
 
-__all__ = ['confusion_counts', 'confusion_matrix', 'decision_boundary', 'face_grid', 'first_layer_weights', 'hidden_unit_maps', 'loss_curves', 'plane', 'save', 'CLASS_COLOURS']
+def conv_filters(W, path, max_filters=32, columns=8, title=None):
+    """A convolution's filters as small images: ``W`` (KH, KW, C_in, C_out), one tile per
+    output filter (its first input channel), red positive, blue negative, each on its own
+    scale symmetric around zero.
+
+    Returns
+    -------
+    str
+        ``path``.
+    """
+    W = np.asarray(W)
+    if W.ndim != 4:
+        raise ValueError(f"W must be filters of shape (KH, KW, C_in, C_out), got {W.shape}")
+    count = min(W.shape[3], max_filters)
+    figure, axes = _tiles(count, min(columns, count), 1.0, 1.05, top=0.5)
+    for index, ax in enumerate(axes):
+        weights = W[:, :, 0, index]
+        bound = max(float(np.abs(weights).max()), 1e-12)
+        ax.imshow(weights, cmap="RdBu_r", vmin=-bound, vmax=bound, interpolation="nearest")
+        ax.set_title(f"filter {index}", fontsize=7)
+    return _save_tiles(figure, title or f"First-layer filters ({W.shape[0]}x{W.shape[1]})",
+                       count, W.shape[3], path, "filters")
+
+
+def feature_maps(image, maps, path, max_maps=15, columns=8, title=None):
+    """One image and what a convolution makes of it: ``image`` (H, W) in grey, then each
+    channel of ``maps`` (H', W', C) on its own scale.
+
+    Returns
+    -------
+    str
+        ``path``.
+    """
+    image, maps = np.asarray(image), np.asarray(maps)
+    if image.ndim != 2 or maps.ndim != 3:
+        raise ValueError(f"image must be (H, W) and maps (H, W, C), got {image.shape} and "
+                         f"{maps.shape}")
+    count = min(maps.shape[2], max_maps)
+    figure, axes = _tiles(count + 1, min(columns, count + 1), 1.25, 1.3, top=0.5)
+    axes[0].imshow(image, cmap="gray", interpolation="nearest")
+    axes[0].set_title("input", fontsize=7)
+    for index, ax in enumerate(axes[1:]):
+        ax.imshow(maps[:, :, index], cmap="viridis", interpolation="nearest")
+        ax.set_title(f"map {index}", fontsize=7)
+    return _save_tiles(figure, title or "First-layer feature maps of one face", count,
+                       maps.shape[2], path, "maps")
+
+
+__all__ = ['confusion_counts', 'confusion_matrix', 'conv_filters', 'decision_boundary', 'face_grid', 'feature_maps', 'first_layer_weights', 'hidden_unit_maps', 'loss_curves', 'plane', 'save', 'CLASS_COLOURS']
 
 
 def __dir__():

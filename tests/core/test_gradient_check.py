@@ -7,6 +7,8 @@ from hypothesis import given, settings, strategies as st
 
 import microflow as mf
 from microflow.core.ops import REGISTRY, Op, differentiable_ops, register
+from microflow.core.ops.conv import (AvgPoolGrad, MaxPoolGrad, MaxPoolGradGrad,
+                                     conv2d_backprop_filter, conv2d_backprop_input)
 from microflow.core.ops.math import relu_grad, sigmoid_grad, tanh_grad
 from microflow.core.ops.base import apply
 from microflow.core.ops.nn import Dropout, sigmoid_cross_entropy_grad, softmax_cross_entropy_grad
@@ -33,6 +35,35 @@ def away_from_zero(*shape):
 def probabilities(*shape):
     p = rng.uniform(0.1, 1.0, shape)
     return p / p.sum(axis=-1, keepdims=True)
+
+
+def spread(*shape):
+    """Distinct values, far apart compared with the finite-difference step: no window's
+    max can change places when one is nudged."""
+    return (rng.permutation(int(np.prod(shape))).reshape(shape) * 0.1
+            + rng.uniform(-0.02, 0.02, shape))
+
+
+def conv(strides=1, padding="VALID", dilations=1):
+    return lambda x, w: mf.conv2d(x, w, strides, padding, dilations)
+
+
+def conv_input(like, strides=1, padding="VALID", dilations=1):
+    """The transposed convolution back to an input shaped like ``like`` (fixed)."""
+    return lambda g, w: conv2d_backprop_input(g, w, mf.constant(like), strides, padding,
+                                              dilations)
+
+
+def conv_filter(window, strides=1, padding="VALID", dilations=1):
+    """The filter gradient for filters of shape ``window`` (their values are not used)."""
+    return lambda x, g: conv2d_backprop_filter(x, g, mf.constant(np.zeros(window)), strides,
+                                               padding, dilations)
+
+
+def pool_grad(op, size=2, strides=None, padding="VALID"):
+    """MaxPoolGrad or MaxPoolGradGrad of a differentiated first input, for a fixed x."""
+    return lambda a, x: apply(op(size, strides, padding), (a, x, mf.max_pool(x, size, strides,
+                                                                              padding)))
 
 
 def unnormalized(*shape):
@@ -131,6 +162,47 @@ CASES = {
         case(sigmoid_cross_entropy_grad, randn(), randn(4, 2), rng.uniform(0, 1, (4, 2)),
              dynamic=True)],
     "L2Loss": [case(mf.l2_loss, randn(3, 4))],
+    # Convolutions: odd and even sizes, both paddings (SAME's odd cell included), strides
+    # 1 and 2, dilation, explicit padding.
+    "Conv2D": [case(conv(), randn(1, 5, 5, 2), randn(3, 3, 2, 2), id="valid-odd"),
+               case(conv(2, "SAME"), randn(2, 6, 6, 1), randn(3, 3, 1, 2), id="same-stride2"),
+               case(conv(1, "SAME"), randn(1, 4, 5, 2), randn(2, 2, 2, 1), id="same-even"),
+               case(conv(2, "VALID"), randn(1, 7, 6, 1), randn(2, 3, 1, 2), id="valid-stride2"),
+               case(conv(1, "SAME", 2), randn(1, 6, 5, 1), randn(2, 2, 1, 2), id="dilated"),
+               case(conv((2, 1), ((1, 0), (0, 2))), randn(1, 5, 4, 1), randn(2, 2, 1, 1),
+                    id="explicit")],
+    "Conv2DBackpropInput": [
+        case(conv_input(randn(1, 5, 5, 2)), randn(1, 3, 3, 2), randn(3, 3, 2, 2), id="valid"),
+        case(conv_input(randn(1, 6, 5, 1), 2, "SAME"), randn(1, 3, 3, 2), randn(3, 3, 1, 2),
+             id="same-stride2"),
+        case(conv_input(randn(1, 6, 6, 1), 1, "SAME", 2), randn(1, 6, 6, 1), randn(2, 2, 1, 1),
+             id="dilated")],
+    "Conv2DBackpropFilter": [
+        case(conv_filter((3, 3, 2, 2)), randn(1, 5, 5, 2), randn(1, 3, 3, 2), id="valid"),
+        case(conv_filter((3, 3, 1, 2), 2, "SAME"), randn(2, 5, 6, 1), randn(2, 3, 3, 2),
+             id="same-stride2"),
+        case(conv_filter((2, 2, 1, 1), 1, "VALID", 2), randn(1, 5, 6, 1), randn(1, 3, 4, 1),
+             id="dilated")],
+    "MaxPool": [case(mf.max_pool, spread(2, 4, 4, 2), id="valid-even"),
+                case(lambda x: mf.max_pool(x, 3, 2, "SAME"), spread(1, 5, 5, 2), id="same-odd"),
+                case(lambda x: mf.max_pool(x, 2, 1), spread(1, 3, 4, 1), id="overlapping"),
+                case(mf.max_pool, spread(1, 5, 4, 1), dynamic=True, id="dynamic")],
+    "MaxPoolGrad": [case(pool_grad(MaxPoolGrad), randn(1, 2, 2, 2), Fixed(spread(1, 4, 4, 2))),
+                    case(pool_grad(MaxPoolGrad, 3, 2, "SAME"), randn(1, 3, 3, 1),
+                         Fixed(spread(1, 5, 6, 1)))],
+    "MaxPoolGradGrad": [
+        case(pool_grad(MaxPoolGradGrad), randn(1, 4, 4, 2), Fixed(spread(1, 4, 4, 2))),
+        case(pool_grad(MaxPoolGradGrad, 2, 1, "SAME"), randn(1, 3, 3, 1),
+             Fixed(spread(1, 3, 3, 1)))],
+    "AvgPool": [case(mf.avg_pool, randn(2, 4, 4, 2), id="valid-even"),
+                case(lambda x: mf.avg_pool(x, 3, 2, "SAME"), randn(1, 5, 6, 1), id="same"),
+                case(lambda x: mf.avg_pool(x, (2, 3), 1), randn(1, 3, 4, 1), id="overlapping"),
+                case(lambda x: mf.avg_pool(x, 2, padding="SAME"), randn(1, 5, 5, 1),
+                     dynamic=True, id="dynamic")],
+    "AvgPoolGrad": [
+        case(lambda g, x: apply(AvgPoolGrad(2), (g, x)), randn(1, 2, 2, 2), Fixed(randn(1, 5, 4, 2))),
+        case(lambda g, x: apply(AvgPoolGrad(3, 2, "SAME"), (g, x)), randn(1, 3, 3, 1),
+             Fixed(randn(1, 5, 6, 1)))],
 }
 
 
@@ -344,6 +416,9 @@ def test_second_derivatives_of_softmax_cross_entropy():
 ELEMENTWISE = {
     "Add": mf.add, "Sub": mf.subtract, "Mul": mf.multiply,
     "Div": lambda a, b: mf.divide(a, mf.exp(b)),
+    "Maximum": mf.maximum, "Minimum": mf.minimum,
+    "Power": lambda a, b: mf.power(mf.exp(a), b),
+    "Where": lambda a, b: mf.where(a > b, a * b, b),
 }
 
 
@@ -403,6 +478,31 @@ def test_second_derivatives_match_central_differences(name):
     assert name in {t.op for t in y.graph.tensors}
     first = mf.gradients(mf.reduce_sum(y), xs)
     assert check_gradients(first, xs) < 1e-6
+
+
+@pytest.mark.parametrize("build, x, w", [
+    (conv(), randn(1, 5, 5, 2), randn(3, 3, 2, 2)),
+    (conv(2, "SAME"), randn(1, 6, 5, 1), randn(3, 3, 1, 2)),
+    (conv(1, "SAME", 2), randn(1, 5, 5, 1), randn(2, 2, 1, 1)),
+], ids=["valid", "same-stride2", "dilated"])
+def test_second_derivatives_of_a_convolution(build, x, w):
+    # d/dx of a smooth loss is a transposed convolution and a correlation of the weights; its
+    # own gradient goes through both of them and back through the convolution.
+    x, w = mf.Variable(x), mf.Variable(w)
+    loss = mf.reduce_sum(mf.tanh(build(x, w)))
+    d_x, d_w = mf.gradients(loss, [x, w])
+    ops = {t.op for t in x.graph.tensors}
+    assert {"Conv2DBackpropInput", "Conv2DBackpropFilter"} <= ops
+    assert check_gradients(d_x, [x, w]) < 1e-6
+    assert check_gradients(d_w, [x, w]) < 1e-6
+
+
+@pytest.mark.parametrize("pool", [mf.max_pool, lambda x: mf.avg_pool(x, 3, 2, "SAME")],
+                         ids=["max", "avg"])
+def test_second_derivatives_of_pooling(pool):
+    x = mf.Variable(spread(1, 5, 5, 2))
+    (d_x,) = mf.gradients(mf.reduce_sum(mf.square(pool(x))), [x])
+    assert check_gradients(d_x, [x]) < 1e-6
 
 
 @pytest.mark.parametrize("name, build, inputs, dynamic", all_cases())

@@ -158,3 +158,20 @@ def test_pictures_replace_old_files_and_are_readable_by_all(tmp_path):
     plots.loss_curves({"loss": [1.0, 0.5]}, str(path))
     assert path.read_bytes()[:8] == PNG
     assert os.stat(path).st_mode & 0o777 == 0o644
+
+
+def test_conv_filters_and_feature_maps_draw_one_tile_each(tmp_path):
+    rng = np.random.default_rng(0)
+    W = rng.standard_normal((5, 5, 1, 20))
+    filters = imread(plots.conv_filters(W, str(tmp_path / "filters.png")))
+    assert filters.shape[1] > 2 * filters.shape[0]          # 20 filters: 3 rows of 8
+    maps = imread(plots.feature_maps(rng.uniform(0, 1, (48, 48)), rng.standard_normal(
+        (48, 48, 20)), str(tmp_path / "maps.png")))
+    assert maps.shape[1] > maps.shape[0]                    # input + 15 maps: 2 rows of 8
+    with pytest.raises(ValueError, match=r"W must be filters of shape \(KH, KW, C_in, C_out\), "
+                                         r"got \(25, 20\)"):
+        plots.conv_filters(np.zeros((25, 20)), str(tmp_path / "bad.png"))
+    with pytest.raises(ValueError, match=r"image must be \(H, W\) and maps \(H, W, C\), got "
+                                         r"\(48, 48\) and \(48, 48\)"):
+        plots.feature_maps(np.zeros((48, 48)), np.zeros((48, 48)), str(tmp_path / "bad.png"))
+    assert sorted(os.listdir(tmp_path)) == ["filters.png", "maps.png"]

@@ -490,6 +490,18 @@ def test_optimizer_state_is_listed_in_the_updates_unless_asked_for():
     assert unfolded.count("not trained") == 3
 
 
+def test_a_collapsed_conv_layer_reads_as_one_box_with_its_filters_and_strides():
+    x = mf.placeholder((None, 48, 48, 1), name="x")
+    h = mf.layers.conv2d(x, 20, 5, strides=2, activation=mf.relu, name="conv")
+    h = mf.layers.conv2d(h, 8, (3, 1), padding="VALID", name="conv_b")
+    source = viz.draw(mf.reduce_sum(h), collapse=["conv", "conv_b"]).source
+    boxes = [line for line in source.splitlines() if "box3d" in line]
+    assert len(boxes) == 2
+    assert "filters 5x5x1x20, strides 2, SAME" in boxes[0]
+    assert "filters 3x1x20x8, strides 1, VALID" in boxes[1]
+    assert "Conv2D" not in source.replace("Conv2D, Add", "")   # no Conv2D node of its own
+
+
 def test_render_writes_atomically_through_a_symlink_keeping_the_mode(tmp_path):
     x = mf.placeholder((None, 2), name="x")
     y = mf.reduce_sum(x * 2.0, name="y")

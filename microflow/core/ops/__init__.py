@@ -8,6 +8,8 @@ from microflow.core.ops.shape import (expand_dims, get_item, identity, ones_like
 from microflow.core.ops.reduce import argmax, broadcast_to, reduce_mean, reduce_sum, sum_to
 from microflow.core.ops.linalg import matmul
 from microflow.core.ops import state  # noqa: F401  (registers the update ops)
+from microflow.core.ops.random import random_normal, random_uniform, truncated_normal
+from microflow.core.ops.conv import avg_pool, conv2d, max_pool
 from microflow.core.ops.nn import (accuracy, equal, l2_loss, log_softmax, sigmoid_cross_entropy,
                               softmax, softmax_cross_entropy)
 
@@ -18,6 +20,8 @@ __all__ = [
     "expand_dims", "get_item", "identity", "stop_gradient", "ones_like", "reduce_sum", "reduce_mean",
     "argmax", "sum_to", "broadcast_to", "softmax", "log_softmax", "softmax_cross_entropy",
     "sigmoid_cross_entropy", "l2_loss", "equal", "accuracy",
+    "random_normal", "truncated_normal", "random_uniform",
+    "conv2d", "max_pool", "avg_pool",
 ]
 
 # The ops of issue 15: more elementwise math, activations, comparisons and selection.

@@ -57,11 +57,16 @@ class Mul(Binary):
 
 @register
 class Div(Binary):
-    """out = a / b"""
+    """out = a / b (true division: integers give float64, as numpy's do)"""
 
     fresh = True
     inplace = (0, 1)        # a ufunc: it takes out=
     forward = staticmethod(np.divide)
+
+    def infer(self, a, b):
+        dtype = result_dtype(a, b)
+        return broadcast_shapes(a.shape, b.shape), \
+            dtype if dtype.kind in "fc" else np.dtype(np.float64)
 
     def backward(self, grad, a, b, out):
         # d(a/b)/db = -a/b**2 = -out/b
@@ -431,6 +436,8 @@ class Expm1(Op):
 @register
 class Power(Binary):
     """out = a ** b, both inputs Tensors (broadcasting); for a constant exponent see Pow"""
+
+    inplace = ()            # its forward takes no out= (it fixes the dtype instead)
 
     def forward(self, a, b):
         return np.power(a, b, dtype=self._dtype)

@@ -580,6 +580,11 @@ class DropoutMask(Op):
         # that mf.set_seed() makes a run reproducible, even after the graph is built.
         self._generator = None if seed is None else as_generator(seed)
 
+    def restart(self):
+        """Draw the seed's masks from the first one again (an int seed; others: no change)."""
+        if self.seed is not None:
+            self._generator = as_generator(self.seed)
+
     def forward(self, x, rate=None):
         rate = self.rate if rate is None else float(rate)
         if not 0 <= rate < 1:

@@ -45,6 +45,8 @@ class ReduceSum(Op):
 
     def forward(self, a):
         axes = self._axes
+        if a.dtype.kind in "iu":        # numpy would widen int32 to int64: keep the dtype
+            return np.sum(a, axis=axes, keepdims=self.keepdims, dtype=a.dtype)
         if axes == self._leading and a.ndim > len(axes):
             out = kernels.sum_leading(a, len(axes))
             return out.reshape(self._kept_shape(a)) if self.keepdims else out

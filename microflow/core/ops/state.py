@@ -166,11 +166,33 @@ class ApplyAdaGrad(Update):
 
 
 @register
+class Assign(Update):
+    """w = value (a Variable's initializer; its other inputs only order it after them)"""
+
+    def forward(self, w, value, *after):
+        np.copyto(w, value, casting="same_kind")
+
+
+@register
 class AssignAdd(Update):
     """w += delta (its other inputs only order it after them)"""
 
     def forward(self, w, delta, *after):
         w += delta
+
+
+@register
+class AssignMovingAverage(Update):
+    """w = momentum * w + (1 - momentum) * value, only when ``when`` is true (batch norm's
+    moving mean and variance, updated in training steps only)"""
+
+    def __init__(self, momentum):
+        self.momentum = momentum
+
+    def forward(self, w, value, when):
+        if when:
+            w *= self.momentum
+            w += (1 - self.momentum) * value
 
 
 @register

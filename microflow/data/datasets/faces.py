@@ -21,6 +21,11 @@ Every face also gets its own expression strength and jitter on every parameter, 
 position, tilt, background, skin tone, lighting gradient, contrast and pixel noise, so the
 classes are learnable (a small MLP does well) but not by a template or by brightness.
 
+With ``placement="anywhere"`` the faces are also moved up to 10 pixels off centre and
+shrunk to 55-100 % of their usual size: the same expressions in other places, which a
+convolutional network recognises wherever they are and a multilayer perceptron, whose every
+weight belongs to one pixel, has to learn again for every place.
+
 Rendering is vectorised: each feature is a signed-distance field over the pixel grid of a
 chunk of faces, turned into anti-aliased coverage and blended in.
 """
@@ -99,13 +104,20 @@ def _sample_parameters(rng, labels):
     return params
 
 
-def _sample_appearance(rng, n):
+PLACEMENTS = ("centred", "anywhere")
+
+
+def _sample_appearance(rng, n, placement="centred"):
     """Per-face geometry, tones and lighting, independent of the expression."""
     half_width = rng.uniform(14.5, 20.0, n)
+    shift = 4.0
+    if placement == "anywhere":
+        half_width *= rng.uniform(0.55, 1.0, n)
+        shift = 10.0
     return {
         "half_width": half_width,
-        "centre_x": 23.5 + rng.uniform(-4.0, 4.0, n),
-        "centre_y": 25.0 + rng.uniform(-4.0, 4.0, n),
+        "centre_x": 23.5 + rng.uniform(-shift, shift, n),
+        "centre_y": 25.0 + rng.uniform(-shift, shift, n),
         "tilt": np.deg2rad(rng.uniform(-9.0, 9.0, n)),
         "aspect": rng.uniform(1.12, 1.28, n),
         "eye_spacing": rng.uniform(0.33, 0.40, n),
@@ -180,7 +192,7 @@ def _render(params, look, rng):
     return np.clip(np.round(image * 255), 0, 255).astype(np.uint8).reshape(n, N_PIXELS)
 
 
-def synthetic_faces(n, seed=None):
+def synthetic_faces(n, seed=None, placement="centred"):
     """Draw ``n`` synthetic 48x48 faces, balanced over the seven expressions of ``CLASSES``.
 
     Parameters
@@ -189,6 +201,10 @@ def synthetic_faces(n, seed=None):
         Number of faces. Each class gets ``n // 7`` faces, and the first ``n % 7`` classes
         one more.
     seed : None, int or numpy.random.Generator
+    placement : {"centred", "anywhere"}
+        "centred": within 4 pixels of the middle, at 29-40 pixels wide; "anywhere": up to
+        10 pixels off the middle and 16-40 pixels wide (a harder task, for comparing a
+        multilayer perceptron with a convolutional network).
 
     Returns
     -------
@@ -206,6 +222,8 @@ def synthetic_faces(n, seed=None):
     """
     if n < 0:
         raise ValueError(f"n must be non-negative, got {n}")
+    if placement not in PLACEMENTS:
+        raise ValueError(f"placement must be one of {', '.join(PLACEMENTS)}, got {placement!r}")
     rng = as_generator(seed)
     n_classes = len(CLASSES)
     counts = n // n_classes + (np.arange(n_classes) < n % n_classes)
@@ -214,6 +232,6 @@ def synthetic_faces(n, seed=None):
     for start in range(0, n, _CHUNK):
         chunk = labels[start:start + _CHUNK]
         params = _sample_parameters(rng, chunk)
-        look = _sample_appearance(rng, len(chunk))
+        look = _sample_appearance(rng, len(chunk), placement)
         pixels[start:start + _CHUNK] = _render(params, look, rng)
     return pixels_to_unit(pixels), labels.astype(np.int64)
