@@ -105,6 +105,17 @@ def scaling_table(chains):
     return "\n".join(lines)
 
 
+def fit_table(figures):
+    if not figures:
+        return "(not measured in this run)"
+    lines = ["| workload | batch | steps | bare `Session.run` loop | `fit()` | `fit()` one epoch "
+             "per call |", "|---|---|---|---|---|---|"]
+    for f in figures:
+        lines.append(f"| {f['workload']} | {f['batch']} | {f['steps']} | "
+                     f"{format_time(f['bare'])} | {f['fit']:.2f}x | {f['fit_per_epoch']:.2f}x |")
+    return "\n".join(lines)
+
+
 def machine(names):
     text = (f"{platform.machine()}, {os.cpu_count()} CPUs, Python {platform.python_version()}, "
             f"numpy {np.__version__}")
@@ -114,7 +125,7 @@ def machine(names):
     return text + "."
 
 
-def page(rows, chains, template_path=TEMPLATE):
+def page(rows, chains, fits=(), template_path=TEMPLATE):
     """The text of the performance page."""
     with open(template_path, encoding="utf-8") as handle:
         template = handle.read()
@@ -124,6 +135,7 @@ def page(rows, chains, template_path=TEMPLATE):
         "table": table(rows),
         "extra": extra_table(rows),
         "scaling": scaling_table(chains),
+        "fit": fit_table(fits),
     }
     return render(template, blocks)
 
@@ -156,12 +168,12 @@ def plot(rows, path, baseline="careful"):
     plt.close(fig)
 
 
-def write(rows, chains, docs):
+def write(rows, chains, docs, fits=()):
     """Write ``docs``/performance.md and ``docs``/images/performance.png; returns their paths."""
     page_path = os.path.join(docs, "performance.md")
     image_path = os.path.join(docs, "images", "performance.png")
     os.makedirs(os.path.dirname(image_path), exist_ok=True)
     plot(rows, image_path)
     with atomic_write(page_path, "w") as handle:
-        handle.write(page(rows, chains))
+        handle.write(page(rows, chains, fits))
     return page_path, image_path

@@ -79,6 +79,8 @@ def main(argv=None):
     parser.add_argument("--chains", type=int, nargs="*", default=None,
                         help=f"chain lengths for the scaling figures (default: "
                              f"{' '.join(map(str, CHAIN_SIZES))}; none with --quick)")
+    parser.add_argument("--no-fit", action="store_true",
+                        help="skip fit() against a bare Session.run loop")
     parser.add_argument("--threads", type=int, default=1,
                         help="BLAS (and torch, XLA) threads (default 1: on a shared machine a "
                              "second thread waits for a core and slows the products down)")
@@ -109,6 +111,11 @@ def main(argv=None):
     for n in chains:
         figures.append(timing.chain_figures(n))
         print(f"chain {n}: " + ", ".join(f"{k}={v:.4g}" for k, v in figures[-1].items()), flush=True)
+    fits = []
+    if not args.quick and not args.no_fit:
+        fits.append(timing.fit_figures(WORKLOADS["W2"], batch=100, seconds=args.seconds or 2.0,
+                                       rounds=args.rounds or 10))
+        print(report.fit_table(fits), flush=True)
     print()
     print(report.table(rows))
     print()
@@ -118,9 +125,9 @@ def main(argv=None):
         print(report.scaling_table(figures))
     docs = args.docs or (None if args.quick else DOCS)
     if docs:
-        written = report.write(rows, figures, docs)
+        written = report.write(rows, figures, docs, fits)
         print("\nwrote " + " and ".join(os.path.relpath(p) for p in written))
-    return rows, figures
+    return rows, figures, fits
 
 
 if __name__ == "__main__":

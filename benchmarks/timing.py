@@ -107,6 +107,41 @@ def check_losses(workload, builders, baseline, steps=5):
     return losses
 
 
+# -- the fit loop against a bare loop of Session.run ----------------------------------------------
+def fit_figures(workload, batch, epochs=3, seconds=1.0, rounds=10):
+    """Paired ratios of ``mf.train.fit`` (all epochs in one call, and one call per epoch) to a
+    bare loop of ``Session.run([train, loss])`` over the same batches (unshuffled, sliced
+    beforehand), all from one graph and Session."""
+    import microflow as mf
+    from benchmarks.implementations import microflow_graph
+    graph, fetches, feed, _ = microflow_graph(workload)
+    (x, X), (t, Y) = feed.items()
+    train, loss = fetches
+    sess = mf.Session(graph)
+    batches = [{x: X[i:i + batch], t: Y[i:i + batch]} for i in range(0, len(X), batch)]
+    run = sess.run
+
+    def bare():
+        for _ in range(epochs):
+            for feed_here in batches:
+                run(fetches, feed_here)
+
+    def fit():
+        mf.train.fit(sess, train, loss, {x: X, t: Y}, epochs=epochs, batch_size=batch,
+                     shuffle=False, progress=False)
+
+    def fit_per_epoch():
+        for _ in range(epochs):
+            mf.train.fit(sess, train, loss, {x: X, t: Y}, epochs=1, batch_size=batch,
+                         shuffle=False, progress=False)
+    measured = interleaved({"bare": bare, "fit": fit, "fit_per_epoch": fit_per_epoch},
+                           seconds, rounds)
+    ratios = paired_ratios(measured, "bare")
+    return {"workload": workload.name, "batch": batch, "epochs": epochs,
+            "steps": epochs * len(batches), "bare": measured["bare"]["median"],
+            "fit": ratios["fit"], "fit_per_epoch": ratios["fit_per_epoch"]}
+
+
 # -- scaling: long chains, one fresh process per size -------------------------------------------
 def measure_chain(n):
     """Build, gradients, first run (compile + run) and a steady run of the ``n``-op chain, in

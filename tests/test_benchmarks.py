@@ -62,7 +62,7 @@ def test_paired_ratios_take_the_median_of_the_ratios_of_each_round():
 
 
 def test_the_writer_makes_the_page_and_the_plot_in_images(tmp_path):
-    rows, figures = run.main(["W1", "W2", "--seconds", "0.002", "--rounds", "1", "--chains", "200",
+    rows, figures, fits = run.main(["W1", "W2", "--seconds", "0.002", "--rounds", "1", "--chains", "200",
                               "--only", *NUMPY_AND_MICROFLOW, "--docs", str(tmp_path)])
     text = (tmp_path / "performance.md").read_text(encoding="utf-8")
     assert (tmp_path / "images" / "performance.png").read_bytes()[:4] == b"\x89PNG"
@@ -72,6 +72,8 @@ def test_the_writer_makes_the_page_and_the_plot_in_images(tmp_path):
     assert "| 200 | " in text                               # the scaling row
     assert "feed = {x: np.random.rand(128, 784)" in text    # the code sample, braces intact
     assert figures[0]["n"] == 200 and figures[0]["nodes"] > 200
+    assert fits and fits[0]["steps"] == 30 and fits[0]["fit"] > 0
+    assert "| W2 | 100 | 30 | " in text                      # the fit row
 
 
 def test_render_names_a_marker_without_a_block_and_leaves_braces_alone():

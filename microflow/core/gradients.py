@@ -138,7 +138,12 @@ def _drop_unused(graph, first_new, results):
     new = graph.tensors[first_new:]
     if not new:
         return
-    needed = set(topological_order(results))
+    fresh, needed, stack = set(new), set(), list(results)
+    while stack:                            # a walk over this call's new Tensors only
+        tensor = stack.pop()
+        if tensor in fresh and tensor not in needed:
+            needed.add(tensor)
+            stack.extend(tensor.inputs)
     graph.tensors[first_new:] = [t for t in new if t in needed]
 
 

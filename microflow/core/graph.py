@@ -112,10 +112,17 @@ def _display(item):
 _NAME_PATTERN = re.compile(r"[A-Za-z0-9_.\-][A-Za-z0-9_.\-/]*")
 
 
+_GOOD_NAMES = set()     # names already checked (op type names repeat): one lookup, no regex
+
+
 def _check_name(name):
+    if name in _GOOD_NAMES:
+        return name
     # fullmatch: with match and "$", a name ending in a newline would pass
     if not isinstance(name, str) or not _NAME_PATTERN.fullmatch(name) or name.endswith("/"):
         raise ValueError(f"invalid name {name!r}: use letters, digits, '_', '.', '-', '/'")
+    if len(_GOOD_NAMES) < 100_000:
+        _GOOD_NAMES.add(name)
     return name
 
 

@@ -219,8 +219,11 @@ class Plan:
         for position, step in enumerate(steps):
             for arg in step.args:
                 last_use[arg] = position
-        dead = [sorted({a for a in step.args if last_use[a] == position and a[0] in "ts"} - kept)
-                for position, step in enumerate(steps)]
+        dead = []
+        for position, step in enumerate(steps):
+            unused = [a for a in step.args if last_use[a] == position and a[0] in "ts"
+                      and a not in kept]
+            dead.append(sorted(set(unused)) if len(unused) > 1 else unused)
         # Arrays the graph owns (constants, Variables, feeds) are copied before any update;
         # so are fetched views of them, right after they are made; and a feed that an update
         # would write into is copied first, so that the caller's array is never written.

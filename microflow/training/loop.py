@@ -186,7 +186,7 @@ def fit(sess, train_op, loss, feeds, epochs, batch_size=None, shuffle=True, vali
     batch_size = rows if batch_size is None else int(batch_size)
     if batch_size < 1:
         raise ValueError(f"batch_size must be at least 1, got {batch_size}")
-    rng = as_generator(seed)
+    rng = as_generator(seed) if shuffle else None     # a Generator costs as much as a step
     train_op = _with_update_ops(train_op, loss)
     checked_loss = _guard(loss, train_op)
     fetches = [train_op, checked_loss, *metrics.values()]
@@ -229,23 +229,28 @@ def fit(sess, train_op, loss, feeds, epochs, batch_size=None, shuffle=True, vali
 def _train_epoch(sess, fetches, loss, epoch, rows, batch_size, order, fixed, batched):
     """One pass over the rows (in ``order``, or as stored when None); the row-weighted sums
     of the loss and metrics."""
-    totals = np.zeros(len(fetches) - 1)
+    totals = [0.0] * (len(fetches) - 1)       # Python floats: no numpy call per step
+    batched = list(batched.items())
+    run = sess.run
     # numpy's overflow warnings would only repeat what a DivergenceError says below.
     with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
         for step, start in enumerate(range(0, rows, batch_size), start=1):
             rows_here = slice(start, start + batch_size) if order is None else \
                 order[start:start + batch_size]
             feed = dict(fixed)
-            feed.update((tensor, array[rows_here]) for tensor, array in batched.items())
+            for tensor, array in batched:
+                feed[tensor] = array[rows_here]
             try:
-                _, *values = sess.run(fetches, feed)
+                _, *values = run(fetches, feed)
             except NumericsError as error:
                 raise DivergenceError(
                     f"{error} at epoch {epoch}, step {step}: the step was not applied, so the "
                     "weights keep their values from before it. Try a learning rate ten times "
                     "lower.", epoch, step) from None
-            totals += np.asarray(values, dtype=np.float64) * min(batch_size, rows - start)
-    return totals
+            count = min(batch_size, rows - start)
+            for i, value in enumerate(values):
+                totals[i] += float(value) * count
+    return np.array(totals)
 
 
 def evaluate(sess, loss, feeds, metrics=None, batch_size=None, prefix=""):

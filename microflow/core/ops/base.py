@@ -99,6 +99,12 @@ def format_shape(shape):
 
 def broadcast_shapes(*shapes):
     """numpy's broadcast of static shapes; ``None`` (unknown) meets anything."""
+    if len(shapes) == 2:                    # the common cases, without the general walk
+        a, b = shapes
+        if a == b or not b:                 # the same shape, or with a scalar
+            return tuple(a)
+        if not a:
+            return tuple(b)
     ndim = max(len(shape) for shape in shapes)
     result = []
     for axis in range(-ndim, 0):
@@ -113,6 +119,8 @@ def broadcast_shapes(*shapes):
 
 def result_dtype(*tensors):
     """numpy's result dtype for an op combining ``tensors``."""
+    if len(tensors) == 2 and tensors[0].dtype == tensors[1].dtype:
+        return tensors[0].dtype
     return np.result_type(*(t.dtype for t in tensors))
 
 

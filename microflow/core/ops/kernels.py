@@ -69,11 +69,18 @@ def _row_starts(n, k):
     return starts
 
 
+_max = np.maximum.reduce         # ndarray.max() without its Python wrapper
+_UNSIGNED = {}                   # labels' dtype -> the unsigned one of its width
+
+
 def label_positions(labels, classes):
     """Flat indices of ``(n, labels[n])`` in a C-contiguous (N, classes) array; raises
     ValueError for a label outside 0..classes-1 (checked in one pass: a negative label is
     huge as an unsigned integer)."""
-    if len(labels) and labels.view(labels.dtype.str.replace("i", "u")).max() >= classes:
+    unsigned = _UNSIGNED.get(labels.dtype)
+    if unsigned is None:                # e.g. uint8 labels, or another byte order
+        unsigned = _UNSIGNED[labels.dtype] = np.dtype(labels.dtype.str.replace("i", "u"))
+    if len(labels) and _max(labels.view(unsigned)) >= classes:
         bad = labels[(labels < 0) | (labels >= classes)][0]
         raise ValueError(f"labels hold class {bad}, but the logits have only {classes} "
                          f"classes (0..{classes - 1})")
