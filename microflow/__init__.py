@@ -42,7 +42,14 @@ from microflow.training.loop import DivergenceError
 from microflow.core.random import set_seed
 from microflow import data, viz
 from microflow.data import datasets, model_selection
-from microflow.viz import plots
 from microflow.apps import models
 
 __version__ = "0.1.0"
+
+
+def __getattr__(name):
+    # mf.plots needs matplotlib, half of the import's time: loaded when first used.
+    if name == "plots":
+        from microflow.viz import plots
+        return plots
+    raise AttributeError(f"module 'microflow' has no attribute {name!r}")
