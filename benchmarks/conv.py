@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import gc
+import inspect
 import os
 import statistics
 import sys
@@ -273,8 +274,10 @@ IMPLEMENTATIONS = {"numpy": numpy_step, "microflow": microflow_step, "torch": to
 
 # -- W5 in benchmarks/run.py's table: builders of the form workload -> (step, state) ----------
 def _builder(make):
+    takes_timings = bool(inspect.signature(make).parameters)   # microflow's build/compile times
+
     def build(workload, timings=None):
-        step = make(timings) if timings is not None else make()
+        step = make(timings) if timings is not None and takes_timings else make()
         return step, None
     build.__name__ = make.__name__
     return build
