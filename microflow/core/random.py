@@ -14,6 +14,8 @@ whole script reproducible::
     True
 """
 
+import contextlib
+
 import numpy as np
 
 _default_generator = np.random.default_rng()
@@ -35,6 +37,18 @@ def set_seed(seed):
     """
     global _default_generator
     _default_generator = np.random.default_rng(seed)
+
+
+@contextlib.contextmanager
+def default_generator_as(generator):
+    """Make ``generator`` the default Generator inside a ``with`` block, and put the previous
+    one back after it (a search task seeds its own draws this way, wherever it runs)."""
+    global _default_generator
+    saved, _default_generator = _default_generator, generator
+    try:
+        yield generator
+    finally:
+        _default_generator = saved
 
 
 def as_generator(seed=None):
@@ -64,7 +78,7 @@ def as_generator(seed=None):
     )
 
 
-__all__ = ['as_generator', 'default_generator', 'set_seed']
+__all__ = ['as_generator', 'default_generator', 'default_generator_as', 'set_seed']
 
 
 def __dir__():

@@ -45,18 +45,6 @@ class Outcome:
     error: str | None = None
 
 
-@contextlib.contextmanager
-def _seeded(entropy):
-    """microflow's default generator seeded from ``entropy`` inside the block, restored after
-    (so a scorer that draws with ``seed=None`` repeats its draws wherever the task runs)."""
-    saved = mf_random.default_generator()
-    mf_random._default_generator = np.random.default_rng(np.random.SeedSequence(entropy))
-    try:
-        yield
-    finally:
-        mf_random._default_generator = saved
-
-
 def run_task(train_and_score, X, Y, task, blas_threads=None):
     """Run one task in this process; a scorer that raises gives a failed Outcome."""
     limits = contextlib.nullcontext()
@@ -65,7 +53,8 @@ def run_task(train_and_score, X, Y, task, blas_threads=None):
         limits = threadpool_limits(blas_threads)
     leading = () if task.params is None else (task.params,)
     try:
-        with limits, _seeded(task.seed):
+        seeded = np.random.default_rng(np.random.SeedSequence(task.seed))
+        with limits, mf_random.default_generator_as(seeded):
             score = train_and_score(*leading, X[task.train], Y[task.train],
                                     X[task.test], Y[task.test])
         return Outcome(task.index, float(score))

@@ -475,3 +475,15 @@ def test_names_with_control_characters_are_refused(name):
     with pytest.raises(ValueError, match="invalid name"):
         with mf.name_scope(name):
             pass
+
+
+def test_default_generator_as_swaps_the_generator_for_a_block_and_restores_it():
+    mf.set_seed(3)
+    before = mf.random.default_generator()
+    inner = np.random.default_rng(5)
+    with mf.random.default_generator_as(inner):
+        assert mf.random.default_generator() is inner
+        drawn = mf.random.as_generator(None).integers(1000)
+    assert mf.random.default_generator() is before
+    with mf.random.default_generator_as(np.random.default_rng(5)):
+        assert mf.random.as_generator(None).integers(1000) == drawn
