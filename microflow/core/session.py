@@ -97,16 +97,21 @@ class Session:
             flat, rebuild = (fetches,), None
         else:
             flat, rebuild = _flatten(fetches)
-        key = (tuple(map(id, flat)), tuple(map(id, feed_dict)))
+        values = self._plan(flat, feed_dict).run(feed_dict.values())
+        return values[0] if rebuild is None else rebuild(values)
+
+    def _plan(self, flat, fed):
+        """The cached Plan for the Tensors ``flat`` with the Tensors ``fed`` fed; compiled now
+        if it is not cached yet."""
+        key = (tuple(map(id, flat)), tuple(map(id, fed)))
         plan = self._plans.get(key)
         if plan is None:
-            plan = Plan(self.graph, flat, list(feed_dict), self.check_numerics)
+            plan = Plan(self.graph, flat, list(fed), self.check_numerics)
             with self._plans_lock:                  # check and insert as one step
                 while len(self._plans) >= MAX_PLANS:    # e.g. a new Tensor fetched every call
                     del self._plans[next(iter(self._plans))]
                 plan = self._plans.setdefault(key, plan)
-        values = plan.run(feed_dict.values())
-        return values[0] if rebuild is None else rebuild(values)
+        return plan
 
     def profile(self, fetches, feed_dict=None, steps=20):
         """Time every op of ``fetches``' plan over ``steps`` runs: where a step spends its time.
@@ -127,9 +132,11 @@ class Session:
         return Profile(plan.timings, steps)
 
     def plan_for(self, fetches, feed=()):
-        """The compiled Plan for ``fetches`` with ``feed`` fed (to inspect its source)."""
+        """The compiled Plan that ``run`` uses for ``fetches`` with the Tensors ``feed`` fed
+        (compiled now if it is not cached yet): to inspect its source, or to run many steps
+        without ``run``'s look-ups (``Plan.run``, ``Plan.run_converted``)."""
         flat = (fetches,) if isinstance(fetches, Tensor) else _flatten(fetches)[0]
-        return Plan(self.graph, flat, list(feed), self.check_numerics)
+        return self._plan(flat, tuple(feed))
 
 
 class Plan:
@@ -160,14 +167,31 @@ class Plan:
         arrays = [convert(value) for convert, value in zip(self._converters, feed_values)]
         try:
             return self._function(arrays)
-        except (FeedError, GraphError, NumericsError):
-            raise
         except Exception as error:
-            node = self._failed_node(error)
-            if node is None:
-                raise
-            empty = [(t, a.shape) for t, a in zip(self.fed, arrays) if a.ndim and not len(a)]
-            raise _naming(error, node, empty if isinstance(error, NoRows) else ()) from error
+            self._raise_named(error, arrays)
+
+    def converted(self, feed_values):
+        """The fed values as ``run`` passes them on: arrays of the fed Tensors' dtypes, their
+        shapes checked (a ``FeedError`` otherwise)."""
+        return [convert(value) for convert, value in zip(self._converters, feed_values)]
+
+    def run_converted(self, arrays):
+        """``run`` for values that ``converted`` returns unchanged (slices of data converted
+        once, say), without converting or checking them again."""
+        try:
+            return self._function(arrays)
+        except Exception as error:
+            self._raise_named(error, arrays)
+
+    def _raise_named(self, error, arrays):
+        """Raise ``error`` again, as the op whose kernel raised it names it."""
+        if isinstance(error, FeedError | GraphError | NumericsError):
+            raise error
+        node = self._failed_node(error)
+        if node is None:
+            raise error
+        empty = [(t, a.shape) for t, a in zip(self.fed, arrays) if a.ndim and not len(a)]
+        raise _naming(error, node, empty if isinstance(error, NoRows) else ()) from error
 
     def _failed_node(self, error):
         """The op whose kernel raised ``error``: from the generated source's line number, or

@@ -10,8 +10,8 @@ import weakref
 
 import numpy as np
 
-from microflow.core.errors import NumericsError
-from microflow.core.graph import Tensor, Variable, topological_order
+from microflow.core.errors import FeedError, NumericsError
+from microflow.core.graph import Const, Tensor, Variable, topological_order
 from microflow.core.ops.base import apply
 from microflow.core.ops.state import CheckFinite, Group, Update
 from microflow.core.progress import full_line, progress_bar, short
@@ -182,15 +182,16 @@ def fit(sess, train_op, loss, feeds, epochs, batch_size=None, shuffle=True, vali
     fixed.update(_training_only(train_feeds, feeds))
     if validation is not None:
         _split_feeds(validation, "fit()'s validation")
-    fixed.update(_training_only(train_feeds, feeds))
     batch_size = rows if batch_size is None else int(batch_size)
     if batch_size < 1:
         raise ValueError(f"batch_size must be at least 1, got {batch_size}")
     rng = as_generator(seed) if shuffle else None     # a Generator costs as much as a step
-    train_op = _with_update_ops(train_op, loss)
-    checked_loss = _guard(loss, train_op)
-    fetches = [train_op, checked_loss, *metrics.values()]
-    variables = [v for v in loss.graph.variables if v.trainable]
+    plan = sess.plan_for(_fetches(sess, train_op, loss, metrics), [*batched, *fixed])
+    run, arrays = _runner(plan, list(batched.values()), list(fixed.values()), batch_size)
+    starts = range(0, rows, batch_size)
+    counts = [min(batch_size, rows - start) for start in starts]
+    in_order = None if shuffle else _in_order(plan, arrays, len(batched), starts, batch_size)
+    variables = [v for v in loss.graph.variables if v.trainable] if callbacks else []
     history = History()
     context = _Context(sess, variables, history)
     for callback in callbacks:
@@ -199,11 +200,11 @@ def fit(sess, train_op, loss, feeds, epochs, batch_size=None, shuffle=True, vali
     every = max(1, epochs // 20)
     try:
         for epoch in range(1, epochs + 1):
-            order = rng.permutation(rows) if shuffle else None
-            totals = _train_epoch(sess, fetches, loss, epoch, rows, batch_size, order, fixed,
-                                  batched)
-            logs = {"loss": float(totals[0] / rows)}
-            logs.update({name: float(total / rows) for name, total in zip(metrics, totals[1:])})
+            batches = in_order if in_order is not None else \
+                _shuffled(arrays, len(batched), starts, batch_size, rng.permutation(rows))
+            totals = _train_epoch(run, batches, counts, epoch, 1 + len(metrics))
+            logs = {"loss": totals[0] / rows}
+            logs.update({name: total / rows for name, total in zip(metrics, totals[1:])})
             if validation is not None:
                 logs.update(evaluate(sess, loss, validation, metrics, batch_size, prefix="val_"))
             history.record(logs)
@@ -226,31 +227,71 @@ def fit(sess, train_op, loss, feeds, epochs, batch_size=None, shuffle=True, vali
     return history
 
 
-def _train_epoch(sess, fetches, loss, epoch, rows, batch_size, order, fixed, batched):
-    """One pass over the rows (in ``order``, or as stored when None); the row-weighted sums
-    of the loss and metrics."""
-    totals = [0.0] * (len(fetches) - 1)       # Python floats: no numpy call per step
-    batched = list(batched.items())
-    run = sess.run
+def _runner(plan, batched, fixed, batch_size):
+    """``(run, arrays)``: the fed arrays (``batched``, then ``fixed``) converted once for the
+    whole call, with ``plan.run_converted`` to run their batches; where the data does not fit
+    as a whole but its batches might (a placeholder with a fixed batch size), the arrays as
+    given, with ``plan.run`` to convert and check every batch."""
+    try:
+        arrays = plan.converted([*batched, *fixed])
+        if any(tensor.shape[:1] != (None,) for tensor in plan.fed[:len(batched)]):
+            sliced, whole = arrays[:len(batched)], arrays[len(batched):]
+            last = (len(sliced[0]) - 1) // batch_size * batch_size
+            plan.converted([a[:batch_size] for a in sliced] + whole)   # all batches but the last
+            plan.converted([a[last:] for a in sliced] + whole)
+    except FeedError:
+        return plan.run, [*batched, *fixed]     # the step that does not fit says why
+    return plan.run_converted, arrays
+
+
+# Plan -> (batch size, the data arrays, their shapes and dtypes, their batches): the batches
+# of the last data given, so that fit() called again on the same arrays slices nothing.
+_IN_ORDER = weakref.WeakKeyDictionary()
+
+
+def _in_order(plan, arrays, sliced, starts, batch_size):
+    """The fed values of every step: the first ``sliced`` arrays cut into rows as they are
+    stored (views), the others whole."""
+    data, whole = arrays[:sliced], arrays[sliced:]
+    kinds = [(a.shape, a.dtype) for a in data]
+    made = _IN_ORDER.get(plan)
+    if made is None or made[0] != batch_size or made[2] != kinds or \
+            any(a is not b for a, b in zip(made[1], data)):
+        made = (batch_size, data, kinds,
+                [[a[start:start + batch_size] for a in data] for start in starts])
+        _IN_ORDER[plan] = made
+    return made[3] if not whole else [views + whole for views in made[3]]
+
+
+def _shuffled(arrays, sliced, starts, batch_size, order):
+    """The fed values of every step, made as the step comes: the first ``sliced`` arrays'
+    rows in ``order`` (copies), the others whole."""
+    data, whole = arrays[:sliced], arrays[sliced:]
+    for start in starts:
+        rows = order[start:start + batch_size]
+        yield [a[rows] for a in data] + whole
+
+
+def _train_epoch(run, batches, counts, epoch, width):
+    """One pass over the ``batches``; the row-weighted sums of the loss and metrics (the
+    ``width`` values after the training op's)."""
+    totals = [0.0] * width      # Python floats: no numpy call per step
     # numpy's overflow warnings would only repeat what a DivergenceError says below.
     with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
-        for step, start in enumerate(range(0, rows, batch_size), start=1):
-            rows_here = slice(start, start + batch_size) if order is None else \
-                order[start:start + batch_size]
-            feed = dict(fixed)
-            for tensor, array in batched:
-                feed[tensor] = array[rows_here]
+        for step, (arrays, count) in enumerate(zip(batches, counts), start=1):
             try:
-                _, *values = run(fetches, feed)
+                values = run(arrays)
             except NumericsError as error:
                 raise DivergenceError(
                     f"{error} at epoch {epoch}, step {step}: the step was not applied, so the "
                     "weights keep their values from before it. Try a learning rate ten times "
                     "lower.", epoch, step) from None
-            count = min(batch_size, rows - start)
-            for i, value in enumerate(values):
-                totals[i] += float(value) * count
-    return np.array(totals)
+            if width == 1:
+                totals[0] += float(values[1]) * count
+            else:
+                for i in range(width):
+                    totals[i] += float(values[i + 1]) * count
+    return totals
 
 
 def evaluate(sess, loss, feeds, metrics=None, batch_size=None, prefix=""):
@@ -269,7 +310,29 @@ def evaluate(sess, loss, feeds, metrics=None, batch_size=None, prefix=""):
     return {prefix + name: float(total / rows) for name, total in zip(names, totals)}
 
 
-# train_op -> {loss: train_op grouped with the update ops it lacks}, made once per pair.
+# Session -> {(train_op, loss, *metrics): (the graph's size, fit's fetches)}: fit() called again
+# (one epoch at a time, say) looks its fetches up, and makes them again only when the graph grew.
+_FETCHES = weakref.WeakKeyDictionary()
+
+
+def _fetches(sess, train_op, loss, metrics):
+    """What a step of fit() runs: ``train_op`` with the update ops it lacks, the guarded loss,
+    then the ``metrics``."""
+    if not isinstance(loss, Tensor) or loss.shape not in ((), (1,)):
+        raise ValueError(f"fit() needs a scalar loss Tensor, got {loss!r}")
+    if not isinstance(train_op, Tensor):
+        raise ValueError(f"fit() needs the training op Tensor from minimize(), got {train_op!r}")
+    key = (train_op, loss, *metrics.values())
+    made = _FETCHES.setdefault(sess, {})
+    graph = loss.graph
+    if key not in made or made[key][0] != (len(graph.tensors), len(graph.update_ops)):
+        grouped = _with_update_ops(train_op, loss)
+        fetches = [grouped, _guard(loss, grouped), *metrics.values()]
+        made[key] = ((len(graph.tensors), len(graph.update_ops)), fetches)
+    return made[key][1]
+
+
+# train_op -> {the update ops it lacks: train_op grouped with them}, made once per set.
 _WITH_UPDATES = weakref.WeakKeyDictionary()
 
 
@@ -277,15 +340,16 @@ def _with_update_ops(train_op, loss):
     """``train_op``, grouped with the model's update ops (batch norm's moving averages) that
     it does not run already (a training op made by ``apply_gradients`` by hand)."""
     ops = update_ops_of(loss)
-    if not ops or not isinstance(train_op, Tensor):
+    if not ops:
+        return train_op
+    included = set(topological_order([train_op]))
+    missing = tuple(op for op in ops if op not in included)
+    if not missing:
         return train_op
     made = _WITH_UPDATES.setdefault(train_op, {})
-    if loss not in made:
-        included = set(topological_order([train_op]))
-        missing = [op for op in ops if op not in included]
-        made[loss] = train_op if not missing else apply(
-            Group(), [train_op, *missing], name="train_with_updates")
-    return made[loss]
+    if missing not in made:
+        made[missing] = apply(Group(), [train_op, *missing], name="train_with_updates")
+    return made[missing]
 
 
 # train_op -> {loss: its guard}: one guard per pair, so fit() called again (one epoch at a
@@ -297,10 +361,6 @@ def _guard(loss, train_op):
     """``loss`` passed through a check that stops the step, before any update, if the loss or
     anything the updates of ``train_op`` read (gradients, learning rates, optimizer slots)
     holds a NaN or Inf."""
-    if not isinstance(loss, Tensor) or loss.shape not in ((), (1,)):
-        raise ValueError(f"fit() needs a scalar loss Tensor, got {loss!r}")
-    if not isinstance(train_op, Tensor):
-        raise ValueError(f"fit() needs the training op Tensor from minimize(), got {train_op!r}")
     guards = _GUARDS.setdefault(train_op, {})
     if loss not in guards:
         reads = _update_reads(train_op)
@@ -322,7 +382,7 @@ def _update_reads(train_op):
             continue
         target = node.inputs[0] if isinstance(node.operation, Update) else None
         for tensor in node.inputs:
-            if tensor is target or tensor in late or tensor in reads:
+            if tensor is target or tensor in late or tensor in reads or _always_finite(tensor):
                 continue
             if isinstance(tensor, Variable):
                 reads[tensor] = f"the optimizer state {tensor.name!r}"
@@ -331,6 +391,14 @@ def _update_reads(train_op):
             else:
                 reads[tensor] = f"{tensor.name!r}, read by {node.name!r}"
     return reads
+
+
+def _always_finite(tensor):
+    """Whether ``tensor`` can never hold a NaN or Inf: integers, and constants (read-only)
+    found finite here, once."""
+    if tensor.dtype is not None and tensor.dtype.kind not in "fc":
+        return True
+    return isinstance(tensor.operation, Const) and bool(np.isfinite(tensor.operation.value).all())
 
 
 def _training_only(train_feeds, feeds):
@@ -354,18 +422,23 @@ def _split_feeds(feeds, caller):
             fixed[tensor] = array
         else:
             batched[tensor] = array
-    lengths = {getattr(t, "name", repr(t)): len(a) for t, a in batched.items()}
-    if not lengths:
+    if not batched:
         raise ValueError(f"{caller} needs at least one array to slice into batches in feeds")
-    if len(set(lengths.values())) > 1:
+    lengths = {len(a) for a in batched.values()}
+    if len(lengths) > 1:
+        lengths = {_name(t): len(a) for t, a in batched.items()}
         raise ValueError(f"the arrays in {caller}'s feeds have different numbers of rows: "
                          f"{lengths}")
-    rows = next(iter(lengths.values()))
+    rows = lengths.pop()
     if rows == 0:
-        shapes = ", ".join(f"{getattr(t, 'name', repr(t))!r} (shape {a.shape})"
+        shapes = ", ".join(f"{_name(t)!r} (shape {a.shape})"
                            for t, a in batched.items())
         raise ValueError(f"the data given to {caller} has no rows: {shapes}")
     return rows, fixed, batched
+
+
+def _name(tensor):
+    return getattr(tensor, "name", None) or repr(tensor)
 
 
 __all__ = ['fit', 'evaluate', 'Callback', 'EarlyStopping', 'History', 'DivergenceError']

@@ -12,7 +12,10 @@ import math
 import numpy as np
 
 from microflow.core.errors import NumericsError
-from microflow.core.ops.base import Op, register
+from microflow.core.ops.base import Op, register, static_size
+
+_TOGETHER = 4096        # CheckFinite's inputs of at most this many elements share one sum
+_add_reduce, _concatenate = np.add.reduce, np.concatenate
 
 
 class Update(Op):
@@ -222,14 +225,29 @@ class CheckFinite(Op):
     def __init__(self, message="holds NaN or Inf", labels=()):
         self.message = message
         self._labels = tuple(labels)    # what each input after x is, for the error message
+        self._small, self._large = (), None     # screened together, and alone (None: all)
+
+    def infer(self, *inputs):
+        # Inputs of a few known elements (a loss, biases, small weights) are screened by one
+        # sum over their concatenation: one numpy call for all of them, instead of one each.
+        sizes = [static_size(t.shape) for t in inputs]
+        self._small = tuple(i for i, n in enumerate(sizes) if n is not None and n <= _TOGETHER)
+        self._large = tuple(i for i in range(len(inputs)) if i not in self._small)
+        return inputs[0].shape, inputs[0].dtype
 
     def forward(self, x, *more):
-        # A sum is finite only if every term is (an Inf or NaN term makes it Inf or NaN): one
-        # reduction per input and one test for all; the exact test, input by input, runs only
-        # when that total is not finite (an overflow of finite entries can also make it so).
-        total = 0.0
-        for value in (x, *more):
-            total += float(np.add.reduce(value, axis=None))
+        # A sum is finite only if every term is (an Inf or NaN term makes it Inf or NaN): the
+        # sums screen, and the exact test, input by input, runs only when their total is not
+        # finite (an overflow of finite entries can also make it so).
+        values = (x, *more)
+        small = self._small
+        if len(small) == len(values):               # the common case: one sum for all
+            total = float(_add_reduce(_concatenate(values, axis=None), axis=None))
+        else:
+            total = float(_add_reduce(_concatenate([values[i] for i in small], axis=None),
+                                      axis=None)) if small else 0.0
+            for i in range(len(values)) if self._large is None else self._large:
+                total += float(_add_reduce(values[i], axis=None))
         if math.isfinite(total):
             return x
         if not np.isfinite(x).all():
