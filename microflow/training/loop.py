@@ -186,11 +186,8 @@ def fit(sess, train_op, loss, feeds, epochs, batch_size=None, shuffle=True, vali
     if batch_size < 1:
         raise ValueError(f"batch_size must be at least 1, got {batch_size}")
     rng = as_generator(seed) if shuffle else None     # a Generator costs as much as a step
-    plan = sess.plan_for(_fetches(sess, train_op, loss, metrics), [*batched, *fixed])
-    run, arrays = _runner(plan, list(batched.values()), list(fixed.values()), batch_size)
-    starts = range(0, rows, batch_size)
-    counts = [min(batch_size, rows - start) for start in starts]
-    in_order = None if shuffle else _in_order(plan, arrays, len(batched), starts, batch_size)
+    steps = _steps(sess, train_op, loss, metrics, [*batched, *fixed])
+    feeding = steps.feed(list(batched.values()), list(fixed.values()), batch_size)
     variables = [v for v in loss.graph.variables if v.trainable] if callbacks else []
     history = History()
     context = _Context(sess, variables, history)
@@ -200,9 +197,9 @@ def fit(sess, train_op, loss, feeds, epochs, batch_size=None, shuffle=True, vali
     every = max(1, epochs // 20)
     try:
         for epoch in range(1, epochs + 1):
-            batches = in_order if in_order is not None else \
-                _shuffled(arrays, len(batched), starts, batch_size, rng.permutation(rows))
-            totals = _train_epoch(run, batches, counts, epoch, 1 + len(metrics))
+            batches = feeding.shuffled(rng.permutation(rows)) if shuffle else \
+                feeding.in_order()
+            totals = _train_epoch(feeding.run, batches, feeding.counts, epoch, 1 + len(metrics))
             logs = {"loss": totals[0] / rows}
             logs.update({name: total / rows for name, total in zip(metrics, totals[1:])})
             if validation is not None:
@@ -227,49 +224,106 @@ def fit(sess, train_op, loss, feeds, epochs, batch_size=None, shuffle=True, vali
     return history
 
 
-def _runner(plan, batched, fixed, batch_size):
-    """``(run, arrays)``: the fed arrays (``batched``, then ``fixed``) converted once for the
-    whole call, with ``plan.run_converted`` to run their batches; where the data does not fit
-    as a whole but its batches might (a placeholder with a fixed batch size), the arrays as
-    given, with ``plan.run`` to convert and check every batch."""
-    try:
-        arrays = plan.converted([*batched, *fixed])
-        if any(tensor.shape[:1] != (None,) for tensor in plan.fed[:len(batched)]):
-            sliced, whole = arrays[:len(batched)], arrays[len(batched):]
-            last = (len(sliced[0]) - 1) // batch_size * batch_size
-            plan.converted([a[:batch_size] for a in sliced] + whole)   # all batches but the last
-            plan.converted([a[last:] for a in sliced] + whole)
-    except FeedError:
-        return plan.run, [*batched, *fixed]     # the step that does not fit says why
-    return plan.run_converted, arrays
+class _Steps:
+    """fit()'s step for one Session, training op, loss, metrics and set of fed Tensors, made
+    once: the plan, and how it runs the data it was last given."""
+
+    def __init__(self, sess, train_op, loss, metrics, fed):
+        grouped = _with_update_ops(train_op, loss)
+        self.plan = sess.plan_for([grouped, _guard(loss, grouped), *metrics], fed)
+        self.graph_size = _graph_size(loss.graph)
+        self._last = None       # the _Feeding of the last data, reused for the same arrays
+
+    def feed(self, data, whole, batch_size):
+        """The ``_Feeding`` of the arrays ``data`` (sliced into batches) and the values fed
+        ``whole``; the last one again for the same arrays, unchanged, and batch size."""
+        kinds = [(a.shape, a.dtype) for a in data]
+        last = self._last
+        if not whole and last is not None and last.batch_size == batch_size and \
+                last.kinds == kinds and all(a is b for a, b in zip(last.arrays, data)):
+            return last
+        run, arrays = self._runner(data, whole, batch_size)
+        feeding = _Feeding(run, arrays, len(data), batch_size, kinds)
+        if not whole and all(a is b for a, b in zip(arrays, data)):  # views, never stale copies
+            self._last = feeding        # (it keeps the arrays alive, as its views would)
+        return feeding
+
+    def _runner(self, data, whole, batch_size):
+        """``(run, arrays)``: the fed values converted once for the whole call, with
+        ``plan.run_converted`` to run their batches; where the data does not fit as a whole
+        but its batches might (a placeholder with a fixed batch size), the values as given,
+        with ``plan.run`` to convert and check every batch."""
+        plan = self.plan
+        try:
+            arrays = plan.converted([*data, *whole])
+            if any(tensor.shape[:1] != (None,) for tensor in plan.fed[:len(data)]):
+                sliced, rest = arrays[:len(data)], arrays[len(data):]
+                last = (len(sliced[0]) - 1) // batch_size * batch_size
+                plan.converted([a[:batch_size] for a in sliced] + rest)  # all but the last batch
+                plan.converted([a[last:] for a in sliced] + rest)
+        except FeedError:
+            return plan.run, [*data, *whole]        # the step that does not fit says why
+        return plan.run_converted, arrays
 
 
-# Plan -> (batch size, the data arrays, their shapes and dtypes, their batches): the batches
-# of the last data given, so that fit() called again on the same arrays slices nothing.
-_IN_ORDER = weakref.WeakKeyDictionary()
+class _Feeding:
+    """How fit() feeds one data set: ``run(values)`` runs a step, ``arrays`` are the fed
+    values as the plan takes them (the ``sliced`` ones first), ``counts`` the rows of every
+    step."""
+
+    def __init__(self, run, arrays, sliced, batch_size, kinds):
+        self.run, self.arrays, self.sliced, self.batch_size = run, arrays, sliced, batch_size
+        self.kinds = kinds              # the sliced arrays' shapes and dtypes, as given
+        rows = len(arrays[0])
+        self.counts = [min(batch_size, rows - start) for start in range(0, rows, batch_size)]
+        self._in_order = None
+
+    def in_order(self):
+        """The values of every step, the rows as stored: views, made once."""
+        if self._in_order is None:
+            data, whole, size = self.arrays[:self.sliced], self.arrays[self.sliced:], \
+                self.batch_size
+            self._in_order = [[a[start:start + size] for a in data] + whole
+                              for start in range(0, len(data[0]), size)]
+        return self._in_order
+
+    def shuffled(self, order):
+        """The values of every step, the rows in ``order``: copies, made as the step comes."""
+        data, whole, size = self.arrays[:self.sliced], self.arrays[self.sliced:], self.batch_size
+        for start in range(0, len(order), size):
+            rows = order[start:start + size]
+            yield [a[rows] for a in data] + whole
 
 
-def _in_order(plan, arrays, sliced, starts, batch_size):
-    """The fed values of every step: the first ``sliced`` arrays cut into rows as they are
-    stored (views), the others whole."""
-    data, whole = arrays[:sliced], arrays[sliced:]
-    kinds = [(a.shape, a.dtype) for a in data]
-    made = _IN_ORDER.get(plan)
-    if made is None or made[0] != batch_size or made[2] != kinds or \
-            any(a is not b for a, b in zip(made[1], data)):
-        made = (batch_size, data, kinds,
-                [[a[start:start + batch_size] for a in data] for start in starts])
-        _IN_ORDER[plan] = made
-    return made[3] if not whole else [views + whole for views in made[3]]
+# Session -> {(train_op, loss, metrics, fed Tensors): _Steps}: fit() called again (one epoch at
+# a time, say) makes nothing again, unless the graph grew.
+_STEPS = weakref.WeakKeyDictionary()
+_STEPS_KEPT = 32                # per Session; the oldest goes first
 
 
-def _shuffled(arrays, sliced, starts, batch_size, order):
-    """The fed values of every step, made as the step comes: the first ``sliced`` arrays'
-    rows in ``order`` (copies), the others whole."""
-    data, whole = arrays[:sliced], arrays[sliced:]
-    for start in starts:
-        rows = order[start:start + batch_size]
-        yield [a[rows] for a in data] + whole
+def _steps(sess, train_op, loss, metrics, fed):
+    """The ``_Steps`` of fit() for these, made now if there are none for the graph as it is."""
+    if not isinstance(loss, Tensor) or loss.shape not in ((), (1,)):
+        raise ValueError(f"fit() needs a scalar loss Tensor, got {loss!r}")
+    if not isinstance(train_op, Tensor):
+        raise ValueError(f"fit() needs the training op Tensor from minimize(), got {train_op!r}")
+    key = (train_op, loss, tuple(metrics.values()), tuple(fed))
+    made = _STEPS.get(sess)
+    if made is None:
+        made = _STEPS[sess] = {}
+    steps = made.get(key)
+    if steps is None or steps.graph_size != _graph_size(loss.graph):
+        steps = _Steps(sess, train_op, loss, metrics.values(), fed)
+        made.pop(key, None)
+        while len(made) >= _STEPS_KEPT:
+            del made[next(iter(made))]
+        made[key] = steps
+    return steps
+
+
+def _graph_size(graph):
+    """What changes when Tensors or update ops are added to ``graph``."""
+    return len(graph.tensors), len(graph.update_ops)
 
 
 def _train_epoch(run, batches, counts, epoch, width):
@@ -308,28 +362,6 @@ def evaluate(sess, loss, feeds, metrics=None, batch_size=None, prefix=""):
         totals += np.asarray(sess.run(fetches, feed), dtype=np.float64) * count
     names = ["loss", *metrics]
     return {prefix + name: float(total / rows) for name, total in zip(names, totals)}
-
-
-# Session -> {(train_op, loss, *metrics): (the graph's size, fit's fetches)}: fit() called again
-# (one epoch at a time, say) looks its fetches up, and makes them again only when the graph grew.
-_FETCHES = weakref.WeakKeyDictionary()
-
-
-def _fetches(sess, train_op, loss, metrics):
-    """What a step of fit() runs: ``train_op`` with the update ops it lacks, the guarded loss,
-    then the ``metrics``."""
-    if not isinstance(loss, Tensor) or loss.shape not in ((), (1,)):
-        raise ValueError(f"fit() needs a scalar loss Tensor, got {loss!r}")
-    if not isinstance(train_op, Tensor):
-        raise ValueError(f"fit() needs the training op Tensor from minimize(), got {train_op!r}")
-    key = (train_op, loss, *metrics.values())
-    made = _FETCHES.setdefault(sess, {})
-    graph = loss.graph
-    if key not in made or made[key][0] != (len(graph.tensors), len(graph.update_ops)):
-        grouped = _with_update_ops(train_op, loss)
-        fetches = [grouped, _guard(loss, grouped), *metrics.values()]
-        made[key] = ((len(graph.tensors), len(graph.update_ops)), fetches)
-    return made[key][1]
 
 
 # train_op -> {the update ops it lacks: train_op grouped with them}, made once per set.

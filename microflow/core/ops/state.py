@@ -233,7 +233,24 @@ class CheckFinite(Op):
         sizes = [static_size(t.shape) for t in inputs]
         self._small = tuple(i for i, n in enumerate(sizes) if n is not None and n <= _TOGETHER)
         self._large = tuple(i for i in range(len(inputs)) if i not in self._small)
+        self._scalars = tuple(i for i, t in enumerate(inputs) if t.shape == ())
         return inputs[0].shape, inputs[0].dtype
+
+    def inline(self, args, into):
+        # The common case, every input small: a scalar tested as it is, the others by one sum
+        # over their concatenation; forward() again (to name the culprit) only when that fails.
+        if self._large is None or self._large:
+            return None
+        scalars = [args[i] for i in self._scalars]
+        rest = [arg for i, arg in enumerate(args) if i not in self._scalars]
+        tests = [f"_isfinite({arg})" for arg in scalars]
+        if rest:
+            tests.append(f"_isfinite(_add_reduce(_concatenate(({', '.join(rest)}, ), "
+                         "axis=None), axis=None))")
+        checked = f"_check_finite_{id(self):x}"
+        return f"({args[0]} if {' and '.join(tests)} else {checked}({', '.join(args)}))", \
+            {"_isfinite": math.isfinite, "_add_reduce": _add_reduce,
+             "_concatenate": _concatenate, checked: self.forward}
 
     def forward(self, x, *more):
         # A sum is finite only if every term is (an Inf or NaN term makes it Inf or NaN): the
