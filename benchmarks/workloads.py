@@ -16,6 +16,9 @@ import dataclasses
 import numpy as np
 
 
+_ROWS_DRAWN = 64           # rows of a weight drawn at a time
+
+
 @dataclasses.dataclass
 class Workload:
     name: str
@@ -46,7 +49,14 @@ class Workload:
         params = []
         for fan_in, fan_out in zip(self.sizes[:-1], self.sizes[1:]):
             limit = np.sqrt(6 / (fan_in + fan_out))
-            params.append(rng.uniform(-limit, limit, (fan_in, fan_out)).astype(self.dtype))
+            # Drawn in float64 a few rows at a time (the same numbers as in one draw): a float64
+            # copy of a whole FER-sized weight (35 MiB) would be the peak of a builder that
+            # makes its weights again beside the first ones (microflow's, after its first step).
+            weight = np.empty((fan_in, fan_out), self.dtype)
+            for start in range(0, fan_in, _ROWS_DRAWN):
+                rows = min(_ROWS_DRAWN, fan_in - start)
+                weight[start:start + rows] = rng.uniform(-limit, limit, (rows, fan_out))
+            params.append(weight)
             params.append(np.zeros(fan_out, self.dtype))
         return params
 
