@@ -201,7 +201,8 @@ def fit(sess, train_op, loss, feeds, epochs, batch_size=None, shuffle=True, vali
                 feeding.in_order()
             totals = _train_epoch(feeding.run, batches, feeding.counts, epoch, 1 + len(metrics))
             logs = {"loss": totals[0] / rows}
-            logs.update({name: total / rows for name, total in zip(metrics, totals[1:])})
+            if metrics:
+                logs.update({name: total / rows for name, total in zip(metrics, totals[1:])})
             if validation is not None:
                 logs.update(evaluate(sess, loss, validation, metrics, batch_size, prefix="val_"))
             history.record(logs)
@@ -330,21 +331,25 @@ def _train_epoch(run, batches, counts, epoch, width):
     """One pass over the ``batches``; the row-weighted sums of the loss and metrics (the
     ``width`` values after the training op's)."""
     totals = [0.0] * width      # Python floats: no numpy call per step
+    step = 0
     # numpy's overflow warnings would only repeat what a DivergenceError says below.
     with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
-        for step, (arrays, count) in enumerate(zip(batches, counts), start=1):
-            try:
-                values = run(arrays)
-            except NumericsError as error:
-                raise DivergenceError(
-                    f"{error} at epoch {epoch}, step {step}: the step was not applied, so the "
-                    "weights keep their values from before it. Try a learning rate ten times "
-                    "lower.", epoch, step) from None
+        try:
             if width == 1:
-                totals[0] += float(values[1]) * count
+                total = 0.0
+                for step, (arrays, count) in enumerate(zip(batches, counts), start=1):
+                    total += float(run(arrays)[1]) * count
+                totals[0] = total
             else:
-                for i in range(width):
-                    totals[i] += float(values[i + 1]) * count
+                for step, (arrays, count) in enumerate(zip(batches, counts), start=1):
+                    values = run(arrays)
+                    for i in range(width):
+                        totals[i] += float(values[i + 1]) * count
+        except NumericsError as error:
+            raise DivergenceError(
+                f"{error} at epoch {epoch}, step {step}: the step was not applied, so the "
+                "weights keep their values from before it. Try a learning rate ten times "
+                "lower.", epoch, step) from None
     return totals
 
 
