@@ -41,3 +41,30 @@ def test_infinities_of_both_signs_do_not_cancel():
 def test_a_non_finite_loss_is_named_first():
     with pytest.raises(NumericsError, match="the loss is not finite"):
         mf.Session().run(guard(np.nan, [np.inf]))
+
+
+
+def mixed_guard(bad):
+    """A guard over a scalar, a small and a large constant and a fed vector of unknown length
+    (screened in one sum, the others one by one), with an Inf in input ``bad`` (None: none);
+    and its feed."""
+    values = [np.ones(()), np.ones(3), np.ones(5000), np.ones(7)]
+    if bad is not None:
+        values[bad].flat[-1] = np.inf
+    fed = mf.placeholder((None,), dtype="float64", name="fed")
+    tensors = [mf.constant(v) for v in values[:3]] + [fed]
+    labels = [f"input {i}" for i in range(1, 4)]
+    return apply(CheckFinite("the loss is not finite", labels=labels), tensors), {fed: values[3]}
+
+
+@pytest.mark.parametrize("limit", [None, 0], ids=["generated", "interpreted"])
+@pytest.mark.parametrize("bad, message", [(0, "the loss"), (1, "input 1"), (2, "input 2"),
+                                          (3, "input 3")])
+def test_inputs_small_large_and_of_unknown_shape_are_all_checked(bad, message, limit,
+                                                                 monkeypatch):
+    from microflow.core import session
+    if limit is not None:
+        monkeypatch.setattr(session, "CODEGEN_LIMIT", limit)
+    assert mf.Session().run(*mixed_guard(None)) == 1.0
+    with pytest.raises(NumericsError, match=f"{message} is not finite"):
+        mf.Session().run(*mixed_guard(bad))
