@@ -232,7 +232,8 @@ class _Steps:
     def __init__(self, sess, train_op, loss, metrics, fed):
         grouped = _with_update_ops(train_op, loss)
         self.plan = sess.plan_for([grouped, _guard(loss, grouped), *metrics], fed)
-        self.graph_size = _graph_size(loss.graph)
+        graph = loss.graph      # what changes when Tensors or update ops are added to it:
+        self.graph_size = (len(graph.tensors), len(graph.update_ops))
         self._last = None       # the _Feeding of the last data, reused for the same arrays
 
     def feed(self, data, whole, batch_size):
@@ -308,23 +309,19 @@ def _steps(sess, train_op, loss, metrics, fed):
         raise ValueError(f"fit() needs a scalar loss Tensor, got {loss!r}")
     if not isinstance(train_op, Tensor):
         raise ValueError(f"fit() needs the training op Tensor from minimize(), got {train_op!r}")
-    key = (train_op, loss, tuple(metrics.values()), tuple(fed))
+    key = (train_op, loss, *metrics.values(), None, *fed)
     made = _STEPS.get(sess)
     if made is None:
         made = _STEPS[sess] = {}
     steps = made.get(key)
-    if steps is None or steps.graph_size != _graph_size(loss.graph):
+    graph = loss.graph
+    if steps is None or steps.graph_size != (len(graph.tensors), len(graph.update_ops)):
         steps = _Steps(sess, train_op, loss, metrics.values(), fed)
         made.pop(key, None)
         while len(made) >= _STEPS_KEPT:
             del made[next(iter(made))]
         made[key] = steps
     return steps
-
-
-def _graph_size(graph):
-    """What changes when Tensors or update ops are added to ``graph``."""
-    return len(graph.tensors), len(graph.update_ops)
 
 
 def _train_epoch(run, batches, counts, epoch, width):
@@ -454,7 +451,7 @@ def _split_feeds(feeds, caller):
     and have some."""
     fixed, batched = {}, {}
     for tensor, value in feeds.items():
-        array = np.asarray(value)
+        array = value if type(value) is np.ndarray else np.asarray(value)
         if array.ndim == 0:
             fixed[tensor] = array
         else:

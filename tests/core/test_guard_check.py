@@ -68,3 +68,25 @@ def test_inputs_small_large_and_of_unknown_shape_are_all_checked(bad, message, l
     assert mf.Session().run(*mixed_guard(None)) == 1.0
     with pytest.raises(NumericsError, match=f"{message} is not finite"):
         mf.Session().run(*mixed_guard(bad))
+
+
+@pytest.mark.parametrize("kind", ["float32", "mixed dtypes", "not contiguous", "many entries"])
+def test_small_inputs_screened_together_still_name_a_nan(kind):
+    dtypes = {"float32": ("float32", "float32"), "mixed dtypes": ("float32", "float64")}
+    first, second = dtypes.get(kind, ("float64", "float64"))
+    size = 1000 if kind == "many entries" else 6           # summed by numpy, or by Python
+    a = mf.constant(np.ones(size, first))
+    b = mf.constant(np.ones((3, 2), second))
+    if kind == "not contiguous":
+        b = mf.transpose(b)                                 # a view: its bytes are not in order
+    bad = np.ones((3, 2), second)
+    bad[1, 0] = np.nan
+    fed = mf.placeholder((), dtype="float64", name="loss")
+    checked = apply(CheckFinite("the loss is not finite", labels=["a", "b", "c"]),
+                    [fed, a, b, mf.transpose(mf.constant(bad)) if kind == "not contiguous"
+                     else mf.constant(bad)])
+    sess = mf.Session()
+    with pytest.raises(NumericsError, match="c is not finite"):
+        sess.run(checked, {fed: 1.0})
+    clean = apply(CheckFinite("the loss is not finite", labels=["a", "b"]), [fed, a, b])
+    assert sess.run(clean, {fed: 2.0}) == 2.0

@@ -15,7 +15,25 @@ from microflow.core.errors import NumericsError
 from microflow.core.ops.base import Op, register, static_size
 
 _TOGETHER = 4096        # CheckFinite's inputs of at most this many elements share one sum
-_add_reduce, _concatenate = np.add.reduce, np.concatenate
+_PYTHON_SUM = 512       # bytes that Python's sum() adds faster than numpy's call would
+_CODES = {np.dtype(np.float64): "d", np.dtype(np.float32): "f"}    # memoryview formats
+_add_reduce, _concatenate, _join = np.add.reduce, np.concatenate, b"".join
+
+
+def _sum_small(arrays, code, size):
+    """The sum of every entry of a few small ``arrays``: when they are C-contiguous, of the
+    dtype that the memoryview format ``code`` names and ``size`` bytes in all, summed as
+    their bytes joined (with Python's sum() for a few, numpy's for more); otherwise
+    concatenated (one copy, numpy's sum)."""
+    try:
+        joined = _join(arrays) if code else None    # TypeError: not a contiguous array
+    except TypeError:
+        joined = None
+    if joined is None or len(joined) != size:
+        return float(_add_reduce(_concatenate(arrays, axis=None), axis=None))
+    if size <= _PYTHON_SUM:
+        return sum(memoryview(joined).cast(code))
+    return float(_add_reduce(np.frombuffer(joined, code)))
 
 
 class Update(Op):
@@ -225,46 +243,46 @@ class CheckFinite(Op):
     def __init__(self, message="holds NaN or Inf", labels=()):
         self.message = message
         self._labels = tuple(labels)    # what each input after x is, for the error message
-        self._small, self._large = (), None     # screened together, and alone (None: all)
+        self._scalars, self._small, self._large = (), (), None     # None: all, one by one
+        self._code = self._bytes = None
 
     def infer(self, *inputs):
-        # Inputs of a few known elements (a loss, biases, small weights) are screened by one
-        # sum over their concatenation: one numpy call for all of them, instead of one each.
+        # Scalars are tested as they are; inputs of a few known elements (biases, small
+        # weights) share one sum; the others have one each.
         sizes = [static_size(t.shape) for t in inputs]
-        self._small = tuple(i for i, n in enumerate(sizes) if n is not None and n <= _TOGETHER)
-        self._large = tuple(i for i in range(len(inputs)) if i not in self._small)
-        self._scalars = tuple(i for i, t in enumerate(inputs) if t.shape == ())
+        known = [i for i, n in enumerate(sizes) if n is not None and n <= _TOGETHER]
+        self._scalars = tuple(i for i in known if inputs[i].shape == ())
+        self._small = tuple(i for i in known if i not in self._scalars)
+        self._large = tuple(i for i in range(len(inputs)) if i not in known)
+        dtypes = {inputs[i].dtype for i in self._small}
+        if len(dtypes) == 1 and dtypes <= set(_CODES):
+            dtype = dtypes.pop()
+            self._code = _CODES[dtype]
+            self._bytes = sum(sizes[i] for i in self._small) * dtype.itemsize
         return inputs[0].shape, inputs[0].dtype
 
     def inline(self, args, into):
-        # The common case, every input small: a scalar tested as it is, the others by one sum
-        # over their concatenation; forward() again (to name the culprit) only when that fails.
+        # Every input small or scalar: the tests in the plan's line, forward() (which names
+        # the culprit) only when one fails.
         if self._large is None or self._large:
             return None
-        scalars = [args[i] for i in self._scalars]
-        rest = [arg for i, arg in enumerate(args) if i not in self._scalars]
-        tests = [f"_isfinite({arg})" for arg in scalars]
-        if rest:
-            tests.append(f"_isfinite(_add_reduce(_concatenate(({', '.join(rest)}, ), "
-                         "axis=None), axis=None))")
+        tests = [f"_isfinite({args[i]})" for i in self._scalars]
+        if self._small:
+            small = "".join(args[i] + ", " for i in self._small)
+            tests.append(f"_isfinite(_sum_small(({small}), {self._code!r}, {self._bytes}))")
         checked = f"_check_finite_{id(self):x}"
         return f"({args[0]} if {' and '.join(tests)} else {checked}({', '.join(args)}))", \
-            {"_isfinite": math.isfinite, "_add_reduce": _add_reduce,
-             "_concatenate": _concatenate, checked: self.forward}
+            {"_isfinite": math.isfinite, "_sum_small": _sum_small, checked: self.forward}
 
     def forward(self, x, *more):
         # A sum is finite only if every term is (an Inf or NaN term makes it Inf or NaN): the
         # sums screen, and the exact test, input by input, runs only when their total is not
         # finite (an overflow of finite entries can also make it so).
         values = (x, *more)
-        small = self._small
-        if len(small) == len(values):               # the common case: one sum for all
-            total = float(_add_reduce(_concatenate(values, axis=None), axis=None))
-        else:
-            total = float(_add_reduce(_concatenate([values[i] for i in small], axis=None),
-                                      axis=None)) if small else 0.0
-            for i in range(len(values)) if self._large is None else self._large:
-                total += float(_add_reduce(values[i], axis=None))
+        total = _sum_small([values[i] for i in self._small], self._code, self._bytes) \
+            if self._small else 0.0
+        for i in range(len(values)) if self._large is None else self._scalars + self._large:
+            total += float(_add_reduce(values[i], axis=None))
         if math.isfinite(total):
             return x
         if not np.isfinite(x).all():
