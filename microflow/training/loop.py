@@ -176,6 +176,13 @@ def fit(sess, train_op, loss, feeds, epochs, batch_size=None, shuffle=True, vali
         read) hold a NaN or Inf, naming it, the epoch and the step. That step is stopped
         before any update, so the Variables and the optimizer's state keep, bit for bit, the
         values they had before it.
+
+    Notes
+    -----
+    A step costs what ``Session.run`` would: the data is converted once per call and the
+    Session's plan runs on its batches directly. Called again with the same Session, training
+    op, loss, metrics and fed Tensors (one epoch at a time, say), ``fit()`` reuses the step it
+    made (made again only if the graph grew), and the batches of the same unshuffled arrays.
     """
     metrics = dict(metrics or {})
     rows, fixed, batched = _split_feeds(feeds, "fit()")
