@@ -138,3 +138,25 @@ def test_the_loss_gradient_from_the_saved_softmax_is_bit_for_bit_the_one_compute
     assert first[1] == alone_loss and second[0] == alone_loss
     np.testing.assert_array_equal(second[1], alone_grad)
     np.testing.assert_array_equal(first[0], copy)               # not written by the 2nd run
+
+
+@pytest.mark.parametrize("layout", ["C", "F", "strided"])
+def test_the_saved_softmax_gradient_is_right_for_logits_of_any_memory_layout(layout):
+    # the gradient subtracts 1 at each label through a flat view: it must be a view of the
+    # array it returns, whatever the logits' layout (a Fortran-ordered feed once lost it)
+    rng = np.random.default_rng(6)
+    logits = mf.placeholder((None, 3), dtype="float64", name="logits")
+    y = mf.placeholder((None,), dtype="int64", name="y")
+    loss = mf.softmax_cross_entropy(logits, y)
+    (d_logits,) = mf.gradients(loss, [logits])
+    values = rng.standard_normal((10, 3))
+    fed = {"C": values[::2].copy(), "F": np.asfortranarray(values[::2]),
+           "strided": values[::2]}[layout]
+    Y = np.array([0, 1, 2, 1, 0])
+    got_grad, got_loss = mf.Session().run([d_logits, loss], {logits: fed, y: Y})
+    shifted = values[::2] - values[::2].max(axis=1, keepdims=True)
+    softmax = np.exp(shifted) / np.exp(shifted).sum(axis=1, keepdims=True)
+    expected = softmax.copy()
+    expected[np.arange(5), Y] -= 1
+    np.testing.assert_allclose(got_grad, expected / 5, rtol=1e-12, atol=1e-15)
+    np.testing.assert_allclose(got_loss, -np.log(softmax[np.arange(5), Y]).mean(), rtol=1e-12)

@@ -73,10 +73,10 @@ _max = np.maximum.reduce         # ndarray.max() without its Python wrapper
 _UNSIGNED = {}                   # labels' dtype -> the unsigned one of its width
 
 
-def label_positions(labels, classes):
-    """Flat indices of ``(n, labels[n])`` in a C-contiguous (N, classes) array; raises
-    ValueError for a label outside 0..classes-1 (checked in one pass: a negative label is
-    huge as an unsigned integer)."""
+def label_positions(labels, classes, fortran=False):
+    """Flat indices of ``(n, labels[n])`` in an (N, classes) array laid out in C order (or in
+    Fortran order, column after column); raises ValueError for a label outside 0..classes-1
+    (checked in one pass: a negative label is huge as an unsigned integer)."""
     unsigned = _UNSIGNED.get(labels.dtype)
     if unsigned is None:                # e.g. uint8 labels, or another byte order
         unsigned = _UNSIGNED[labels.dtype] = np.dtype(labels.dtype.str.replace("i", "u"))
@@ -84,16 +84,27 @@ def label_positions(labels, classes):
         bad = labels[(labels < 0) | (labels >= classes)][0]
         raise ValueError(f"labels hold class {bad}, but the logits have only {classes} "
                          f"classes (0..{classes - 1})")
+    if fortran:
+        return labels * len(labels) + _row_starts(len(labels), 1)
     return _row_starts(len(labels), classes) + labels
+
+
+def labeled(a, labels):
+    """``(flat, positions)``: the (N, classes) array ``a`` as a 1-D array in its memory order
+    (a view when ``a`` is C- or Fortran-contiguous, as every ufunc result is; a copy otherwise,
+    which a write would not reach) and the indices of its ``(n, labels[n])`` entries there."""
+    fortran = a.flags.f_contiguous and not a.flags.c_contiguous
+    return a.ravel(order="F" if fortran else "C"), label_positions(labels, a.shape[1], fortran)
 
 
 def subtract_at_labels(a, labels, value=1):
     """``a[n, labels[n]] -= value`` for every row n of the (N, classes) array ``a``, in place."""
-    if a.flags.c_contiguous:                # then reshape(-1) is a view, and the write lands
+    if a.flags.c_contiguous or a.flags.f_contiguous:    # then the flat array is a view
+        flat, positions = labeled(a, labels)
         # ufunc.at: one pass, several times faster than a fancy-indexed read, subtract, write
         # (with the value in a's dtype: a Python int or a float of another width takes a
         # slow casting loop, 40 times slower)
-        np.subtract.at(a.reshape(-1), label_positions(labels, a.shape[1]), a.dtype.type(value))
+        np.subtract.at(flat, positions, a.dtype.type(value))
     else:
         label_positions(labels, a.shape[1])             # the same range check
         a[np.arange(len(a)), labels] -= value

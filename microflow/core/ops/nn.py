@@ -126,8 +126,8 @@ class SoftmaxCrossEntropy(_SoftmaxCrossEntropyShapes, Op):
         shifted = logits - kernels.row_max(logits)
         log_sum_exp = np.log(kernels.row_sum(np.exp(shifted), keepdims=False))
         if self.sparse:
-            picked = shifted.reshape(-1)[kernels.label_positions(labels, logits.shape[1])]
-            log_sum_exp -= picked
+            flat, positions = kernels.labeled(shifted, labels)
+            log_sum_exp -= flat[positions]
             return kernels.mean(log_sum_exp)
         # A masked logit (-inf) meets a label of 0 there: 0 * -inf, taken as 0 below.
         with np.errstate(invalid="ignore"):
@@ -145,16 +145,19 @@ class SoftmaxCrossEntropy(_SoftmaxCrossEntropyShapes, Op):
         positions) for the SoftmaxCrossEntropyGrad a plan pairs with it: the gradient then
         costs three in-place passes instead of a second softmax."""
         if not self.sparse:         # label rows (soft, masked): forward's own path, bit for bit
-            return self.forward(logits, labels), (_softmax(logits, axis=1), None)
+            return self.forward(logits, labels), (_softmax(logits, axis=1), None, None)
         self.rows(logits, labels)
         shifted = logits - kernels.row_max(logits)
         probabilities = np.exp(shifted)
         total = kernels.row_sum(probabilities, keepdims=False)
         log_sum_exp = np.log(total)
         probabilities /= total[:, None]         # the same passes as _softmax: the same bits
-        positions = kernels.label_positions(labels, logits.shape[1])
-        log_sum_exp -= shifted.reshape(-1)[positions]
-        return kernels.mean(log_sum_exp), (probabilities, positions)
+        flat, positions = kernels.labeled(shifted, labels)
+        log_sum_exp -= flat[positions]
+        # probabilities has shifted's layout (a ufunc's result), so the same positions in its
+        # own flat view, which is a view: the gradient writes through it
+        return kernels.mean(log_sum_exp), (probabilities, kernels.labeled(probabilities,
+                                                                          labels)[0], positions)
 
     def infer(self, logits, labels):
         self.check(logits, labels)
@@ -190,10 +193,10 @@ class SoftmaxCrossEntropyGrad(_SoftmaxCrossEntropyShapes, Op):
     def forward_saved(self, saved, g, logits, labels):
         """``forward``, from the softmax SoftmaxCrossEntropy saved on the same inputs (which
         it also checked): written into that array, which has no other user."""
-        out, positions = saved
+        out, flat, positions = saved
         if self.sparse:
-            # ufunc.at on the loss's own C-contiguous array, the 1 in its dtype: one fast pass
-            np.subtract.at(out.reshape(-1), positions, out.dtype.type(1))
+            # ufunc.at on a flat view of the loss's own array, the 1 in its dtype: one fast pass
+            np.subtract.at(flat, positions, out.dtype.type(1))
         else:
             out *= kernels.row_sum(labels)
             out -= labels
@@ -328,7 +331,8 @@ class SoftmaxCrossEntropyPerExample(_SoftmaxCrossEntropyShapes, Op):
         shifted = logits - kernels.row_max(logits)
         log_sum_exp = np.log(kernels.row_sum(np.exp(shifted), keepdims=False))
         if self.sparse:
-            log_sum_exp -= shifted.reshape(-1)[kernels.label_positions(labels, logits.shape[1])]
+            flat, positions = kernels.labeled(shifted, labels)
+            log_sum_exp -= flat[positions]
             return log_sum_exp
         return log_sum_exp * kernels.row_sum(labels, False) - kernels.row_sum(labels * shifted,
                                                                               False)
