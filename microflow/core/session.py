@@ -214,6 +214,7 @@ class Plan:
                                if i < len(node.inputs) and names[node.inputs[i]][0] == "f")
         kept = {names[t] for t in self.fetches}
         steps = _share_saved_values(steps)
+        column_major = _lay_out_batch_minor(steps)
         _work_in_place(steps, kept)
         last_use = {}
         for position, step in enumerate(steps):
@@ -229,6 +230,9 @@ class Plan:
         # would write into is copied first, so that the caller's array is never written.
         copied = sorted({names[t] for t in self.fetches if names[t][0] in "cf"})
         results = [names[t] + ("_" if names[t][0] in "cf" else "") for t in self.fetches]
+        if column_major:        # a value the plan laid out its own way reaches the caller in C order
+            globals_["_c_order"] = _c_order
+            results = [f"_c_order({r})" if r in column_major else r for r in results]
         views = {names[t] for t in self.fetches if t in shared and names[t][0] == "t"}
         for step in steps:
             step.copy = step.outs[0] in views
@@ -249,8 +253,8 @@ class Plan:
         lines += [f"    {name}_ = {name}.copy()" for name in copied]
         for step, unused in zip(steps, dead):
             node, out = step.node, step.outs[0]
-            inline = None if step.kernel is not step.plain else node.operation.inline(step.args,
-                                                                                     step.into)
+            inline = step.inline if step.inline is not None else None \
+                if step.kernel is not step.plain else node.operation.inline(step.args, step.into)
             if inline is None:
                 globals_["k" + out] = step.kernel
                 into = f", out={step.into}" if step.into else ""
@@ -293,7 +297,9 @@ class Plan:
                     None if step.into is None else slot_of[step.into],
                     [slot_of[d] for d in unused], step.copy)
                    for step, unused in zip(steps, dead)]
-        result_slots = [slot_of[name] for name in results]
+        result_slots = [slot_of[name.removeprefix("_c_order(").removesuffix(")")]
+                        for name in results]
+        in_c_order = [name.startswith("_c_order(") for name in results]
         timings = self.timings
         if timings is not None:
             timings.update((step[0], 0.0) for step in program)
@@ -327,20 +333,22 @@ class Plan:
             except Exception as error:
                 error.microflow_node = node
                 raise
-            return tuple(slots[s] for s in result_slots)
+            return tuple(_c_order(slots[s]) if c else slots[s]
+                         for s, c in zip(result_slots, in_c_order))
         return plan
 
 
 class _Step:
     """One kernel call of a plan: ``outs = kernel(*args, out=into)``."""
 
-    __slots__ = ("node", "kernel", "plain", "outs", "args", "into", "copy")
+    __slots__ = ("node", "kernel", "plain", "outs", "args", "into", "copy", "inline")
 
     def __init__(self, node, kernel, outs, args):
         self.node, self.kernel, self.outs, self.args = node, kernel, outs, args
         self.plain = kernel                     # the op's forward: kernel unless values are shared
         self.into = None        # the input the output is written into, if any
         self.copy = False       # a fetched view of a feed, constant or Variable: copied
+        self.inline = None      # the source of another kernel a plan picked (see below)
 
 
 def _share_saved_values(steps):
@@ -383,6 +391,38 @@ def _share_saved_values(steps):
         if id(step) not in moved:
             reordered.append(step)
     return reordered
+
+
+BATCH_MINOR_COLUMNS = 16     # products with at most this many columns (and a batch of rows)
+
+
+def _lay_out_batch_minor(steps):
+    """Lay the (batch, few columns) products out column after column (``MatMul``'s
+    ``forward_batch_minor``), and return the names of the values that may then be
+    Fortran-ordered: those products and what elementwise ops make from them. Every kernel
+    takes any layout (a caller may feed one), so values do not change; a fetched one is
+    handed back in C order."""
+    column_major = set()
+    for step in steps:
+        node, op = step.node, step.node.operation
+        shape = node.shape
+        if hasattr(op, "forward_batch_minor") and step.kernel is step.plain and \
+                len(shape) == 2 and shape[0] is None and shape[1] is not None and \
+                1 < shape[1] <= BATCH_MINOR_COLUMNS and node.dtype.kind == "f" and \
+                all(len(i.shape) == 2 for i in node.inputs):
+            step.kernel = op.forward_batch_minor
+            step.inline = op.inline_batch_minor(step.args)
+            column_major.add(step.outs[0])
+        elif shape and any(arg in column_major for arg in step.args):
+            column_major.update(step.outs)
+    return column_major
+
+
+def _c_order(value):
+    """``value`` as a C-ordered array (itself when it is one, or not an array)."""
+    if type(value) is np.ndarray and not value.flags.c_contiguous:
+        return value.copy()
+    return value
 
 
 def _work_in_place(steps, kept):

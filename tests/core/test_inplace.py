@@ -160,3 +160,32 @@ def test_the_saved_softmax_gradient_is_right_for_logits_of_any_memory_layout(lay
     expected[np.arange(5), Y] -= 1
     np.testing.assert_allclose(got_grad, expected / 5, rtol=1e-12, atol=1e-15)
     np.testing.assert_allclose(got_loss, -np.log(softmax[np.arange(5), Y]).mean(), rtol=1e-12)
+
+
+@pytest.mark.parametrize("executor", ["generated", "interpreter"])
+def test_products_with_few_columns_are_laid_out_by_column_and_fetched_in_c_order(executor,
+                                                                                monkeypatch):
+    from microflow.core import session
+    if executor == "interpreter":
+        monkeypatch.setattr(session, "CODEGEN_LIMIT", 0)
+    m = mlp()
+    plan = mf.Session().plan_for([m["train"], m["z"], m["h"], m["logits"]], [m["x"], m["y"]])
+    # (batch, 5) and (batch, 2) products: computed as (W.T @ x.T).T, a Fortran-ordered result
+    if executor == "generated":
+        assert len(re.findall(r"_matmul\(\w+(\.T)?, \w+(\.T)?\)\.T  # MatMul", plan.source)) == 3
+    W1, b1, W2 = (v.value.copy() for v in m["variables"])
+    _, z, h, logits = mf.Session().run([m["train"], m["z"], m["h"], m["logits"]],
+                                       {m["x"]: m["X"], m["y"]: m["Y"]})
+    for value in (z, h, logits):
+        assert value.flags.c_contiguous             # the plan's own layout never leaks
+    np.testing.assert_allclose(z, m["X"] @ W1 + b1, rtol=1e-14, atol=1e-15)
+    np.testing.assert_allclose(logits, np.maximum(m["X"] @ W1 + b1, 0) @ W2, rtol=1e-14,
+                               atol=1e-15)
+
+
+def test_a_wide_or_static_product_keeps_numpy_s_own_layout():
+    x = mf.placeholder((None, 3), dtype="float64", name="x")
+    wide = x @ mf.Variable(np.ones((3, 40)))
+    static = mf.constant(np.ones((4, 3))) @ mf.Variable(np.ones((3, 2)))
+    source = mf.Session().plan_for([wide, static], [x]).source
+    assert ").T  # MatMul" not in source

@@ -28,8 +28,8 @@ def sum_leading(a, count):
     """``a`` summed over its first ``count`` axes."""
     if count == 0:
         return a
-    if a.dtype.kind == "f" and a.flags.c_contiguous and a.size:
-        rows = math.prod(a.shape[:count])
+    if a.dtype.kind == "f" and a.size and (a.flags.c_contiguous or a.ndim == 2 == count + 1):
+        rows = math.prod(a.shape[:count])       # (a 2-D array reshapes to itself: any layout)
         return (ones(rows, a.dtype) @ a.reshape(rows, -1)).reshape(a.shape[count:])
     return a.sum(axis=tuple(range(count)))
 

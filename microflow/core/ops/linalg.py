@@ -48,6 +48,22 @@ class MatMul(Op):
                 for arg, flag in zip(args, (self.transpose_a, self.transpose_b)))
         return f"_matmul({a}, {b})", {"_matmul": np.matmul}
 
+    def forward_batch_minor(self, a, b):
+        """``forward`` of 2-D operands computed as (op(b).T @ op(a).T).T: the same product,
+        laid out column after column (Fortran order), so that the (rows, few columns) result
+        is a few long contiguous columns, which the bias adds, activations and softmax after
+        it stream through (numpy broadcasts a (rows, 1) or (columns,) operand over C-ordered
+        rows of a few numbers many times slower)."""
+        a = a if self.transpose_a else a.T
+        b = b if self.transpose_b else b.T
+        return np.matmul(b, a).T
+
+    def inline_batch_minor(self, args):
+        """``forward_batch_minor`` as source for a generated plan."""
+        a, b = (arg if flag else f"{arg}.T"
+                for arg, flag in zip(args, (self.transpose_a, self.transpose_b)))
+        return f"_matmul({b}, {a}).T", {"_matmul": np.matmul}
+
     def infer(self, a, b):
         if a.ndim == 0 or b.ndim == 0:
             raise ShapeError(f"matmul needs arrays of rank >= 1, got shapes "
