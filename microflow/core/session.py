@@ -87,8 +87,8 @@ class Session:
         """
         kind = type(fetches)
         if kind is list or kind is tuple:           # the common case, in O(1) per Tensor
-            plan = self._plans.get((tuple(map(id, fetches)),
-                                    tuple(map(id, feed_dict)) if feed_dict else ()))
+            plan = self._plans.get((*map(id, fetches), None, *map(id, feed_dict))
+                                   if feed_dict else (*map(id, fetches), None))
             if plan is not None:                    # so fetches are Tensors: the plan has them
                 values = plan.run(feed_dict.values() if feed_dict else ())
                 return list(values) if kind is list else values
@@ -97,7 +97,7 @@ class Session:
             flat, rebuild = (fetches,), None
         else:
             flat, rebuild = _flatten(fetches)
-        key = (tuple(map(id, flat)), tuple(map(id, feed_dict)))
+        key = (*map(id, flat), None, *map(id, feed_dict))      # what the fast path looks up
         plan = self._plans.get(key)
         if plan is None:
             plan = Plan(self.graph, flat, list(feed_dict), self.check_numerics)
@@ -157,15 +157,15 @@ class Plan:
 
     def run(self, feed_values):
         """The fetches' values, from the fed values in the order of ``self.fed``."""
-        arrays = [convert(value) for convert, value in zip(self._converters, feed_values)]
         try:
-            return self._function(arrays)
+            return self._function(feed_values)     # which converts the fed values first
         except (FeedError, GraphError, NumericsError):
             raise
         except Exception as error:
             node = self._failed_node(error)
             if node is None:
                 raise
+            arrays = [np.asarray(value) for value in feed_values]
             empty = [(t, a.shape) for t, a in zip(self.fed, arrays) if a.ndim and not len(a)]
             raise _naming(error, node, empty if isinstance(error, NoRows) else ()) from error
 
@@ -249,6 +249,12 @@ class Plan:
         self._line_nodes = {}                   # line number -> the op it runs, for errors
         if self.fed:
             lines.append(f"    {', '.join(f'f{i}' for i in range(len(self.fed)))}, = feeds")
+        globals_["_ndarray"] = np.ndarray
+        for i, convert in enumerate(self._converters):   # a value like the last: 3 comparisons
+            globals_.update({f"_convert{i}": convert, f"_dtype{i}": convert.dtype,
+                             f"_shape{i}": convert.accepted})
+            lines.append(f"    if f{i}.__class__ is not _ndarray or f{i}.dtype is not _dtype{i} "
+                         f"or f{i}.shape != _shape{i}[0]: f{i} = _convert{i}(f{i})")
         lines += [f"    {name} = {name}.copy()" for name in written]
         lines += [f"    {name}_ = {name}.copy()" for name in copied]
         for step, unused in zip(steps, dead):
@@ -305,10 +311,12 @@ class Plan:
             timings.update((step[0], 0.0) for step in program)
         clock = time.perf_counter
 
+        converters = self._converters
+
         def plan(feeds):
             slots = template.copy()
-            for slot, array in zip(fed_slots, feeds):
-                slots[slot] = array
+            for slot, convert, value in zip(fed_slots, converters, feeds):
+                slots[slot] = convert(value)
             for source, target in copies:
                 slots[target] = slots[source].copy()
             try:
@@ -548,6 +556,7 @@ def _converter(tensor):
                                 f"{what} {tensor.name!r} of shape {format_shape(shape)}")
             accepted[0] = actual
         return value
+    convert.dtype, convert.accepted = dtype, accepted
     return convert
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from microflow.core.errors import ShapeError
@@ -246,12 +248,24 @@ class SigmoidCrossEntropy(_SigmoidCrossEntropyShapes, Op):
     """out = mean[max(x, 0) - x z + log(1 + e ** -|x|)]: cross-entropy of sigmoid(x), fused"""
 
     def forward(self, x, z):
+        return self.forward_saving(x, z)[0]
+
+    def forward_saving(self, x, z):
+        """The loss, and the parts of it that the SigmoidCrossEntropyGrad a plan pairs with it
+        makes sigmoid(x) from (``_sigmoid_parts``): the two then share their passes."""
         size = self.size(x, z)
-        loss = _sigmoid_cross_entropies(x, z)
-        total = np.add.reduce(loss, axis=None) / size
-        if total != total and np.isinf(x).any():
-            total = np.add.reduce(_at_infinite_logits(loss, x, z), axis=None) / size
-        return total
+        x, z = (x.reshape(1), z.reshape(1)) if not x.ndim else (x, z)  # arrays, never numbers
+        parts = _sigmoid_parts(x)
+        if parts is None:                       # an infinite or NaN logit: the careful way
+            loss = _sigmoid_cross_entropies(x, z)
+            total = np.add.reduce(loss, axis=None) / size
+            if total != total and np.isinf(x).any():
+                total = np.add.reduce(_at_infinite_logits(loss, x, z), axis=None) / size
+            return total, None
+        positive, soft = parts
+        loss = positive + soft                  # max(x, 0) - x z is exact for 0/1 targets
+        loss -= x * z
+        return np.add.reduce(loss, axis=None) / size, parts
 
     def infer(self, x, z):
         self.check(x, z)
@@ -260,6 +274,20 @@ class SigmoidCrossEntropy(_SigmoidCrossEntropyShapes, Op):
     def backward(self, grad, x, z, out):
         d_targets = multiply(negative(x), divide_by_count(grad, x))
         return sigmoid_cross_entropy_grad(grad, x, z), d_targets
+
+
+def _sigmoid_parts(x):
+    """``(max(x, 0), log(1 + e ** -|x|))`` for finite logits (None when one is infinite or
+    NaN): the loss is their sum less x z, and sigmoid(x) = e ** (min(x, 0) - log(1 + e ** -|x|)),
+    accurate to a few ulps on both sides of 0 (1 / (1 + e ** -x) only for x > 0)."""
+    soft = np.abs(x)
+    # sum |x| is finite unless some x is infinite or NaN (or the sum overflows): one pass
+    # that spares the errstate block the infinite case needs
+    if not math.isfinite(np.add.reduce(soft, axis=None)):
+        return None
+    np.negative(soft, out=soft)
+    np.exp(soft, out=soft)
+    return np.maximum(x, 0), np.log1p(soft, out=soft)
 
 
 def _sigmoid_cross_entropies(x, z):
@@ -300,11 +328,28 @@ class SigmoidCrossEntropyGrad(_SigmoidCrossEntropyShapes, Op):
     broadcasts = (0,)       # the scalar g
 
     def forward(self, g, x, z):
+        if not x.ndim:
+            return self.forward(g, x.reshape(1), z.reshape(1)).reshape(())
+        return self.forward_saved(_sigmoid_parts(x), g, x, z)
+
+    saved_from = "SigmoidCrossEntropy"      # a plan may hand this op that op's parts
+
+    def forward_saved(self, saved, g, x, z):
+        """``forward``, from the parts SigmoidCrossEntropy saved on the same inputs: written
+        into its max(x, 0), which has no other user."""
         size = self.size(x, z)
-        out = np.asarray(np.multiply(x, 0.5, dtype=x.dtype))    # an array, for 0-d x too
-        np.tanh(out, out=out)                    # sigmoid(x) = (1 + tanh(x / 2)) / 2
-        out += 1
-        out *= 0.5
+        if not x.ndim:
+            return self.forward_saved(saved, g, x.reshape(1), z.reshape(1)).reshape(())
+        if saved is None:                       # an infinite or NaN logit
+            out = np.multiply(x, 0.5, dtype=x.dtype)
+            np.tanh(out, out=out)               # sigmoid(x) = (1 + tanh(x / 2)) / 2
+            out += 1
+            out *= 0.5
+        else:
+            out, soft = saved
+            np.subtract(x, out, out=out)        # min(x, 0)
+            out -= soft
+            np.exp(out, out=out)
         out -= z
         out *= g / size
         return out
