@@ -73,6 +73,20 @@ class Op:
         return {k: v for k, v in vars(self).items() if not k.startswith("_") and not callable(v)}
 
 
+def typed_scalar(value, dtype):
+    """``(name, scalar)``: ``value`` as a numpy scalar of ``dtype`` and the name a generated plan
+    gives it: numpy takes such an operand as is, where a Python number costs a conversion
+    (half a microsecond, as much as a small kernel)."""
+    dtype = np.dtype(dtype)
+    return f"_{str(value).replace('-', 'minus_').replace('.', '_')}_{dtype.name}", \
+        dtype.type(value)
+
+
+def into_clause(into):
+    """The ``, out=name`` of an inline call writing into the input ``into`` (or nothing)."""
+    return f", out={into}" if into else ""
+
+
 def apply(op, inputs, name=None):
     """Create the Tensor ``op(*inputs)``: convert numbers, infer its shape, name it."""
     like = next((t for t in inputs if isinstance(t, Tensor)), None)

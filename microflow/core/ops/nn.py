@@ -187,7 +187,7 @@ class SoftmaxCrossEntropyGrad(_SoftmaxCrossEntropyShapes, Op):
         else:
             out *= kernels.row_sum(labels)      # a row of soft or masked (all 0) labels
             out -= labels
-        out *= g / rows
+        out *= float(g) / rows                  # as forward_saved does: the same bits
         return out
 
     saved_from = "SoftmaxCrossEntropy"      # a plan may hand this op that op's softmax
@@ -202,7 +202,7 @@ class SoftmaxCrossEntropyGrad(_SoftmaxCrossEntropyShapes, Op):
         else:
             out *= kernels.row_sum(labels)
             out -= labels
-        out *= g / len(logits)
+        out *= float(g) / len(logits)           # a Python float: numpy's 0-d arithmetic is slower
         return out
 
     def infer(self, g, logits, labels):
@@ -280,14 +280,15 @@ def _sigmoid_parts(x):
     """``(max(x, 0), log(1 + e ** -|x|))`` for finite logits (None when one is infinite or
     NaN): the loss is their sum less x z, and sigmoid(x) = e ** (min(x, 0) - log(1 + e ** -|x|)),
     accurate to a few ulps on both sides of 0 (1 / (1 + e ** -x) only for x > 0)."""
-    soft = np.abs(x)
-    # sum |x| is finite unless some x is infinite or NaN (or the sum overflows): one pass
-    # that spares the errstate block the infinite case needs
-    if not math.isfinite(np.add.reduce(soft, axis=None)):
+    # sum x**2 is finite unless some x is infinite or NaN (or the sum overflows): one BLAS
+    # pass that spares the errstate block the infinite case needs
+    if not math.isfinite(np.vdot(x, x)):
         return None
+    soft = np.abs(x)
     np.negative(soft, out=soft)
     np.exp(soft, out=soft)
-    return np.maximum(x, 0), np.log1p(soft, out=soft)
+    return np.maximum(x, x.dtype.type(0)), np.log1p(soft, out=soft)   # 0 in x's dtype: no
+    # conversion (a Python 0 costs as much as a small kernel)
 
 
 def _sigmoid_cross_entropies(x, z):
@@ -351,7 +352,7 @@ class SigmoidCrossEntropyGrad(_SigmoidCrossEntropyShapes, Op):
             out -= soft
             np.exp(out, out=out)
         out -= z
-        out *= g / size
+        out *= float(g) / size                  # a Python float: numpy's 0-d arithmetic is slower
         return out
 
     def infer(self, g, x, z):
