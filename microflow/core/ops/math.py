@@ -7,7 +7,7 @@ import numpy as np
 from microflow.core.errors import ShapeError
 from microflow.core.graph import Tensor, as_tensor
 from microflow.core.ops.base import Op, apply, broadcast_shapes, into_clause, register, \
-    result_dtype, typed_scalar
+    result_dtype, typed_constant
 from microflow.core.ops.shape import zeros_like
 
 
@@ -214,7 +214,7 @@ class TanhGrad(Op):
         return np.multiply(g, factor, out=out)
 
     def infer(self, g, y):
-        self._one, self._array = typed_scalar(1, g.dtype), bool(g.shape)
+        self._one, self._array = typed_constant(1, g.dtype), bool(g.shape)
         return g.shape, g.dtype
 
     def inline(self, args, into):
@@ -240,7 +240,7 @@ class Relu(Op):
         return np.maximum(a, 0, out=out, dtype=a.dtype)
 
     def infer(self, a):
-        self._zero = typed_scalar(0, a.dtype)
+        self._zero = typed_constant(0, a.dtype)
         return a.shape, a.dtype
 
     def inline(self, args, into):
@@ -263,7 +263,7 @@ class ReluGrad(Op):
         return np.multiply(g, y > 0, out=out, dtype=g.dtype)
 
     def infer(self, g, y):
-        self._zero = typed_scalar(0, y.dtype)
+        self._zero = typed_constant(0, y.dtype)
         return g.shape, g.dtype
 
     def inline(self, args, into):

@@ -265,7 +265,7 @@ class SigmoidCrossEntropy(_SigmoidCrossEntropyShapes, Op):
         positive, soft = parts
         loss = positive + soft                  # max(x, 0) - x z is exact for 0/1 targets
         loss -= x * z
-        return np.add.reduce(loss, axis=None) / size, parts
+        return kernels.total(loss) / size, parts
 
     def infer(self, x, z):
         self.check(x, z)
@@ -287,8 +287,8 @@ def _sigmoid_parts(x):
     soft = np.abs(x)
     np.negative(soft, out=soft)
     np.exp(soft, out=soft)
-    return np.maximum(x, x.dtype.type(0)), np.log1p(soft, out=soft)   # 0 in x's dtype: no
-    # conversion (a Python 0 costs as much as a small kernel)
+    # 0 as a 0-d array of x's dtype: no conversion (a Python 0 costs as much as a small kernel)
+    return np.maximum(x, kernels.constant(0, x.dtype)), np.log1p(soft, out=soft)
 
 
 def _sigmoid_cross_entropies(x, z):
