@@ -262,10 +262,11 @@ class SigmoidCrossEntropy(_SigmoidCrossEntropyShapes, Op):
             if total != total and np.isinf(x).any():
                 total = np.add.reduce(_at_infinite_logits(loss, x, z), axis=None) / size
             return total, None
-        positive, soft = parts
-        loss = positive + soft                  # max(x, 0) - x z is exact for 0/1 targets
-        loss -= x * z
-        return kernels.total(loss) / size, parts
+        negative, positive, soft = parts
+        loss = x * z
+        np.subtract(positive, loss, out=loss)   # max(x, 0) - x z: exact for 0/1 targets
+        loss += soft
+        return kernels.total(loss) / size, (negative, soft)
 
     def infer(self, x, z):
         self.check(x, z)
@@ -277,18 +278,20 @@ class SigmoidCrossEntropy(_SigmoidCrossEntropyShapes, Op):
 
 
 def _sigmoid_parts(x):
-    """``(max(x, 0), log(1 + e ** -|x|))`` for finite logits (None when one is infinite or
-    NaN): the loss is their sum less x z, and sigmoid(x) = e ** (min(x, 0) - log(1 + e ** -|x|)),
-    accurate to a few ulps on both sides of 0 (1 / (1 + e ** -x) only for x > 0)."""
+    """``(min(x, 0), max(x, 0), log(1 + e ** -|x|))`` for finite logits (None when one is
+    infinite or NaN): the loss is max(x, 0) - x z + log(1 + e ** -|x|), and sigmoid(x) =
+    e ** (min(x, 0) - log(1 + e ** -|x|)), accurate to a few ulps on both sides of 0 (where
+    1 / (1 + e ** -x) is only for x > 0). All three are exact splits of x: no cancellation."""
     # sum x**2 is finite unless some x is infinite or NaN (or the sum overflows): one BLAS
     # pass that spares the errstate block the infinite case needs
     if not math.isfinite(np.vdot(x, x)):
         return None
-    soft = np.abs(x)
-    np.negative(soft, out=soft)
-    np.exp(soft, out=soft)
     # 0 as a 0-d array of x's dtype: no conversion (a Python 0 costs as much as a small kernel)
-    return np.maximum(x, kernels.constant(0, x.dtype)), np.log1p(soft, out=soft)
+    negative = np.minimum(x, kernels.constant(0, x.dtype))
+    positive = x - negative
+    soft = negative - positive                  # -|x|
+    np.exp(soft, out=soft)
+    return negative, positive, np.log1p(soft, out=soft)
 
 
 def _sigmoid_cross_entropies(x, z):
@@ -331,13 +334,14 @@ class SigmoidCrossEntropyGrad(_SigmoidCrossEntropyShapes, Op):
     def forward(self, g, x, z):
         if not x.ndim:
             return self.forward(g, x.reshape(1), z.reshape(1)).reshape(())
-        return self.forward_saved(_sigmoid_parts(x), g, x, z)
+        parts = _sigmoid_parts(x)
+        return self.forward_saved(parts and parts[::2], g, x, z)
 
     saved_from = "SigmoidCrossEntropy"      # a plan may hand this op that op's parts
 
     def forward_saved(self, saved, g, x, z):
         """``forward``, from the parts SigmoidCrossEntropy saved on the same inputs: written
-        into its max(x, 0), which has no other user."""
+        into its min(x, 0), which has no other user."""
         size = self.size(x, z)
         if not x.ndim:
             return self.forward_saved(saved, g, x.reshape(1), z.reshape(1)).reshape(())
@@ -347,8 +351,7 @@ class SigmoidCrossEntropyGrad(_SigmoidCrossEntropyShapes, Op):
             out += 1
             out *= 0.5
         else:
-            out, soft = saved
-            np.subtract(x, out, out=out)        # min(x, 0)
+            out, soft = saved                   # min(x, 0), log(1 + e ** -|x|)
             out -= soft
             np.exp(out, out=out)
         out -= z
