@@ -33,13 +33,13 @@ def constant(value, dtype):
     return array
 
 
-_FEW = 32       # up to this many elements, math.fsum sums faster than numpy's reduction
+FEW = 32        # up to this many elements, Python's math beats a numpy call's set-up
 
 
 def total(a):
     """The sum of all of ``a``'s elements in its dtype: numpy's pairwise sum, or for a few
     elements math.fsum (exactly rounded, and four times faster for four)."""
-    if a.size <= _FEW:
+    if a.size <= FEW:
         try:
             return a.dtype.type(math.fsum(a.flat))
         except (ValueError, OverflowError):     # inf - inf, or an overflow on the way

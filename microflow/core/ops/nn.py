@@ -251,22 +251,11 @@ class SigmoidCrossEntropy(_SigmoidCrossEntropyShapes, Op):
         return self.forward_saving(x, z)[0]
 
     def forward_saving(self, x, z):
-        """The loss, and the parts of it that the SigmoidCrossEntropyGrad a plan pairs with it
-        makes sigmoid(x) from (``_sigmoid_parts``): the two then share their passes."""
+        """The loss, and what the SigmoidCrossEntropyGrad a plan pairs with it makes
+        sigmoid(x) from (``_sigmoid_losses``): the two then share their passes."""
         size = self.size(x, z)
-        x, z = (x.reshape(1), z.reshape(1)) if not x.ndim else (x, z)  # arrays, never numbers
-        parts = _sigmoid_parts(x)
-        if parts is None:                       # an infinite or NaN logit: the careful way
-            loss = _sigmoid_cross_entropies(x, z)
-            total = np.add.reduce(loss, axis=None) / size
-            if total != total and np.isinf(x).any():
-                total = np.add.reduce(_at_infinite_logits(loss, x, z), axis=None) / size
-            return total, None
-        negative, positive, soft = parts
-        loss = x * z
-        np.subtract(positive, loss, out=loss)   # max(x, 0) - x z: exact for 0/1 targets
-        loss += soft
-        return kernels.total(loss) / size, (negative, soft)
+        total, saved = _sigmoid_losses(x, z)
+        return total / size, saved
 
     def infer(self, x, z):
         self.check(x, z)
@@ -275,6 +264,47 @@ class SigmoidCrossEntropy(_SigmoidCrossEntropyShapes, Op):
     def backward(self, grad, x, z, out):
         d_targets = multiply(negative(x), divide_by_count(grad, x))
         return sigmoid_cross_entropy_grad(grad, x, z), d_targets
+
+
+def _sigmoid_losses(x, z):
+    """``(sum of the losses, saved)``: what the gradient makes sigmoid(x) from is the list of
+    them for a few logits (Python floats: a numpy call costs more than arithmetic on a few
+    numbers), ``(min(x, 0), log(1 + e ** -|x|))`` for more (``_sigmoid_parts``), or None
+    where some logit or target is infinite or NaN (the loss then taken the careful way)."""
+    if x.size <= kernels.FEW:
+        few = _sigmoid_few(x, z)
+        if few is not None:
+            return few
+    x, z = (x.reshape(1), z.reshape(1)) if not x.ndim else (x, z)  # arrays, never numbers
+    parts = _sigmoid_parts(x)
+    if parts is None:                           # an infinite or NaN logit: the careful way
+        loss = _sigmoid_cross_entropies(x, z)
+        total = np.add.reduce(loss, axis=None)
+        if total != total and np.isinf(x).any():
+            total = np.add.reduce(_at_infinite_logits(loss, x, z), axis=None)
+        return total, None
+    negative, positive, soft = parts
+    loss = x * z
+    np.subtract(positive, loss, out=loss)       # max(x, 0) - x z: exact for 0/1 targets
+    loss += soft
+    return kernels.total(loss), (negative, soft)
+
+
+def _sigmoid_few(x, z):
+    """``_sigmoid_losses`` of a few logits, by the same formulas in Python floats (the
+    sigmoids a list); None unless the losses are finite."""
+    losses, sigmoids = [], []
+    for value, target in zip(x.ravel().tolist(), z.ravel().tolist()):
+        negative = value if value < 0 else 0.0
+        positive = value - negative
+        soft = math.log1p(math.exp(negative - positive))
+        losses.append((positive - value * target) + soft)
+        sigmoids.append(math.exp(negative - soft))
+    try:
+        total = math.fsum(losses)
+    except (ValueError, OverflowError):         # inf - inf, or an overflow on the way
+        return None
+    return (x.dtype.type(total), sigmoids) if math.isfinite(total) else None
 
 
 def _sigmoid_parts(x):
@@ -332,10 +362,7 @@ class SigmoidCrossEntropyGrad(_SigmoidCrossEntropyShapes, Op):
     broadcasts = (0,)       # the scalar g
 
     def forward(self, g, x, z):
-        if not x.ndim:
-            return self.forward(g, x.reshape(1), z.reshape(1)).reshape(())
-        parts = _sigmoid_parts(x)
-        return self.forward_saved(parts and parts[::2], g, x, z)
+        return self.forward_saved(_sigmoid_losses(x, z)[1], g, x, z)
 
     saved_from = "SigmoidCrossEntropy"      # a plan may hand this op that op's parts
 
@@ -343,6 +370,10 @@ class SigmoidCrossEntropyGrad(_SigmoidCrossEntropyShapes, Op):
         """``forward``, from the parts SigmoidCrossEntropy saved on the same inputs: written
         into its min(x, 0), which has no other user."""
         size = self.size(x, z)
+        if type(saved) is list:                 # the sigmoids of a few logits
+            scale = float(g) / size
+            return np.array([(sigmoid - target) * scale for sigmoid, target in
+                             zip(saved, z.ravel().tolist())], x.dtype).reshape(x.shape)
         if not x.ndim:
             return self.forward_saved(saved, g, x.reshape(1), z.reshape(1)).reshape(())
         if saved is None:                       # an infinite or NaN logit
