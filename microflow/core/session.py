@@ -212,7 +212,7 @@ class Plan:
                     shared.add(node)
                 written.update(names[node.inputs[i]] for i in op.writes
                                if i < len(node.inputs) and names[node.inputs[i]][0] == "f")
-        kept = {names[t] for t in self.fetches}
+        kept = self._kept = {names[t] for t in self.fetches}
         steps = _share_saved_values(steps)
         column_major = _lay_out_batch_minor(steps)
         _work_in_place(steps, kept)
@@ -247,6 +247,8 @@ class Plan:
     def _generate(self, globals_, steps, dead, copied, written, results, check_numerics):
         lines = ["def plan(feeds):"]
         self._line_nodes = {}                   # line number -> the op it runs, for errors
+        unread = {out for step in steps for out in step.outs} - \
+            {arg for step in steps for arg in step.args} - self._kept     # an update's output
         if self.fed:
             lines.append(f"    {', '.join(f'f{i}' for i in range(len(self.fed)))}, = feeds")
         globals_["_ndarray"] = np.ndarray
@@ -266,11 +268,15 @@ class Plan:
                 into = f", out={step.into}" if step.into else ""
                 call = f"k{out}({', '.join(step.args)}{into})"
             else:                               # numpy called directly, no forward() between
-                call, functions = inline
+                call, functions, *statement = inline
                 globals_.update(functions)
+                if statement:                   # run for its effect; the op's output is None
+                    call = call if out in unread else f"({call}, None)[1]"
             # The comment names the op in tracebacks and in numpy's warnings, which show
             # this line (the source is registered with linecache below).
-            lines.append(f"    {', '.join(step.outs)} = {call}"
+            assigned = "" if inline and inline[2:] and out in unread else \
+                f"{', '.join(step.outs)} = "
+            lines.append(f"    {assigned}{call}"
                          f"{'.copy()' if step.copy else ''}  # {node.op} op {node.name!r}")
             self._line_nodes[len(lines)] = node
             if check_numerics:

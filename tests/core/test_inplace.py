@@ -189,3 +189,15 @@ def test_a_wide_or_static_product_keeps_numpy_s_own_layout():
     static = mf.constant(np.ones((4, 3))) @ mf.Variable(np.ones((3, 2)))
     source = mf.Session().plan_for([wide, static], [x]).source
     assert ").T  # MatMul" not in source
+
+
+def test_an_update_fetched_by_itself_gives_none_and_still_updates():
+    m = mlp()
+    updates = list(m["train"].inputs)
+    assert {u.op for u in updates} == {"ApplySGD"}
+    source = mf.Session().plan_for(updates[:1] + [m["cost"]], [m["x"], m["y"]]).source
+    assert re.search(r"^    t\d+ = \(_subtract\(", source, re.M)    # fetched: assigned None
+    before = m["variables"][0].value.copy()
+    values = mf.Session().run(updates + [m["cost"]], {m["x"]: m["X"], m["y"]: m["Y"]})
+    assert values[:len(updates)] == [None] * len(updates)
+    assert not np.array_equal(m["variables"][0].value, before)

@@ -61,7 +61,9 @@ class Op:
     def inline(self, args, into):
         """Python source calling numpy directly, ``(expression, {name: function})``, that a
         generated plan may write in place of ``forward(*args)`` (``out=into`` when ``into``
-        names an input), saving the call of ``forward`` itself; None when there is none."""
+        names an input), saving the call of ``forward`` itself; None when there is none.
+        ``(expression, functions, "statement")`` is an expression run for its effect alone,
+        for an op whose output is None (an update)."""
         return None
 
     def infer(self, *inputs):
