@@ -21,7 +21,7 @@ import numpy as np
 from microflow.core.errors import FeedError, GraphError, NumericsError
 from microflow.core.graph import Const, Placeholder, Tensor, VariableOp, get_default_graph, \
     out_of_range, topological_order
-from microflow.core.ops.base import format_shape
+from microflow.core.ops.base import format_shape, into_clause
 from microflow.core.ops.kernels import NoRows
 from microflow.core.ops.shape import Identity, PlaceholderWithDefault, StopGradient
 from microflow.core.ops.state import Group
@@ -265,7 +265,8 @@ class Plan:
                 if step.kernel is not step.plain else node.operation.inline(step.args, step.into)
             if inline is None:
                 globals_["k" + out] = step.kernel
-                into = f", out={step.into}" if step.into else ""
+                into = into_clause(step.into, step.kernel) if isinstance(step.kernel, np.ufunc) \
+                    else f", out={step.into}" if step.into else ""
                 call = f"k{out}({', '.join(step.args)}{into})"
             else:                               # numpy called directly, no forward() between
                 call, functions, *statement = inline

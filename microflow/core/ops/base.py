@@ -85,9 +85,16 @@ def typed_constant(value, dtype):
     return f"_{str(value).replace('-', 'minus_').replace('.', '_')}_{dtype.name}", array
 
 
-def into_clause(into):
-    """The ``, out=name`` of an inline call writing into the input ``into`` (or nothing)."""
-    return f", out={into}" if into else ""
+_KEYWORD_OUT = (np.maximum, np.minimum)     # numpy deprecates their positional out
+
+
+def into_clause(into, ufunc=None):
+    """The out argument of an inline ufunc call writing into the input ``into`` (or nothing):
+    positional, which numpy parses faster than ``out=``, except for ``ufunc`` np.maximum or
+    np.minimum (where numpy deprecates it)."""
+    if not into:
+        return ""
+    return f", out={into}" if ufunc in _KEYWORD_OUT else f", {into}"
 
 
 def apply(op, inputs, name=None):

@@ -245,7 +245,7 @@ class Relu(Op):
 
     def inline(self, args, into):
         zero, value = self._zero          # 0 in the array's dtype: no conversion, no dtype=
-        return f"_maximum({args[0]}, {zero}{into_clause(into)})", \
+        return f"_maximum({args[0]}, {zero}{into_clause(into, np.maximum)})", \
             {"_maximum": np.maximum, zero: value}
 
     def backward(self, grad, a, out):
