@@ -13,6 +13,7 @@ import collections
 import dataclasses
 import itertools
 import linecache
+import math
 import threading
 import time
 
@@ -158,7 +159,10 @@ class Plan:
     def run(self, feed_values):
         """The fetches' values, from the fed values in the order of ``self.fed``."""
         try:
-            return self._function(feed_values)     # which converts the fed values first
+            if self._lock is None:
+                return self._function(feed_values)     # which converts the fed values first
+            with self._lock:
+                return self._function(feed_values)
         except (FeedError, GraphError, NumericsError):
             raise
         except Exception as error:
@@ -216,6 +220,10 @@ class Plan:
         steps = _share_saved_values(steps)
         column_major = _lay_out_batch_minor(steps)
         _work_in_place(steps, kept)
+        buffers = _keep_buffers(steps, kept)
+        globals_.update(buffers)
+        # a plan that keeps buffers runs in one thread at a time (threads may share a Session)
+        self._lock = threading.Lock() if buffers else None
         last_use = {}
         for position, step in enumerate(steps):
             for arg in step.args:
@@ -431,6 +439,40 @@ def _lay_out_batch_minor(steps):
         elif shape and any(arg in column_major for arg in step.args):
             column_major.update(step.outs)
     return column_major
+
+
+BUFFER_BYTES = 1 << 16          # a temporary at least this big gets a buffer the plan keeps
+
+
+def _keep_buffers(steps, kept):
+    """Give each big temporary of a static shape (a weight's gradient, say) a buffer the plan
+    allocates once and its kernel writes into on every run (``out=``), as a careful numpy step
+    preallocates: a fresh array of a megabyte costs its page faults on every step. Only for a
+    kernel that takes any ``out=`` (a ufunc, a MatMul), and a value that never leaves the run:
+    neither it, nor a view of it, nor what an op writes into it is fetched. Returns the
+    buffers by name."""
+    buffers = {}
+    for position, step in enumerate(steps):
+        node, op = step.node, step.node.operation
+        shape = node.shape
+        if step.into is not None or step.kernel is not step.plain or len(step.outs) > 1 or \
+                not shape or None in shape or \
+                math.prod(shape) * node.dtype.itemsize < BUFFER_BYTES or \
+                not (isinstance(step.kernel, np.ufunc) or type(op).__dict__.get("takes_out")):
+            continue
+        aliases = {step.outs[0]}            # names that may share the buffer's memory
+        for later in steps[position + 1:]:
+            if later.into in aliases or later.node.operation.views and \
+                    any(arg in aliases for arg in later.args):
+                aliases.update(later.outs)
+            elif len(later.outs) > 1 and any(arg in aliases for arg in later.args):
+                aliases.update(later.outs)  # a value saved for another op: kept apart
+        if aliases & kept:
+            continue
+        name = "_buffer" + step.outs[0][1:]
+        buffers[name] = np.empty(shape, node.dtype)
+        step.into = name
+    return buffers
 
 
 def _c_order(value):

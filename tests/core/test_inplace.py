@@ -203,3 +203,67 @@ def test_an_update_fetched_by_itself_gives_none_and_still_updates():
     values = mf.Session().run(updates + [m["cost"]], {m["x"]: m["X"], m["y"]: m["Y"]})
     assert values[:len(updates)] == [None] * len(updates)
     assert not np.array_equal(m["variables"][0].value, before)
+
+
+def _wide_model():
+    mf.reset_default_graph()
+    x = mf.placeholder((None, 300), dtype="float64", name="x")
+    y = mf.placeholder((None,), dtype="int64", name="y")
+    W = mf.Variable(np.random.default_rng(0).standard_normal((300, 60)) * 0.05, name="W")
+    loss = mf.softmax_cross_entropy(mf.relu(x @ W), y)
+    (d_W,) = mf.gradients(loss, [W])
+    rng = np.random.default_rng(1)
+    feed = {x: rng.standard_normal((20, 300)), y: rng.integers(0, 60, 20)}
+    return W, loss, d_W, mf.optimizers.SGD(0.5).minimize(loss), feed
+
+
+def test_a_big_static_temporary_gets_a_buffer_the_plan_keeps_with_the_same_values(monkeypatch):
+    from microflow.core import session
+    W, loss, _, train, feed = _wide_model()
+    # the (300, 60) gradient of W, 144 kB: written into a buffer kept from run to run
+    assert re.search(r"_matmul\(f\d+\.T, t\d+, _buffer\d+\)", mf.Session().plan_for(
+        [train, loss], list(feed)).source)
+    start = W.value.copy()
+    weights = []
+    for limit in (session.BUFFER_BYTES, 10 ** 12):
+        monkeypatch.setattr(session, "BUFFER_BYTES", limit)
+        W.assign(start)
+        sess = mf.Session()
+        losses = [sess.run([train, loss], feed)[1] for _ in range(3)]
+        weights.append((W.value.copy(), losses))
+    np.testing.assert_array_equal(weights[0][0], weights[1][0])
+    assert weights[0][1] == weights[1][1]
+
+
+def test_a_fetched_big_temporary_is_never_a_kept_buffer():
+    W, loss, d_W, _, feed = _wide_model()
+    assert "_buffer" not in mf.Session().plan_for([d_W, loss], list(feed)).source
+    sess = mf.Session()
+    first = sess.run([d_W], feed)[0]
+    copy = first.copy()
+    other = dict(feed)
+    other[next(iter(feed))] = -feed[next(iter(feed))]
+    sess.run([d_W], other)
+    np.testing.assert_array_equal(first, copy)
+
+
+def test_threads_sharing_a_plan_with_buffers_get_their_own_results():
+    import threading
+    W, loss, d_W, _, feed = _wide_model()
+    doubled = mf.l2_loss(d_W * 2.0)              # d_W dies inside the plan: a kept buffer
+    sess = mf.Session()
+    assert "_buffer" in sess.plan_for([doubled], list(feed)).source
+    x = next(iter(feed))
+    feeds = [{**feed, x: feed[x] * (i + 1)} for i in range(4)]
+    expected = [sess.run(doubled, f) for f in feeds]
+    got = [None] * 4
+
+    def work(i):
+        for _ in range(100):
+            got[i] = sess.run(doubled, feeds[i])
+    threads = [threading.Thread(target=work, args=(i,)) for i in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert got == expected

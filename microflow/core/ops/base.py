@@ -46,6 +46,8 @@ class Op:
     writes = ()             # the inputs a stateful op writes into (a fed one is copied first)
     views = False           # the output may share memory with an input (a view, or the input
                             # itself): a fetched one is copied, so that the caller owns it
+    takes_out = False       # forward(..., out=) writes into any array of the output's shape and
+                            # dtype (a ufunc's does): a plan may give it a buffer it keeps
 
     @property
     def type_name(self):

@@ -15,6 +15,7 @@ import math
 import numpy as np
 
 _NARROW = 16    # up to this many columns, a row max is a loop of np.maximum over columns
+_max = np.maximum.reduce         # ndarray.max() without its Python wrapper
 
 
 @functools.lru_cache(maxsize=64)
@@ -77,12 +78,14 @@ def row_sum(a, keepdims=True):
 def row_max(a, keepdims=True):
     """Max over the last axis."""
     columns = a.shape[-1]
-    if 1 < columns <= _NARROW and a.ndim >= 2:      # a vector's columns are numbers, not arrays
+    # (a Fortran-ordered array's rows of more than two reduce fast along its long columns;
+    # a vector's columns are numbers)
+    if 1 < columns <= _NARROW and a.ndim >= 2 and (columns == 2 or not _fortran(a)):
         out = np.maximum(a[..., 0], a[..., 1])
         for j in range(2, columns):
             np.maximum(out, a[..., j], out=out)
         return out[..., None] if keepdims else out
-    return a.max(axis=-1, keepdims=keepdims)
+    return _max(a, axis=-1, keepdims=keepdims)
 
 
 @functools.lru_cache(maxsize=64)
@@ -92,7 +95,6 @@ def _row_starts(n, k):
     return starts
 
 
-_max = np.maximum.reduce         # ndarray.max() without its Python wrapper
 _UNSIGNED = {}                   # labels' dtype -> the unsigned one of its width
 
 
@@ -112,12 +114,20 @@ def label_positions(labels, classes, fortran=False):
     return _row_starts(len(labels), classes) + labels
 
 
+def _fortran(a):
+    return a.flags.f_contiguous and not a.flags.c_contiguous
+
+
+def flat(a):
+    """``a`` as a 1-D array in its memory order: a view when ``a`` is C- or Fortran-contiguous
+    (as every ufunc result is), a copy otherwise (which a write would not reach)."""
+    return a.ravel(order="F" if _fortran(a) else "C")
+
+
 def labeled(a, labels):
-    """``(flat, positions)``: the (N, classes) array ``a`` as a 1-D array in its memory order
-    (a view when ``a`` is C- or Fortran-contiguous, as every ufunc result is; a copy otherwise,
-    which a write would not reach) and the indices of its ``(n, labels[n])`` entries there."""
-    fortran = a.flags.f_contiguous and not a.flags.c_contiguous
-    return a.ravel(order="F" if fortran else "C"), label_positions(labels, a.shape[1], fortran)
+    """``(flat(a), positions)``: the indices of the (N, classes) array ``a``'s
+    ``(n, labels[n])`` entries in its flat array."""
+    return flat(a), label_positions(labels, a.shape[1], _fortran(a))
 
 
 def subtract_at_labels(a, labels, value=1):

@@ -158,8 +158,7 @@ class SoftmaxCrossEntropy(_SoftmaxCrossEntropyShapes, Op):
         log_sum_exp -= flat[positions]
         # probabilities has shifted's layout (a ufunc's result), so the same positions in its
         # own flat view, which is a view: the gradient writes through it
-        return kernels.mean(log_sum_exp), (probabilities, kernels.labeled(probabilities,
-                                                                          labels)[0], positions)
+        return kernels.mean(log_sum_exp), (probabilities, kernels.flat(probabilities), positions)
 
     def infer(self, logits, labels):
         self.check(logits, labels)
