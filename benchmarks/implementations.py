@@ -202,8 +202,9 @@ def microflow(workload, timings=None):
     built = time.perf_counter()
     sess.run(fetches, feed)
     first = time.perf_counter()
-    for v, w in zip(variables, workload.weights()):
-        v.assign(w)                         # start the timed steps from the same weights
+    # The timed steps start from the same weights, drawn again into the Variables' arrays
+    # (a second set beside them would be this builder's peak memory).
+    workload.draw_weights([v.value for v in variables])
     if timings is not None:
         timings["build"] = built - start
         timings["first_step"] = first - built

@@ -45,19 +45,23 @@ class Workload:
 
     def weights(self):
         """``[W1, b1, W2, b2, ...]``, Glorot-uniform weights and zero biases (fresh arrays)."""
+        return self.draw_weights([np.empty(shape, self.dtype) for fan_in, fan_out in
+                                  zip(self.sizes[:-1], self.sizes[1:])
+                                  for shape in ((fan_in, fan_out), (fan_out,))])
+
+    def draw_weights(self, params):
+        """Write the starting weights into the arrays ``params`` (shaped as ``weights()``'s,
+        a Variable's own arrays, say) and return them."""
         rng = np.random.default_rng(1)
-        params = []
-        for fan_in, fan_out in zip(self.sizes[:-1], self.sizes[1:]):
+        for weight, bias in zip(params[::2], params[1::2]):
+            fan_in, fan_out = weight.shape
             limit = np.sqrt(6 / (fan_in + fan_out))
             # Drawn in float64 a few rows at a time (the same numbers as in one draw): a float64
-            # copy of a whole FER-sized weight (35 MiB) would be the peak of a builder that
-            # makes its weights again beside the first ones (microflow's, after its first step).
-            weight = np.empty((fan_in, fan_out), self.dtype)
+            # copy of a whole FER-sized weight (35 MiB) would be a builder's peak memory.
             for start in range(0, fan_in, _ROWS_DRAWN):
                 rows = min(_ROWS_DRAWN, fan_in - start)
                 weight[start:start + rows] = rng.uniform(-limit, limit, (rows, fan_out))
-            params.append(weight)
-            params.append(np.zeros(fan_out, self.dtype))
+            bias[...] = 0
         return params
 
 

@@ -13,6 +13,7 @@ import collections
 import dataclasses
 import itertools
 import linecache
+import math
 import threading
 import time
 
@@ -21,7 +22,7 @@ import numpy as np
 from microflow.core.errors import FeedError, GraphError, NumericsError
 from microflow.core.graph import Const, Placeholder, Tensor, VariableOp, get_default_graph, \
     out_of_range, topological_order
-from microflow.core.ops.base import format_shape
+from microflow.core.ops.base import format_shape, into_clause
 from microflow.core.ops.kernels import NoRows
 from microflow.core.ops.shape import Identity, PlaceholderWithDefault, StopGradient
 from microflow.core.ops.state import Group
@@ -87,8 +88,8 @@ class Session:
         """
         kind = type(fetches)
         if kind is list or kind is tuple:           # the common case, in O(1) per Tensor
-            plan = self._plans.get((tuple(map(id, fetches)),
-                                    tuple(map(id, feed_dict)) if feed_dict else ()))
+            plan = self._plans.get((*map(id, fetches), None, *map(id, feed_dict))
+                                   if feed_dict else (*map(id, fetches), None))
             if plan is not None:                    # so fetches are Tensors: the plan has them
                 values = plan.run(feed_dict.values() if feed_dict else ())
                 return list(values) if kind is list else values
@@ -103,7 +104,7 @@ class Session:
     def _plan(self, flat, fed):
         """The cached Plan for the Tensors ``flat`` with the Tensors ``fed`` fed; compiled now
         if it is not cached yet."""
-        key = (tuple(map(id, flat)), tuple(map(id, fed)))
+        key = (*map(id, flat), None, *map(id, fed))     # what run's fast path looks up
         plan = self._plans.get(key)
         if plan is None:
             plan = Plan(self.graph, flat, list(fed), self.check_numerics)
@@ -134,7 +135,7 @@ class Session:
     def plan_for(self, fetches, feed=()):
         """The compiled Plan that ``run`` uses for ``fetches`` with the Tensors ``feed`` fed
         (compiled now if it is not cached yet): to inspect its source, or to run many steps
-        without ``run``'s look-ups (``Plan.run``, ``Plan.run_converted``)."""
+        without ``run``'s look-ups (``Plan.run``, on values ``Plan.converted`` once)."""
         flat = (fetches,) if isinstance(fetches, Tensor) else _flatten(fetches)[0]
         return self._plan(flat, tuple(feed))
 
@@ -164,34 +165,26 @@ class Plan:
 
     def run(self, feed_values):
         """The fetches' values, from the fed values in the order of ``self.fed``."""
-        arrays = [convert(value) for convert, value in zip(self._converters, feed_values)]
         try:
-            return self._function(arrays)
+            if self._lock is None:
+                return self._function(feed_values)     # which converts the fed values first
+            with self._lock:
+                return self._function(feed_values)
+        except (FeedError, GraphError, NumericsError):
+            raise
         except Exception as error:
-            self._raise_named(error, arrays)
+            node = self._failed_node(error)
+            if node is None:
+                raise
+            arrays = [np.asarray(value) for value in feed_values]
+            empty = [(t, a.shape) for t, a in zip(self.fed, arrays) if a.ndim and not len(a)]
+            raise _naming(error, node, empty if isinstance(error, NoRows) else ()) from error
 
     def converted(self, feed_values):
-        """The fed values as ``run`` passes them on: arrays of the fed Tensors' dtypes, their
-        shapes checked (a ``FeedError`` otherwise)."""
+        """The fed values as ``run`` converts them: arrays of the fed Tensors' dtypes, their
+        shapes checked (a ``FeedError`` otherwise). ``run`` takes them back, or slices of them
+        along a dimension of unknown size, with three comparisons each."""
         return [convert(value) for convert, value in zip(self._converters, feed_values)]
-
-    def run_converted(self, arrays):
-        """``run`` for values that ``converted`` returns unchanged (slices of data converted
-        once, say), without converting or checking them again."""
-        try:
-            return self._function(arrays)
-        except Exception as error:
-            self._raise_named(error, arrays)
-
-    def _raise_named(self, error, arrays):
-        """Raise ``error`` again, as the op whose kernel raised it names it."""
-        if isinstance(error, FeedError | GraphError | NumericsError):
-            raise error
-        node = self._failed_node(error)
-        if node is None:
-            raise error
-        empty = [(t, a.shape) for t, a in zip(self.fed, arrays) if a.ndim and not len(a)]
-        raise _naming(error, node, empty if isinstance(error, NoRows) else ()) from error
 
     def _failed_node(self, error):
         """The op whose kernel raised ``error``: from the generated source's line number, or
@@ -236,9 +229,14 @@ class Plan:
                     shared.add(node)
                 written.update(names[node.inputs[i]] for i in op.writes
                                if i < len(node.inputs) and names[node.inputs[i]][0] == "f")
-        kept = {names[t] for t in self.fetches}
+        kept = self._kept = {names[t] for t in self.fetches}
         steps = _share_saved_values(steps)
+        column_major = _lay_out_batch_minor(steps)
         _work_in_place(steps, kept)
+        buffers = _keep_buffers(steps, kept)
+        globals_.update(buffers)
+        # a plan that keeps buffers runs in one thread at a time (threads may share a Session)
+        self._lock = threading.Lock() if buffers else None
         last_use = {}
         for position, step in enumerate(steps):
             for arg in step.args:
@@ -253,6 +251,9 @@ class Plan:
         # would write into is copied first, so that the caller's array is never written.
         copied = sorted({names[t] for t in self.fetches if names[t][0] in "cf"})
         results = [names[t] + ("_" if names[t][0] in "cf" else "") for t in self.fetches]
+        if column_major:        # a value the plan laid out its own way reaches the caller in C order
+            globals_["_c_order"] = _c_order
+            results = [f"_c_order({r})" if r in column_major else r for r in results]
         views = {names[t] for t in self.fetches if t in shared and names[t][0] == "t"}
         for step in steps:
             step.copy = step.outs[0] in views
@@ -267,24 +268,37 @@ class Plan:
     def _generate(self, globals_, steps, dead, copied, written, results, check_numerics):
         lines = ["def plan(feeds):"]
         self._line_nodes = {}                   # line number -> the op it runs, for errors
+        unread = {out for step in steps for out in step.outs} - \
+            {arg for step in steps for arg in step.args} - self._kept     # an update's output
         if self.fed:
             lines.append(f"    {', '.join(f'f{i}' for i in range(len(self.fed)))}, = feeds")
+        globals_["_ndarray"] = np.ndarray
+        for i, convert in enumerate(self._converters):   # a value like the last: 3 comparisons
+            globals_.update({f"_convert{i}": convert, f"_dtype{i}": convert.dtype,
+                             f"_shape{i}": convert.accepted})
+            lines.append(f"    if f{i}.__class__ is not _ndarray or f{i}.dtype is not _dtype{i} "
+                         f"or f{i}.shape != _shape{i}[0]: f{i} = _convert{i}(f{i})")
         lines += [f"    {name} = {name}.copy()" for name in written]
         lines += [f"    {name}_ = {name}.copy()" for name in copied]
         for step, unused in zip(steps, dead):
             node, out = step.node, step.outs[0]
-            inline = None if step.kernel is not step.plain else node.operation.inline(step.args,
-                                                                                     step.into)
+            inline = step.inline if step.inline is not None else None \
+                if step.kernel is not step.plain else node.operation.inline(step.args, step.into)
             if inline is None:
                 globals_["k" + out] = step.kernel
-                into = f", out={step.into}" if step.into else ""
+                into = into_clause(step.into, step.kernel) if isinstance(step.kernel, np.ufunc) \
+                    else f", out={step.into}" if step.into else ""
                 call = f"k{out}({', '.join(step.args)}{into})"
             else:                               # numpy called directly, no forward() between
-                call, functions = inline
+                call, functions, *statement = inline
                 globals_.update(functions)
+                if statement:                   # run for its effect; the op's output is None
+                    call = call if out in unread else f"({call}, None)[1]"
             # The comment names the op in tracebacks and in numpy's warnings, which show
             # this line (the source is registered with linecache below).
-            lines.append(f"    {', '.join(step.outs)} = {call}"
+            assigned = "" if inline and inline[2:] and out in unread else \
+                f"{', '.join(step.outs)} = "
+            lines.append(f"    {assigned}{call}"
                          f"{'.copy()' if step.copy else ''}  # {node.op} op {node.name!r}")
             self._line_nodes[len(lines)] = node
             if check_numerics:
@@ -317,16 +331,20 @@ class Plan:
                     None if step.into is None else slot_of[step.into],
                     [slot_of[d] for d in unused], step.copy)
                    for step, unused in zip(steps, dead)]
-        result_slots = [slot_of[name] for name in results]
+        result_slots = [slot_of[name.removeprefix("_c_order(").removesuffix(")")]
+                        for name in results]
+        in_c_order = [name.startswith("_c_order(") for name in results]
         timings = self.timings
         if timings is not None:
             timings.update((step[0], 0.0) for step in program)
         clock = time.perf_counter
 
+        converters = self._converters
+
         def plan(feeds):
             slots = template.copy()
-            for slot, array in zip(fed_slots, feeds):
-                slots[slot] = array
+            for slot, convert, value in zip(fed_slots, converters, feeds):
+                slots[slot] = convert(value)
             for source, target in copies:
                 slots[target] = slots[source].copy()
             try:
@@ -351,20 +369,22 @@ class Plan:
             except Exception as error:
                 error.microflow_node = node
                 raise
-            return tuple(slots[s] for s in result_slots)
+            return tuple(_c_order(slots[s]) if c else slots[s]
+                         for s, c in zip(result_slots, in_c_order))
         return plan
 
 
 class _Step:
     """One kernel call of a plan: ``outs = kernel(*args, out=into)``."""
 
-    __slots__ = ("node", "kernel", "plain", "outs", "args", "into", "copy")
+    __slots__ = ("node", "kernel", "plain", "outs", "args", "into", "copy", "inline")
 
     def __init__(self, node, kernel, outs, args):
         self.node, self.kernel, self.outs, self.args = node, kernel, outs, args
         self.plain = kernel                     # the op's forward: kernel unless values are shared
         self.into = None        # the input the output is written into, if any
         self.copy = False       # a fetched view of a feed, constant or Variable: copied
+        self.inline = None      # the source of another kernel a plan picked (see below)
 
 
 def _share_saved_values(steps):
@@ -407,6 +427,72 @@ def _share_saved_values(steps):
         if id(step) not in moved:
             reordered.append(step)
     return reordered
+
+
+BATCH_MINOR_COLUMNS = 16     # products with at most this many columns (and a batch of rows)
+
+
+def _lay_out_batch_minor(steps):
+    """Lay the (batch, few columns) products out column after column (``MatMul``'s
+    ``forward_batch_minor``), and return the names of the values that may then be
+    Fortran-ordered: those products and what elementwise ops make from them. Every kernel
+    takes any layout (a caller may feed one), so values do not change; a fetched one is
+    handed back in C order."""
+    column_major = set()
+    for step in steps:
+        node, op = step.node, step.node.operation
+        shape = node.shape
+        if hasattr(op, "forward_batch_minor") and step.kernel is step.plain and \
+                len(shape) == 2 and shape[0] is None and shape[1] is not None and \
+                1 < shape[1] <= BATCH_MINOR_COLUMNS and node.dtype.kind == "f" and \
+                all(len(i.shape) == 2 for i in node.inputs):
+            step.kernel = op.forward_batch_minor
+            step.inline = op.inline_batch_minor(step.args)
+            column_major.add(step.outs[0])
+        elif shape and any(arg in column_major for arg in step.args):
+            column_major.update(step.outs)
+    return column_major
+
+
+BUFFER_BYTES = 1 << 16          # a temporary at least this big gets a buffer the plan keeps
+
+
+def _keep_buffers(steps, kept):
+    """Give each big temporary of a static shape (a weight's gradient, say) a buffer the plan
+    allocates once and its kernel writes into on every run (``out=``), as a careful numpy step
+    preallocates: a fresh array of a megabyte costs its page faults on every step. Only for a
+    kernel that takes any ``out=`` (a ufunc, a MatMul), and a value that never leaves the run:
+    neither it, nor a view of it, nor what an op writes into it is fetched. Returns the
+    buffers by name."""
+    buffers = {}
+    for position, step in enumerate(steps):
+        node, op = step.node, step.node.operation
+        shape = node.shape
+        if step.into is not None or step.kernel is not step.plain or len(step.outs) > 1 or \
+                not shape or None in shape or \
+                math.prod(shape) * node.dtype.itemsize < BUFFER_BYTES or \
+                not (isinstance(step.kernel, np.ufunc) or type(op).__dict__.get("takes_out")):
+            continue
+        aliases = {step.outs[0]}            # names that may share the buffer's memory
+        for later in steps[position + 1:]:
+            if later.into in aliases or later.node.operation.views and \
+                    any(arg in aliases for arg in later.args):
+                aliases.update(later.outs)
+            elif len(later.outs) > 1 and any(arg in aliases for arg in later.args):
+                aliases.update(later.outs)  # a value saved for another op: kept apart
+        if aliases & kept:
+            continue
+        name = "_buffer" + step.outs[0][1:]
+        buffers[name] = np.empty(shape, node.dtype)
+        step.into = name
+    return buffers
+
+
+def _c_order(value):
+    """``value`` as a C-ordered array (itself when it is one, or not an array)."""
+    if type(value) is np.ndarray and not value.flags.c_contiguous:
+        return value.copy()
+    return value
 
 
 def _work_in_place(steps, kept):
@@ -532,6 +618,7 @@ def _converter(tensor):
                                 f"{what} {tensor.name!r} of shape {format_shape(shape)}")
             accepted[0] = actual
         return value
+    convert.dtype, convert.accepted = dtype, accepted
     return convert
 
 

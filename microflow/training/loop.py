@@ -251,28 +251,21 @@ class _Steps:
         if not whole and last is not None and last.batch_size == batch_size and \
                 last.kinds == kinds and all(a is b for a, b in zip(last.arrays, data)):
             return last
-        run, arrays = self._runner(data, whole, batch_size)
-        feeding = _Feeding(run, arrays, len(data), batch_size, kinds)
-        if not whole and all(a is b for a, b in zip(arrays, data)):  # views, never stale copies
+        feeding = _Feeding(self.plan.run, self._converted(data, whole), len(data), batch_size,
+                           kinds)
+        if not whole and all(a is b for a, b in zip(feeding.arrays, data)):  # views, not copies
             self._last = feeding        # (it keeps the arrays alive, as its views would)
         return feeding
 
-    def _runner(self, data, whole, batch_size):
-        """``(run, arrays)``: the fed values converted once for the whole call, with
-        ``plan.run_converted`` to run their batches; where the data does not fit as a whole
-        but its batches might (a placeholder with a fixed batch size), the values as given,
-        with ``plan.run`` to convert and check every batch."""
-        plan = self.plan
+    def _converted(self, data, whole):
+        """The fed values converted once for the whole call, so that each step takes its batch
+        with a few comparisons; as given where the data does not fit as a whole but its batches
+        may (a placeholder with a fixed batch size): each step then converts its batch, and
+        the step that does not fit says why."""
         try:
-            arrays = plan.converted([*data, *whole])
-            if any(tensor.shape[:1] != (None,) for tensor in plan.fed[:len(data)]):
-                sliced, rest = arrays[:len(data)], arrays[len(data):]
-                last = (len(sliced[0]) - 1) // batch_size * batch_size
-                plan.converted([a[:batch_size] for a in sliced] + rest)  # all but the last batch
-                plan.converted([a[last:] for a in sliced] + rest)
+            return self.plan.converted([*data, *whole])
         except FeedError:
-            return plan.run, [*data, *whole]        # the step that does not fit says why
-        return plan.run_converted, arrays
+            return [*data, *whole]
 
 
 class _Feeding:

@@ -519,3 +519,32 @@ def test_ops_whose_output_may_share_memory_with_an_input_say_so(name, build, inp
         if isinstance(out, np.ndarray) and any(isinstance(v, np.ndarray) and
                                                np.shares_memory(out, v) for v in values):
             assert node.operation.views, f"{node.op} returns a view of an input: set views = True"
+
+
+def _fortran(value):
+    return np.asfortranarray(value) if isinstance(value, np.ndarray) and value.ndim >= 2 \
+        else value
+
+
+@pytest.mark.parametrize("name, build, inputs, dynamic", all_cases())
+def test_every_kernel_gives_the_same_values_for_inputs_of_any_memory_layout(name, build, inputs,
+                                                                           dynamic):
+    """A plan may lay a value out column after column (Fortran order) where that is faster,
+    and a caller may feed one: every forward kernel, of the op and of its gradient ops, must
+    give the same values for Fortran-ordered and strided-view inputs as for C-ordered ones."""
+    y, xs, feed = _build(build, inputs, dynamic)
+    with y.graph.as_default():
+        mf.gradients(y, xs)
+    sess = mf.Session(y.graph)
+    for node in y.graph.tensors:
+        if not node.inputs or node.operation.stateful:
+            continue
+        values = sess.run(list(node.inputs), feed)
+        expected = node.operation.forward(*[np.copy(v) if isinstance(v, np.ndarray) else v
+                                            for v in values])
+        strided = [np.repeat(v, 2, axis=-1)[..., ::2] if isinstance(v, np.ndarray) and v.ndim
+                   else v for v in values]
+        for layout in ([_fortran(v) for v in values], strided):
+            got = node.operation.forward(*layout)
+            np.testing.assert_allclose(got, expected, rtol=1e-13, atol=1e-15,
+                                       err_msg=f"{node.op} op {node.name!r}")

@@ -37,7 +37,9 @@ def mlp(loss="softmax", activation=mf.relu):
 def test_a_plan_writes_in_place_where_an_input_dies():
     m = mlp()
     source = mf.Session().plan_for([m["train"], m["cost"]], [m["x"], m["y"]]).source
-    assert "out=" in source                     # the bias add into the product, relu into it
+    # the bias add into the product, relu into it (out= passed third, as ufuncs take it)
+    assert re.search(r"t\d+ = kt\d+\((t\d+), c\d+, \1\)  # Add op", source)
+    assert re.search(r"t\d+ = _maximum\((t\d+), _0_float64, out=\1\)  # Relu op", source)
 
 
 @pytest.mark.parametrize("loss, activation", [("softmax", mf.relu), ("binary", mf.tanh),
@@ -138,3 +140,130 @@ def test_the_loss_gradient_from_the_saved_softmax_is_bit_for_bit_the_one_compute
     assert first[1] == alone_loss and second[0] == alone_loss
     np.testing.assert_array_equal(second[1], alone_grad)
     np.testing.assert_array_equal(first[0], copy)               # not written by the 2nd run
+
+
+@pytest.mark.parametrize("layout", ["C", "F", "strided"])
+def test_the_saved_softmax_gradient_is_right_for_logits_of_any_memory_layout(layout):
+    # the gradient subtracts 1 at each label through a flat view: it must be a view of the
+    # array it returns, whatever the logits' layout (a Fortran-ordered feed once lost it)
+    rng = np.random.default_rng(6)
+    logits = mf.placeholder((None, 3), dtype="float64", name="logits")
+    y = mf.placeholder((None,), dtype="int64", name="y")
+    loss = mf.softmax_cross_entropy(logits, y)
+    (d_logits,) = mf.gradients(loss, [logits])
+    values = rng.standard_normal((10, 3))
+    fed = {"C": values[::2].copy(), "F": np.asfortranarray(values[::2]),
+           "strided": values[::2]}[layout]
+    Y = np.array([0, 1, 2, 1, 0])
+    got_grad, got_loss = mf.Session().run([d_logits, loss], {logits: fed, y: Y})
+    shifted = values[::2] - values[::2].max(axis=1, keepdims=True)
+    softmax = np.exp(shifted) / np.exp(shifted).sum(axis=1, keepdims=True)
+    expected = softmax.copy()
+    expected[np.arange(5), Y] -= 1
+    np.testing.assert_allclose(got_grad, expected / 5, rtol=1e-12, atol=1e-15)
+    np.testing.assert_allclose(got_loss, -np.log(softmax[np.arange(5), Y]).mean(), rtol=1e-12)
+
+
+@pytest.mark.parametrize("executor", ["generated", "interpreter"])
+def test_products_with_few_columns_are_laid_out_by_column_and_fetched_in_c_order(executor,
+                                                                                monkeypatch):
+    from microflow.core import session
+    if executor == "interpreter":
+        monkeypatch.setattr(session, "CODEGEN_LIMIT", 0)
+    m = mlp()
+    plan = mf.Session().plan_for([m["train"], m["z"], m["h"], m["logits"]], [m["x"], m["y"]])
+    # (batch, 5) and (batch, 2) products: computed as (W.T @ x.T).T, a Fortran-ordered result
+    if executor == "generated":
+        assert len(re.findall(r"_matmul\(\w+(\.T)?, \w+(\.T)?\)\.T  # MatMul", plan.source)) == 3
+    W1, b1, W2 = (v.value.copy() for v in m["variables"])
+    _, z, h, logits = mf.Session().run([m["train"], m["z"], m["h"], m["logits"]],
+                                       {m["x"]: m["X"], m["y"]: m["Y"]})
+    for value in (z, h, logits):
+        assert value.flags.c_contiguous             # the plan's own layout never leaks
+    np.testing.assert_allclose(z, m["X"] @ W1 + b1, rtol=1e-14, atol=1e-15)
+    np.testing.assert_allclose(logits, np.maximum(m["X"] @ W1 + b1, 0) @ W2, rtol=1e-14,
+                               atol=1e-15)
+
+
+def test_a_wide_or_static_product_keeps_numpy_s_own_layout():
+    x = mf.placeholder((None, 3), dtype="float64", name="x")
+    wide = x @ mf.Variable(np.ones((3, 40)))
+    static = mf.constant(np.ones((4, 3))) @ mf.Variable(np.ones((3, 2)))
+    source = mf.Session().plan_for([wide, static], [x]).source
+    assert ").T  # MatMul" not in source
+
+
+def test_an_update_fetched_by_itself_gives_none_and_still_updates():
+    m = mlp()
+    updates = list(m["train"].inputs)
+    assert {u.op for u in updates} == {"ApplySGD"}
+    source = mf.Session().plan_for(updates[:1] + [m["cost"]], [m["x"], m["y"]]).source
+    assert re.search(r"^    t\d+ = \(_subtract\(", source, re.M)    # fetched: assigned None
+    before = m["variables"][0].value.copy()
+    values = mf.Session().run(updates + [m["cost"]], {m["x"]: m["X"], m["y"]: m["Y"]})
+    assert values[:len(updates)] == [None] * len(updates)
+    assert not np.array_equal(m["variables"][0].value, before)
+
+
+def _wide_model():
+    mf.reset_default_graph()
+    x = mf.placeholder((None, 300), dtype="float64", name="x")
+    y = mf.placeholder((None,), dtype="int64", name="y")
+    W = mf.Variable(np.random.default_rng(0).standard_normal((300, 60)) * 0.05, name="W")
+    loss = mf.softmax_cross_entropy(mf.relu(x @ W), y)
+    (d_W,) = mf.gradients(loss, [W])
+    rng = np.random.default_rng(1)
+    feed = {x: rng.standard_normal((20, 300)), y: rng.integers(0, 60, 20)}
+    return W, loss, d_W, mf.optimizers.SGD(0.5).minimize(loss), feed
+
+
+def test_a_big_static_temporary_gets_a_buffer_the_plan_keeps_with_the_same_values(monkeypatch):
+    from microflow.core import session
+    W, loss, _, train, feed = _wide_model()
+    # the (300, 60) gradient of W, 144 kB: written into a buffer kept from run to run
+    assert re.search(r"_matmul\(f\d+\.T, t\d+, _buffer\d+\)", mf.Session().plan_for(
+        [train, loss], list(feed)).source)
+    start = W.value.copy()
+    weights = []
+    for limit in (session.BUFFER_BYTES, 10 ** 12):
+        monkeypatch.setattr(session, "BUFFER_BYTES", limit)
+        W.assign(start)
+        sess = mf.Session()
+        losses = [sess.run([train, loss], feed)[1] for _ in range(3)]
+        weights.append((W.value.copy(), losses))
+    np.testing.assert_array_equal(weights[0][0], weights[1][0])
+    assert weights[0][1] == weights[1][1]
+
+
+def test_a_fetched_big_temporary_is_never_a_kept_buffer():
+    W, loss, d_W, _, feed = _wide_model()
+    assert "_buffer" not in mf.Session().plan_for([d_W, loss], list(feed)).source
+    sess = mf.Session()
+    first = sess.run([d_W], feed)[0]
+    copy = first.copy()
+    other = dict(feed)
+    other[next(iter(feed))] = -feed[next(iter(feed))]
+    sess.run([d_W], other)
+    np.testing.assert_array_equal(first, copy)
+
+
+def test_threads_sharing_a_plan_with_buffers_get_their_own_results():
+    import threading
+    W, loss, d_W, _, feed = _wide_model()
+    doubled = mf.l2_loss(d_W * 2.0)              # d_W dies inside the plan: a kept buffer
+    sess = mf.Session()
+    assert "_buffer" in sess.plan_for([doubled], list(feed)).source
+    x = next(iter(feed))
+    feeds = [{**feed, x: feed[x] * (i + 1)} for i in range(4)]
+    expected = [sess.run(doubled, f) for f in feeds]
+    got = [None] * 4
+
+    def work(i):
+        for _ in range(100):
+            got[i] = sess.run(doubled, feeds[i])
+    threads = [threading.Thread(target=work, args=(i,)) for i in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert got == expected

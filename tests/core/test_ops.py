@@ -166,3 +166,20 @@ def test_bad_indices_are_reported_when_the_graph_is_built():
         x[0, [0, 1]]
     with pytest.raises(TypeError, match="not iterable"):
         list(x)
+
+
+@pytest.mark.parametrize("copies", [1, 40])             # a few logits in Python floats, or numpy
+@pytest.mark.parametrize("target", [0.0, 1.0, 0.3])
+def test_sigmoid_cross_entropy_and_its_gradient_are_accurate_far_from_zero(target, copies):
+    # against 80-bit long doubles: the loss to a few ulps (no cancellation for 0/1 targets),
+    # the gradient sigmoid(x) - z to a few ulps of 1 on both sides of 0
+    for value in np.concatenate([-np.geomspace(1e-3, 700, 25), [0.0], np.geomspace(1e-3, 700, 25)]):
+        logit = mf.placeholder((None, 1), dtype="float64")
+        loss = mf.sigmoid_cross_entropy(logit, np.full((copies, 1), target))
+        (grad,) = mf.gradients(loss, [logit])
+        got_loss, got_grad = mf.Session().run([loss, grad], {logit: np.full((copies, 1), value)})
+        x = np.longdouble(value)
+        sigmoid = 1 / (1 + np.exp(-x))
+        want_loss = np.log1p(np.exp(-abs(x))) + (max(x, 0) - x * np.longdouble(target))
+        assert abs(got_loss - want_loss) <= 4e-16 * abs(want_loss), (value, got_loss, want_loss)
+        assert np.all(abs(got_grad * copies - (sigmoid - np.longdouble(target))) <= 4.5e-16), value

@@ -252,14 +252,7 @@ def test_plan_for_is_the_plan_that_run_uses_and_runs_converted_values():
     assert plan is sess.plan_for(y, [x]) and len(sess._plans) == 1
     arrays = plan.converted([[[1, 2, 3]]])          # a nested list of ints, as run converts it
     assert arrays[0].dtype == np.float32 and arrays[0].shape == (1, 3)
-    np.testing.assert_array_equal(plan.run_converted(arrays)[0], [12.0])
-    np.testing.assert_array_equal(plan.run_converted([np.ones((2, 3), np.float32)])[0], value)
+    np.testing.assert_array_equal(plan.run(arrays)[0], [12.0])
+    np.testing.assert_array_equal(plan.run([np.ones((2, 3), np.float32)])[0], value)
     with pytest.raises(mf.FeedError, match=r"shape \(2, 2\) into placeholder 'x'"):
         plan.converted([np.ones((2, 2))])
-
-
-def test_run_converted_names_the_op_that_failed():
-    a = mf.placeholder((None, 3), name="a")
-    plan = mf.Session().plan_for(mf.reshape(a, (-1, 2), name="flat"), [a])
-    with pytest.raises(ValueError, match=r"Reshape op 'flat'"):
-        plan.run_converted(plan.converted([np.ones((1, 3))]))

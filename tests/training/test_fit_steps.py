@@ -12,10 +12,10 @@ from microflow.core.ops.base import apply
 from microflow.core.ops.state import AssignAdd
 
 
-def model(rows_shape=(None, 2), dtype="float32"):
+def model(rows_shape=(None, 2)):
     """A small relu MLP with fixed starting weights: (x, y, loss, train, variables)."""
     mf.set_seed(0)
-    x = mf.placeholder(rows_shape, dtype=dtype, name="x")
+    x = mf.placeholder(rows_shape, name="x")
     y = mf.placeholder((rows_shape[0],), dtype="int64", name="y")
     logits = mf.layers.dense(mf.layers.dense(x, 5, activation=mf.relu), 3)
     loss = mf.softmax_cross_entropy(logits, y)
@@ -28,10 +28,10 @@ def data(rows=40, seed=0):
     return X.astype("float32")[:rows], Y[:rows]
 
 
-def bare_loop(arrays, batch, epochs=1, dtype="float32"):
+def bare_loop(arrays, batch, epochs=1, rows_shape=(None, 2)):
     """The weights and per-epoch mean losses after Session.run over the batches in order."""
     mf.reset_default_graph()
-    x, y, loss, train, variables = model(dtype=dtype)
+    x, y, loss, train, variables = model(rows_shape)
     sess = mf.Session()
     losses = []
     for X, Y in arrays:
@@ -101,7 +101,7 @@ def test_a_value_that_does_not_fit_the_placeholder_still_names_it():
 
 def test_a_placeholder_of_a_fixed_batch_size_trains_in_batches_of_that_size():
     X, Y = data(rows=32)
-    weights, _ = bare_loop([(X, Y)], batch=8)
+    weights, _ = bare_loop([(X, Y)], batch=8, rows_shape=(8, 2))
     mf.reset_default_graph()
     x, y, loss, train, variables = model(rows_shape=(8, 2))
     mf.train.fit(mf.Session(), train, loss, {x: X, y: Y}, epochs=1, batch_size=8,

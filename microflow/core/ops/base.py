@@ -46,6 +46,8 @@ class Op:
     writes = ()             # the inputs a stateful op writes into (a fed one is copied first)
     views = False           # the output may share memory with an input (a view, or the input
                             # itself): a fetched one is copied, so that the caller owns it
+    takes_out = False       # forward(..., out=) writes into any array of the output's shape and
+                            # dtype (a ufunc's does): a plan may give it a buffer it keeps
 
     @property
     def type_name(self):
@@ -61,7 +63,9 @@ class Op:
     def inline(self, args, into):
         """Python source calling numpy directly, ``(expression, {name: function})``, that a
         generated plan may write in place of ``forward(*args)`` (``out=into`` when ``into``
-        names an input), saving the call of ``forward`` itself; None when there is none."""
+        names an input), saving the call of ``forward`` itself; None when there is none.
+        ``(expression, functions, "statement")`` is an expression run for its effect alone,
+        for an op whose output is None (an update)."""
         return None
 
     def infer(self, *inputs):
@@ -71,6 +75,28 @@ class Op:
     def attributes(self):
         """The op's settings (axis, shape...), shown in drawings and error messages."""
         return {k: v for k, v in vars(self).items() if not k.startswith("_") and not callable(v)}
+
+
+def typed_constant(value, dtype):
+    """``(name, array)``: ``value`` as a read-only 0-d array of ``dtype`` and the name a
+    generated plan gives it: numpy takes such an operand as is, where a Python number or a
+    numpy scalar costs a conversion (a third of a microsecond, as much as a small kernel)."""
+    dtype = np.dtype(dtype)
+    array = np.asarray(value, dtype)
+    array.flags.writeable = False
+    return f"_{str(value).replace('-', 'minus_').replace('.', '_')}_{dtype.name}", array
+
+
+_KEYWORD_OUT = (np.maximum, np.minimum)     # numpy deprecates their positional out
+
+
+def into_clause(into, ufunc=None):
+    """The out argument of an inline ufunc call writing into the input ``into`` (or nothing):
+    positional, which numpy parses faster than ``out=``, except for ``ufunc`` np.maximum or
+    np.minimum (where numpy deprecates it)."""
+    if not into:
+        return ""
+    return f", out={into}" if ufunc in _KEYWORD_OUT else f", {into}"
 
 
 def apply(op, inputs, name=None):

@@ -15,6 +15,7 @@ import math
 import numpy as np
 
 _NARROW = 16    # up to this many columns, a row max is a loop of np.maximum over columns
+_max = np.maximum.reduce         # ndarray.max() without its Python wrapper
 
 
 @functools.lru_cache(maxsize=64)
@@ -24,12 +25,35 @@ def ones(n, dtype):
     return array
 
 
+@functools.lru_cache(maxsize=64)
+def constant(value, dtype):
+    """``value`` as a read-only 0-d array of ``dtype``: the operand numpy takes fastest (a
+    Python number or a numpy scalar is converted on every call)."""
+    array = np.asarray(value, dtype)
+    array.flags.writeable = False
+    return array
+
+
+FEW = 32        # up to this many elements, Python's math beats a numpy call's set-up
+
+
+def total(a):
+    """The sum of all of ``a``'s elements in its dtype: numpy's pairwise sum, or for a few
+    elements math.fsum (exactly rounded, and four times faster for four)."""
+    if a.size <= FEW:
+        try:
+            return a.dtype.type(math.fsum(a.flat))
+        except (ValueError, OverflowError):     # inf - inf, or an overflow on the way
+            pass
+    return np.add.reduce(a, axis=None)
+
+
 def sum_leading(a, count):
     """``a`` summed over its first ``count`` axes."""
     if count == 0:
         return a
-    if a.dtype.kind == "f" and a.flags.c_contiguous and a.size:
-        rows = math.prod(a.shape[:count])
+    if a.dtype.kind == "f" and a.size and (a.flags.c_contiguous or a.ndim == 2 == count + 1):
+        rows = math.prod(a.shape[:count])       # (a 2-D array reshapes to itself: any layout)
         return (ones(rows, a.dtype) @ a.reshape(rows, -1)).reshape(a.shape[count:])
     return a.sum(axis=tuple(range(count)))
 
@@ -54,12 +78,14 @@ def row_sum(a, keepdims=True):
 def row_max(a, keepdims=True):
     """Max over the last axis."""
     columns = a.shape[-1]
-    if 1 < columns <= _NARROW and a.ndim >= 2:      # a vector's columns are numbers, not arrays
+    # (a Fortran-ordered array's rows of more than two reduce fast along its long columns;
+    # a vector's columns are numbers)
+    if 1 < columns <= _NARROW and a.ndim >= 2 and (columns == 2 or not _fortran(a)):
         out = np.maximum(a[..., 0], a[..., 1])
         for j in range(2, columns):
             np.maximum(out, a[..., j], out=out)
         return out[..., None] if keepdims else out
-    return a.max(axis=-1, keepdims=keepdims)
+    return _max(a, axis=-1, keepdims=keepdims)
 
 
 @functools.lru_cache(maxsize=64)
@@ -69,14 +95,13 @@ def _row_starts(n, k):
     return starts
 
 
-_max = np.maximum.reduce         # ndarray.max() without its Python wrapper
 _UNSIGNED = {}                   # labels' dtype -> the unsigned one of its width
 
 
-def label_positions(labels, classes):
-    """Flat indices of ``(n, labels[n])`` in a C-contiguous (N, classes) array; raises
-    ValueError for a label outside 0..classes-1 (checked in one pass: a negative label is
-    huge as an unsigned integer)."""
+def label_positions(labels, classes, fortran=False):
+    """Flat indices of ``(n, labels[n])`` in an (N, classes) array laid out in C order (or in
+    Fortran order, column after column); raises ValueError for a label outside 0..classes-1
+    (checked in one pass: a negative label is huge as an unsigned integer)."""
     unsigned = _UNSIGNED.get(labels.dtype)
     if unsigned is None:                # e.g. uint8 labels, or another byte order
         unsigned = _UNSIGNED[labels.dtype] = np.dtype(labels.dtype.str.replace("i", "u"))
@@ -84,16 +109,35 @@ def label_positions(labels, classes):
         bad = labels[(labels < 0) | (labels >= classes)][0]
         raise ValueError(f"labels hold class {bad}, but the logits have only {classes} "
                          f"classes (0..{classes - 1})")
+    if fortran:
+        return labels * len(labels) + _row_starts(len(labels), 1)
     return _row_starts(len(labels), classes) + labels
+
+
+def _fortran(a):
+    return a.flags.f_contiguous and not a.flags.c_contiguous
+
+
+def flat(a):
+    """``a`` as a 1-D array in its memory order: a view when ``a`` is C- or Fortran-contiguous
+    (as every ufunc result is), a copy otherwise (which a write would not reach)."""
+    return a.ravel(order="F" if _fortran(a) else "C")
+
+
+def labeled(a, labels):
+    """``(flat(a), positions)``: the indices of the (N, classes) array ``a``'s
+    ``(n, labels[n])`` entries in its flat array."""
+    return flat(a), label_positions(labels, a.shape[1], _fortran(a))
 
 
 def subtract_at_labels(a, labels, value=1):
     """``a[n, labels[n]] -= value`` for every row n of the (N, classes) array ``a``, in place."""
-    if a.flags.c_contiguous:                # then reshape(-1) is a view, and the write lands
+    if a.flags.c_contiguous or a.flags.f_contiguous:    # then the flat array is a view
+        flat, positions = labeled(a, labels)
         # ufunc.at: one pass, several times faster than a fancy-indexed read, subtract, write
         # (with the value in a's dtype: a Python int or a float of another width takes a
         # slow casting loop, 40 times slower)
-        np.subtract.at(a.reshape(-1), label_positions(labels, a.shape[1]), a.dtype.type(value))
+        np.subtract.at(flat, positions, a.dtype.type(value))
     else:
         label_positions(labels, a.shape[1])             # the same range check
         a[np.arange(len(a)), labels] -= value
@@ -116,4 +160,4 @@ def rows(a):
 
 def mean(vector):
     """The mean of a 1-D array (NoRows when it is empty)."""
-    return np.add.reduce(vector) / rows(vector)
+    return total(vector) / rows(vector)

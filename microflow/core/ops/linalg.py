@@ -5,21 +5,22 @@ from __future__ import annotations
 import numpy as np
 
 from microflow.core.errors import ShapeError
-from microflow.core.ops.base import Op, apply, broadcast_shapes, format_shape, register, result_dtype
+from microflow.core.ops.base import Op, apply, broadcast_shapes, format_shape, into_clause, \
+    register, result_dtype
 from microflow.core.ops.reduce import sum_to
 from microflow.core.ops.shape import expand_dims, reshape_like, swap_last_axes
 
 
-def _transposed_a(a, b):
-    return np.matmul(a.T, b)
+def _transposed_a(a, b, out=None):
+    return np.matmul(a.T, b, out=out)
 
 
-def _transposed_b(a, b):
-    return np.matmul(a, b.T)
+def _transposed_b(a, b, out=None):
+    return np.matmul(a, b.T, out=out)
 
 
-def _transposed_both(a, b):
-    return np.matmul(a.T, b.T)
+def _transposed_both(a, b, out=None):
+    return np.matmul(a.T, b.T, out=out)
 
 
 _KERNELS = {(False, False): np.matmul, (True, False): _transposed_a,
@@ -32,6 +33,7 @@ class MatMul(Op):
     1-D operands are vectors, leading axes broadcast)"""
 
     fresh = True
+    takes_out = True        # forward(a, b, out=) writes into any array of the output's shape
 
     # Only the leading (batch) axes of 3-D and higher operands broadcast; the rule below sums
     # them back itself, so the gradient walk does not mistake the matrix axes for broadcast.
@@ -46,7 +48,23 @@ class MatMul(Op):
             return None                         # forward is np.matmul itself
         a, b = (f"{arg}.T" if flag else arg
                 for arg, flag in zip(args, (self.transpose_a, self.transpose_b)))
-        return f"_matmul({a}, {b})", {"_matmul": np.matmul}
+        return f"_matmul({a}, {b}{into_clause(into)})", {"_matmul": np.matmul}
+
+    def forward_batch_minor(self, a, b):
+        """``forward`` of 2-D operands computed as (op(b).T @ op(a).T).T: the same product,
+        laid out column after column (Fortran order), so that the (rows, few columns) result
+        is a few long contiguous columns, which the bias adds, activations and softmax after
+        it stream through (numpy broadcasts a (rows, 1) or (columns,) operand over C-ordered
+        rows of a few numbers many times slower)."""
+        a = a if self.transpose_a else a.T
+        b = b if self.transpose_b else b.T
+        return np.matmul(b, a).T
+
+    def inline_batch_minor(self, args):
+        """``forward_batch_minor`` as source for a generated plan."""
+        a, b = (arg if flag else f"{arg}.T"
+                for arg, flag in zip(args, (self.transpose_a, self.transpose_b)))
+        return f"_matmul({b}, {a}).T", {"_matmul": np.matmul}
 
     def infer(self, a, b):
         if a.ndim == 0 or b.ndim == 0:

@@ -6,7 +6,8 @@ import numpy as np
 
 from microflow.core.errors import ShapeError
 from microflow.core.graph import Tensor, as_tensor
-from microflow.core.ops.base import Op, apply, broadcast_shapes, register, result_dtype
+from microflow.core.ops.base import Op, apply, broadcast_shapes, into_clause, register, \
+    result_dtype, typed_constant
 from microflow.core.ops.shape import zeros_like
 
 
@@ -212,6 +213,17 @@ class TanhGrad(Op):
             return factor
         return np.multiply(g, factor, out=out)
 
+    def infer(self, g, y):
+        self._one, self._array = typed_constant(1, g.dtype), bool(g.shape)
+        return g.shape, g.dtype
+
+    def inline(self, args, into):
+        if not self._array:                     # numpy's scalar arithmetic gives no 0-d array
+            return None
+        (one, value), (g, y) = self._one, args
+        return f"_multiply({g}, _subtract({one}, _multiply({y}, {y})){into_clause(into)})", \
+            {"_multiply": np.multiply, "_subtract": np.subtract, one: value}
+
     def backward(self, grad, g, y, out):
         # d/dy [g (1 - y**2)] = -2 g y
         return tanh_grad(grad, y), multiply(multiply(grad, g), multiply(y, -2))
@@ -227,9 +239,14 @@ class Relu(Op):
     def forward(self, a, out=None):
         return np.maximum(a, 0, out=out, dtype=a.dtype)
 
+    def infer(self, a):
+        self._zero = typed_constant(0, a.dtype)
+        return a.shape, a.dtype
+
     def inline(self, args, into):
-        return f"_maximum({args[0]}, 0{f', out={into}' if into else ''}, dtype={args[0]}.dtype)", \
-            {"_maximum": np.maximum}
+        zero, value = self._zero          # 0 in the array's dtype: no conversion, no dtype=
+        return f"_maximum({args[0]}, {zero}{into_clause(into, np.maximum)})", \
+            {"_maximum": np.maximum, zero: value}
 
     def backward(self, grad, a, out):
         return (relu_grad(grad, out),)
@@ -245,10 +262,15 @@ class ReluGrad(Op):
     def forward(self, g, y, out=None):
         return np.multiply(g, y > 0, out=out, dtype=g.dtype)
 
+    def infer(self, g, y):
+        self._zero = typed_constant(0, y.dtype)
+        return g.shape, g.dtype
+
     def inline(self, args, into):
-        g, y = args
-        return f"_multiply({g}, {y} > 0{f', out={into}' if into else ''}, dtype={g}.dtype)", \
-            {"_multiply": np.multiply}
+        (zero, value), (g, y) = self._zero, args
+        # g times a bool array is g's dtype already: dtype= would only slow the call down
+        return f"_multiply({g}, _greater({y}, {zero}){into_clause(into)})", \
+            {"_multiply": np.multiply, "_greater": np.greater, zero: value}
 
     def backward(self, grad, g, y, out):
         # Linear in g; the step in y has derivative 0 wherever it is defined.

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from microflow.core.errors import ShapeError
@@ -126,8 +128,8 @@ class SoftmaxCrossEntropy(_SoftmaxCrossEntropyShapes, Op):
         shifted = logits - kernels.row_max(logits)
         log_sum_exp = np.log(kernels.row_sum(np.exp(shifted), keepdims=False))
         if self.sparse:
-            picked = shifted.reshape(-1)[kernels.label_positions(labels, logits.shape[1])]
-            log_sum_exp -= picked
+            flat, positions = kernels.labeled(shifted, labels)
+            log_sum_exp -= flat[positions]
             return kernels.mean(log_sum_exp)
         # A masked logit (-inf) meets a label of 0 there: 0 * -inf, taken as 0 below.
         with np.errstate(invalid="ignore"):
@@ -145,16 +147,18 @@ class SoftmaxCrossEntropy(_SoftmaxCrossEntropyShapes, Op):
         positions) for the SoftmaxCrossEntropyGrad a plan pairs with it: the gradient then
         costs three in-place passes instead of a second softmax."""
         if not self.sparse:         # label rows (soft, masked): forward's own path, bit for bit
-            return self.forward(logits, labels), (_softmax(logits, axis=1), None)
+            return self.forward(logits, labels), (_softmax(logits, axis=1), None, None)
         self.rows(logits, labels)
         shifted = logits - kernels.row_max(logits)
         probabilities = np.exp(shifted)
         total = kernels.row_sum(probabilities, keepdims=False)
         log_sum_exp = np.log(total)
         probabilities /= total[:, None]         # the same passes as _softmax: the same bits
-        positions = kernels.label_positions(labels, logits.shape[1])
-        log_sum_exp -= shifted.reshape(-1)[positions]
-        return kernels.mean(log_sum_exp), (probabilities, positions)
+        flat, positions = kernels.labeled(shifted, labels)
+        log_sum_exp -= flat[positions]
+        # probabilities has shifted's layout (a ufunc's result), so the same positions in its
+        # own flat view, which is a view: the gradient writes through it
+        return kernels.mean(log_sum_exp), (probabilities, kernels.flat(probabilities), positions)
 
     def infer(self, logits, labels):
         self.check(logits, labels)
@@ -182,7 +186,7 @@ class SoftmaxCrossEntropyGrad(_SoftmaxCrossEntropyShapes, Op):
         else:
             out *= kernels.row_sum(labels)      # a row of soft or masked (all 0) labels
             out -= labels
-        out *= g / rows
+        out *= float(g) / rows                  # as forward_saved does: the same bits
         return out
 
     saved_from = "SoftmaxCrossEntropy"      # a plan may hand this op that op's softmax
@@ -190,14 +194,14 @@ class SoftmaxCrossEntropyGrad(_SoftmaxCrossEntropyShapes, Op):
     def forward_saved(self, saved, g, logits, labels):
         """``forward``, from the softmax SoftmaxCrossEntropy saved on the same inputs (which
         it also checked): written into that array, which has no other user."""
-        out, positions = saved
+        out, flat, positions = saved
         if self.sparse:
-            # ufunc.at on the loss's own C-contiguous array, the 1 in its dtype: one fast pass
-            np.subtract.at(out.reshape(-1), positions, out.dtype.type(1))
+            # ufunc.at on a flat view of the loss's own array, the 1 in its dtype: one fast pass
+            np.subtract.at(flat, positions, out.dtype.type(1))
         else:
             out *= kernels.row_sum(labels)
             out -= labels
-        out *= g / len(logits)
+        out *= float(g) / len(logits)           # a Python float: numpy's 0-d arithmetic is slower
         return out
 
     def infer(self, g, logits, labels):
@@ -243,12 +247,14 @@ class SigmoidCrossEntropy(_SigmoidCrossEntropyShapes, Op):
     """out = mean[max(x, 0) - x z + log(1 + e ** -|x|)]: cross-entropy of sigmoid(x), fused"""
 
     def forward(self, x, z):
+        return self.forward_saving(x, z)[0]
+
+    def forward_saving(self, x, z):
+        """The loss, and what the SigmoidCrossEntropyGrad a plan pairs with it makes
+        sigmoid(x) from (``_sigmoid_losses``): the two then share their passes."""
         size = self.size(x, z)
-        loss = _sigmoid_cross_entropies(x, z)
-        total = np.add.reduce(loss, axis=None) / size
-        if total != total and np.isinf(x).any():
-            total = np.add.reduce(_at_infinite_logits(loss, x, z), axis=None) / size
-        return total
+        total, saved = _sigmoid_losses(x, z)
+        return total / size, saved
 
     def infer(self, x, z):
         self.check(x, z)
@@ -257,6 +263,64 @@ class SigmoidCrossEntropy(_SigmoidCrossEntropyShapes, Op):
     def backward(self, grad, x, z, out):
         d_targets = multiply(negative(x), divide_by_count(grad, x))
         return sigmoid_cross_entropy_grad(grad, x, z), d_targets
+
+
+def _sigmoid_losses(x, z):
+    """``(sum of the losses, saved)``: what the gradient makes sigmoid(x) from is the list of
+    them for a few logits (Python floats: a numpy call costs more than arithmetic on a few
+    numbers), ``(min(x, 0), log(1 + e ** -|x|))`` for more (``_sigmoid_parts``), or None
+    where some logit or target is infinite or NaN (the loss then taken the careful way)."""
+    if x.size <= kernels.FEW:
+        few = _sigmoid_few(x, z)
+        if few is not None:
+            return few
+    x, z = (x.reshape(1), z.reshape(1)) if not x.ndim else (x, z)  # arrays, never numbers
+    parts = _sigmoid_parts(x)
+    if parts is None:                           # an infinite or NaN logit: the careful way
+        loss = _sigmoid_cross_entropies(x, z)
+        total = np.add.reduce(loss, axis=None)
+        if total != total and np.isinf(x).any():
+            total = np.add.reduce(_at_infinite_logits(loss, x, z), axis=None)
+        return total, None
+    negative, positive, soft = parts
+    loss = x * z
+    np.subtract(positive, loss, out=loss)       # max(x, 0) - x z: exact for 0/1 targets
+    loss += soft
+    return kernels.total(loss), (negative, soft)
+
+
+def _sigmoid_few(x, z):
+    """``_sigmoid_losses`` of a few logits, by the same formulas in Python floats (the
+    sigmoids a list); None unless the losses are finite."""
+    losses, sigmoids = [], []
+    for value, target in zip(x.ravel().tolist(), z.ravel().tolist()):
+        negative = value if value < 0 else 0.0
+        positive = value - negative
+        soft = math.log1p(math.exp(negative - positive))
+        losses.append((positive - value * target) + soft)
+        sigmoids.append(math.exp(negative - soft))
+    try:
+        total = math.fsum(losses)
+    except (ValueError, OverflowError):         # inf - inf, or an overflow on the way
+        return None
+    return (x.dtype.type(total), sigmoids) if math.isfinite(total) else None
+
+
+def _sigmoid_parts(x):
+    """``(min(x, 0), max(x, 0), log(1 + e ** -|x|))`` for finite logits (None when one is
+    infinite or NaN): the loss is max(x, 0) - x z + log(1 + e ** -|x|), and sigmoid(x) =
+    e ** (min(x, 0) - log(1 + e ** -|x|)), accurate to a few ulps on both sides of 0 (where
+    1 / (1 + e ** -x) is only for x > 0). All three are exact splits of x: no cancellation."""
+    # sum x**2 is finite unless some x is infinite or NaN (or the sum overflows): one BLAS
+    # pass that spares the errstate block the infinite case needs
+    if not math.isfinite(np.vdot(x, x)):
+        return None
+    # 0 as a 0-d array of x's dtype: no conversion (a Python 0 costs as much as a small kernel)
+    negative = np.minimum(x, kernels.constant(0, x.dtype))
+    positive = x - negative
+    soft = negative - positive                  # -|x|
+    np.exp(soft, out=soft)
+    return negative, positive, np.log1p(soft, out=soft)
 
 
 def _sigmoid_cross_entropies(x, z):
@@ -297,13 +361,31 @@ class SigmoidCrossEntropyGrad(_SigmoidCrossEntropyShapes, Op):
     broadcasts = (0,)       # the scalar g
 
     def forward(self, g, x, z):
+        return self.forward_saved(_sigmoid_losses(x, z)[1], g, x, z)
+
+    saved_from = "SigmoidCrossEntropy"      # a plan may hand this op that op's parts
+
+    def forward_saved(self, saved, g, x, z):
+        """``forward``, from the parts SigmoidCrossEntropy saved on the same inputs: written
+        into its min(x, 0), which has no other user."""
         size = self.size(x, z)
-        out = np.asarray(np.multiply(x, 0.5, dtype=x.dtype))    # an array, for 0-d x too
-        np.tanh(out, out=out)                    # sigmoid(x) = (1 + tanh(x / 2)) / 2
-        out += 1
-        out *= 0.5
+        if type(saved) is list:                 # the sigmoids of a few logits
+            scale = float(g) / size
+            return np.array([(sigmoid - target) * scale for sigmoid, target in
+                             zip(saved, z.ravel().tolist())], x.dtype).reshape(x.shape)
+        if not x.ndim:
+            return self.forward_saved(saved, g, x.reshape(1), z.reshape(1)).reshape(())
+        if saved is None:                       # an infinite or NaN logit
+            out = np.multiply(x, 0.5, dtype=x.dtype)
+            np.tanh(out, out=out)               # sigmoid(x) = (1 + tanh(x / 2)) / 2
+            out += 1
+            out *= 0.5
+        else:
+            out, soft = saved                   # min(x, 0), log(1 + e ** -|x|)
+            out -= soft
+            np.exp(out, out=out)
         out -= z
-        out *= g / size
+        out *= float(g) / size                  # a Python float: numpy's 0-d arithmetic is slower
         return out
 
     def infer(self, g, x, z):
@@ -328,7 +410,8 @@ class SoftmaxCrossEntropyPerExample(_SoftmaxCrossEntropyShapes, Op):
         shifted = logits - kernels.row_max(logits)
         log_sum_exp = np.log(kernels.row_sum(np.exp(shifted), keepdims=False))
         if self.sparse:
-            log_sum_exp -= shifted.reshape(-1)[kernels.label_positions(labels, logits.shape[1])]
+            flat, positions = kernels.labeled(shifted, labels)
+            log_sum_exp -= flat[positions]
             return log_sum_exp
         return log_sum_exp * kernels.row_sum(labels, False) - kernels.row_sum(labels * shifted,
                                                                               False)

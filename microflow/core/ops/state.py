@@ -73,8 +73,10 @@ class ApplySGD(Update):
     def inline(self, args, into):
         if not self.folded:
             return None
-        return f"(_subtract({args[0]}, {args[1]}, out={args[0]}), None)[1]", \
-            {"_subtract": np.subtract}          # the update's own output is None
+        # a statement: the update's own output is None (out= as the third argument, which
+        # numpy parses faster than the keyword)
+        return f"_subtract({args[0]}, {args[1]}, {args[0]})", {"_subtract": np.subtract}, \
+            "statement"
 
     def forward(self, w, g, lr):
         if w.size < 4096:           # small: a temporary costs less than the buffer's upkeep
