@@ -179,8 +179,8 @@ def fit(sess, train_op, loss, feeds, epochs, batch_size=None, shuffle=True, vali
 
     Notes
     -----
-    A step costs what ``Session.run`` would: the data is converted once per call and the
-    Session's plan runs on its batches directly. Called again with the same Session, training
+    Each step runs the Session's compiled plan on its batch directly (no ``Session.run``
+    look-up), the data converted once per call. Called again with the same Session, training
     op, loss, metrics and fed Tensors (one epoch at a time, say), ``fit()`` reuses the step it
     made (made again only if the graph grew), and the batches of the same unshuffled arrays.
     """
@@ -206,7 +206,8 @@ def fit(sess, train_op, loss, feeds, epochs, batch_size=None, shuffle=True, vali
         for epoch in range(1, epochs + 1):
             batches = feeding.shuffled(rng.permutation(rows)) if shuffle else \
                 feeding.in_order()
-            totals = _train_epoch(feeding.run, batches, feeding.counts, epoch, 1 + len(metrics))
+            totals = _train_epoch(steps.plan.run, batches, feeding.counts, epoch,
+                                  1 + len(metrics))
             logs = {"loss": totals[0] / rows}
             if metrics:
                 logs.update({name: total / rows for name, total in zip(metrics, totals[1:])})
@@ -251,8 +252,7 @@ class _Steps:
         if not whole and last is not None and last.batch_size == batch_size and \
                 last.kinds == kinds and all(a is b for a, b in zip(last.arrays, data)):
             return last
-        feeding = _Feeding(self.plan.run, self._converted(data, whole), len(data), batch_size,
-                           kinds)
+        feeding = _Feeding(self._converted(data, whole), len(data), batch_size, kinds)
         if not whole and all(a is b for a, b in zip(feeding.arrays, data)):  # views, not copies
             self._last = feeding        # (it keeps the arrays alive, as its views would)
         return feeding
@@ -269,12 +269,11 @@ class _Steps:
 
 
 class _Feeding:
-    """How fit() feeds one data set: ``run(values)`` runs a step, ``arrays`` are the fed
-    values as the plan takes them (the ``sliced`` ones first), ``counts`` the rows of every
-    step."""
+    """How fit() feeds one data set to its plan: ``arrays`` are the fed values as the plan
+    takes them (the ``sliced`` ones first), ``counts`` the rows of every step."""
 
-    def __init__(self, run, arrays, sliced, batch_size, kinds):
-        self.run, self.arrays, self.sliced, self.batch_size = run, arrays, sliced, batch_size
+    def __init__(self, arrays, sliced, batch_size, kinds):
+        self.arrays, self.sliced, self.batch_size = arrays, sliced, batch_size
         self.kinds = kinds              # the sliced arrays' shapes and dtypes, as given
         rows = len(arrays[0])
         self.counts = [min(batch_size, rows - start) for start in range(0, rows, batch_size)]
