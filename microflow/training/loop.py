@@ -200,8 +200,7 @@ def fit(sess, train_op, loss, feeds, epochs, batch_size=None, shuffle=True, vali
     context = _Context(sess, variables, history)
     for callback in callbacks:
         callback.on_train_begin(context)
-    bar = progress_bar(epochs, "training", "epoch", enabled=progress)
-    every = max(1, epochs // 20)
+    bar = progress_bar(epochs, "training", "epoch") if progress else None
     try:
         for epoch in range(1, epochs + 1):
             batches = feeding.shuffled(rng.permutation(rows)) if shuffle else \
@@ -217,7 +216,7 @@ def fit(sess, train_op, loss, feeds, epochs, batch_size=None, shuffle=True, vali
             for callback in callbacks:
                 callback.on_epoch_end(epoch, logs, context)
             if bar is not None:
-                if epoch % every == 0 or epoch == epochs or context.stop:
+                if epoch % max(1, epochs // 20) == 0 or epoch == epochs or context.stop:
                     bar.write(full_line(f"epoch {epoch}/{epochs}", logs), file=bar.fp)
                 bar.set_postfix({k: short(v) for k, v in logs.items() if k.endswith("loss")},
                                 refresh=False)
@@ -247,12 +246,15 @@ class _Steps:
     def feed(self, data, whole, batch_size):
         """The ``_Feeding`` of the arrays ``data`` (sliced into batches) and the values fed
         ``whole``; the last one again for the same arrays, unchanged, and batch size."""
-        kinds = [(a.shape, a.dtype) for a in data]
         last = self._last
-        if not whole and last is not None and last.batch_size == batch_size and \
-                last.kinds == kinds and all(a is b for a, b in zip(last.arrays, data)):
-            return last
-        feeding = _Feeding(self._converted(data, whole), len(data), batch_size, kinds)
+        if not whole and last is not None and last.batch_size == batch_size:
+            for array, given, (shape, dtype) in zip(data, last.arrays, last.kinds):
+                if array is not given or array.shape != shape or array.dtype != dtype:
+                    break
+            else:
+                return last
+        feeding = _Feeding(self._converted(data, whole), len(data), batch_size,
+                           [(a.shape, a.dtype) for a in data])
         if not whole and all(a is b for a, b in zip(feeding.arrays, data)):  # views, not copies
             self._last = feeding        # (it keeps the arrays alive, as its views would)
         return feeding
