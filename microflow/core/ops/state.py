@@ -253,14 +253,16 @@ class CheckFinite(Op):
         # weights) share one sum; the others have one each.
         sizes = [static_size(t.shape) for t in inputs]
         known = [i for i, n in enumerate(sizes) if n is not None and n <= _TOGETHER]
-        self._scalars = tuple(i for i in known if inputs[i].shape == ())
-        self._small = tuple(i for i in known if i not in self._scalars)
         self._large = tuple(i for i in range(len(inputs)) if i not in known)
-        dtypes = {inputs[i].dtype for i in self._small}
-        if len(dtypes) == 1 and dtypes <= set(_CODES):
+        small = [i for i in known if inputs[i].shape != ()]
+        dtypes = {inputs[i].dtype for i in small}
+        if len(dtypes) == 1 and dtypes <= set(_CODES):       # scalars of that dtype join them
             dtype = dtypes.pop()
+            small = [i for i in known if inputs[i].dtype == dtype]
             self._code = _CODES[dtype]
-            self._bytes = sum(sizes[i] for i in self._small) * dtype.itemsize
+            self._bytes = sum(sizes[i] for i in small) * dtype.itemsize
+        self._small = tuple(small)
+        self._scalars = tuple(i for i in known if i not in small)
         return inputs[0].shape, inputs[0].dtype
 
     def inline(self, args, into):
