@@ -185,16 +185,26 @@ def fit(sess, train_op, loss, feeds, epochs, batch_size=None, shuffle=True, vali
     made (made again only if the graph grew), and the batches of the same unshuffled arrays.
     """
     metrics = dict(metrics or {})
-    rows, fixed, batched = _split_feeds(feeds, "fit()")
-    fixed.update(_training_only(train_feeds, feeds))
+    named = (train_op, loss, *metrics.values(), None, *feeds, None, *feeds.values())
+    last = None if train_feeds else _LAST_CALLS.get(sess)
+    given_batch_size = batch_size
+    if last is not None and last.repeats(named, batch_size):
+        steps, feeding = last.steps, last.feeding       # checked as when they were made
+    else:
+        rows, fixed, batched = _split_feeds(feeds, "fit()")
+        fixed.update(_training_only(train_feeds, feeds))
+        batch_size = rows if batch_size is None else int(batch_size)
+        if batch_size < 1:
+            raise ValueError(f"batch_size must be at least 1, got {batch_size}")
+        steps = _steps(sess, train_op, loss, metrics, [*batched, *fixed])
+        feeding = steps.feed(list(batched.values()), list(fixed.values()), batch_size)
+        if not fixed and steps.last is feeding and \
+                all(a is b for a, b in zip(feeds.values(), feeding.arrays)):
+            _LAST_CALLS[sess] = _Call(named, given_batch_size, steps, feeding)
+    rows, batch_size = len(feeding.arrays[0]), feeding.batch_size
     if validation is not None:
         _split_feeds(validation, "fit()'s validation")
-    batch_size = rows if batch_size is None else int(batch_size)
-    if batch_size < 1:
-        raise ValueError(f"batch_size must be at least 1, got {batch_size}")
     rng = as_generator(seed) if shuffle else None     # a Generator costs as much as a step
-    steps = _steps(sess, train_op, loss, metrics, [*batched, *fixed])
-    feeding = steps.feed(list(batched.values()), list(fixed.values()), batch_size)
     variables = [v for v in loss.graph.variables if v.trainable] if callbacks else []
     history = History()
     context = _Context(sess, variables, history)
@@ -241,12 +251,12 @@ class _Steps:
         self.plan = sess.plan_for([grouped, _guard(loss, grouped), *metrics], fed)
         graph = loss.graph      # what changes when Tensors or update ops are added to it:
         self.graph_size = (len(graph.tensors), len(graph.update_ops))
-        self._last = None       # the _Feeding of the last data, reused for the same arrays
+        self.last = None        # the _Feeding of the last data, reused for the same arrays
 
     def feed(self, data, whole, batch_size):
         """The ``_Feeding`` of the arrays ``data`` (sliced into batches) and the values fed
         ``whole``; the last one again for the same arrays, unchanged, and batch size."""
-        last = self._last
+        last = self.last
         if not whole and last is not None and last.batch_size == batch_size:
             for array, given, (shape, dtype) in zip(data, last.arrays, last.kinds):
                 if array is not given or array.shape != shape or array.dtype != dtype:
@@ -256,7 +266,7 @@ class _Steps:
         feeding = _Feeding(self._converted(data, whole), len(data), batch_size,
                            [(a.shape, a.dtype) for a in data])
         if not whole and all(a is b for a, b in zip(feeding.arrays, data)):  # views, not copies
-            self._last = feeding        # (it keeps the arrays alive, as its views would)
+            self.last = feeding         # (it keeps the arrays alive, as its views would)
         return feeding
 
     def _converted(self, data, whole):
@@ -296,6 +306,36 @@ class _Feeding:
         for start in range(0, len(order), size):
             rows = order[start:start + size]
             yield [a[rows] for a in data] + whole
+
+
+class _Call:
+    """A fit() call on a Session that fed only arrays to slice, as the Tensors and arrays it
+    named, its batch size, and the step and feeding it made of them."""
+
+    def __init__(self, named, batch_size, steps, feeding):
+        self.named, self.batch_size, self.steps, self.feeding = named, batch_size, steps, feeding
+
+    def repeats(self, named, batch_size):
+        """Whether a call is this one again: the same Tensors and arrays (each the same
+        object, of the shape and dtype it had), the same batch size, and a graph that has not
+        grown."""
+        if batch_size != self.batch_size or len(named) != len(self.named):
+            return False
+        for given, known in zip(named, self.named):
+            if given is not known:
+                return False
+        graph = named[1].graph
+        if self.steps.graph_size != (len(graph.tensors), len(graph.update_ops)):
+            return False
+        for array, (shape, dtype) in zip(self.feeding.arrays, self.feeding.kinds):
+            if array.shape != shape or array.dtype != dtype:
+                return False
+        return True
+
+
+# Session -> the _Call of fit()'s last call on it: the same call again (one epoch at a time,
+# say) checks nothing but that.
+_LAST_CALLS = weakref.WeakKeyDictionary()
 
 
 # Session -> {(train_op, loss, metrics, fed Tensors): _Steps}: fit() called again (one epoch at

@@ -169,3 +169,28 @@ def test_a_learning_rate_fed_as_nan_stops_the_step():
         mf.train.fit(mf.Session(), train, loss, {x: X, y: Y, rate: np.float32(np.nan)},
                      epochs=1, progress=False)
     assert same_bits([v.value for v in variables], before)
+
+
+def test_a_call_repeated_on_a_list_changed_in_place_trains_on_the_new_values():
+    X, Y = data()
+    labels = Y.tolist()
+    _, losses = bare_loop([(X, Y), (X, 2 - Y)], batch=16)
+    mf.reset_default_graph()
+    x, y, loss, train, variables = model()
+    sess = mf.Session()
+    logged = []
+    for _ in range(2):
+        logged += mf.train.fit(sess, train, loss, {x: X, y: labels}, epochs=1, batch_size=16,
+                               shuffle=False, progress=False).loss
+        labels[:] = [2 - label for label in labels]
+    assert logged == losses
+
+
+def test_a_call_repeated_on_an_array_reshaped_in_place_is_checked_again():
+    X, Y = data(rows=32)
+    x, y, loss, train, variables = model()
+    sess = mf.Session()
+    mf.train.fit(sess, train, loss, {x: X, y: Y}, epochs=1, batch_size=8, progress=False)
+    X.shape = (32, 1, 2)
+    with pytest.raises(mf.FeedError, match=r"shape \(\d+, 1, 2\) into placeholder 'x'"):
+        mf.train.fit(sess, train, loss, {x: X, y: Y}, epochs=1, batch_size=8, progress=False)
