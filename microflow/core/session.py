@@ -9,19 +9,21 @@ with one numpy call per op and almost nothing around it.
 
 from __future__ import annotations
 
+import builtins
 import collections
 import dataclasses
 import itertools
 import linecache
 import threading
 import time
+import types
 
 import numpy as np
 
 from microflow.core.errors import FeedError, GraphError, NumericsError
 from microflow.core.graph import Const, Placeholder, Tensor, VariableOp, get_default_graph, \
     out_of_range, topological_order
-from microflow.core.ops.base import format_shape
+from microflow.core.ops.base import Op, format_shape
 from microflow.core.ops.kernels import NoRows
 from microflow.core.ops.shape import Identity, PlaceholderWithDefault, StopGradient
 from microflow.core.ops.state import Group
@@ -42,7 +44,12 @@ def _remember_source(filename, source):
         _sources.append(filename)
         while len(_sources) > _SOURCES_KEPT:
             linecache.cache.pop(_sources.popleft(), None)
-CODEGEN_LIMIT = 5000                    # longer plans are interpreted: compiling would cost more
+CODEGEN_LIMIT = 5000                    # longer plans are generated in chunks (or interpreted)
+CHUNK_STEPS = 500                       # steps per generated function of a longer plan; 0:
+                                        # a loop interprets longer plans instead
+_CHUNK_CODES_KEPT = 256                 # compiled chunk shapes kept (the newest)
+_chunk_codes = collections.OrderedDict()    # chunk source -> (code, line -> step in chunk)
+_chunk_codes_lock = threading.Lock()
 MAX_PLANS = 128                         # plans a Session keeps; the oldest goes first
 
 
@@ -175,8 +182,13 @@ class Plan:
         node = getattr(error, "microflow_node", None)
         traceback = error.__traceback__
         while node is None and traceback is not None:
-            if traceback.tb_frame.f_code.co_filename == self._filename:
+            frame = traceback.tb_frame
+            if frame.f_code.co_filename == self._filename:
                 node = self._line_nodes.get(traceback.tb_lineno)
+            elif "_chunk_lines" in frame.f_globals:     # a chunk of a long plan
+                position = frame.f_globals["_chunk_lines"].get(traceback.tb_lineno)
+                if position is not None:
+                    node = frame.f_globals["_chunk_nodes"][position]
             traceback = traceback.tb_next
         return node
 
@@ -189,56 +201,64 @@ class Plan:
         names, globals_, steps = {}, {"_check": _check_numerics}, []
         shared = set()          # Tensors whose array may be (a view of) a feed, constant or Variable
         written = set()         # feeds that an in-place kernel (an update) would write into
+        kinds = _KINDS
         for index, node in enumerate(self.order):
             op = node.operation
-            if node in fed:
+            kind = kinds.get(type(op)) or _kind(type(op))
+            if fed and node in fed:
                 names[node] = f"f{fed[node]}"
                 shared.add(node)
-            elif isinstance(op, Const | VariableOp):
+            elif kind is _STEP:
+                names[node] = name = f"t{index}"
+                steps.append(_Step(node, op.forward, [name], [names[i] for i in node.inputs]))
+                if op.views and any(i in shared for i in node.inputs):
+                    shared.add(node)
+                if op.writes:
+                    written.update(names[node.inputs[i]] for i in op.writes
+                                   if i < len(node.inputs) and names[node.inputs[i]][0] == "f")
+            elif kind is _ALIAS:
+                names[node] = names[node.inputs[0]]
+                shared.update([node] if node.inputs[0] in shared else [])
+            elif kind is _CONSTANT:
                 names[node] = f"c{index}"       # a Variable's array is updated in place
                 globals_[names[node]] = op.value if isinstance(op, Const) else node._value
                 shared.add(node)
-            elif isinstance(op, Placeholder):
+            elif kind is _PLACEHOLDER:
                 raise FeedError(_missing_feed_message(node, self.fetches))
-            elif isinstance(op, _ALIASES):
-                names[node] = names[node.inputs[0]]
-                shared.update([node] if node.inputs[0] in shared else [])
-            elif isinstance(op, Group):
-                names[node] = "None"            # its inputs run; it has nothing to compute
             else:
-                names[node] = f"t{index}"
-                steps.append(_Step(node, op.forward, [names[node]], [names[i] for i in node.inputs]))
-                if op.views and any(i in shared for i in node.inputs):
-                    shared.add(node)
-                written.update(names[node.inputs[i]] for i in op.writes
-                               if i < len(node.inputs) and names[node.inputs[i]][0] == "f")
+                names[node] = "None"            # a Group: its inputs run; it computes nothing
         kept = {names[t] for t in self.fetches}
         steps = _share_saved_values(steps)
         _work_in_place(steps, kept)
-        last_use = {}
-        for position, step in enumerate(steps):
-            for arg in step.args:
-                last_use[arg] = position
-        dead = []
-        for position, step in enumerate(steps):
-            unused = [a for a in step.args if last_use[a] == position and a[0] in "ts"
-                      and a not in kept]
-            dead.append(sorted(set(unused)) if len(unused) > 1 else unused)
+        # One walk from the end: where each value is read last, and which die at each step.
+        last_use, dead = {}, [()] * len(steps)
+        for position in range(len(steps) - 1, -1, -1):
+            unused = None
+            for arg in steps[position].args:
+                if arg not in last_use:
+                    last_use[arg] = position
+                    if arg[0] in "ts" and arg not in kept:
+                        unused = [arg] if unused is None else unused + [arg]
+            if unused is not None:
+                dead[position] = sorted(unused) if len(unused) > 1 else unused
         # Arrays the graph owns (constants, Variables, feeds) are copied before any update;
         # so are fetched views of them, right after they are made; and a feed that an update
         # would write into is copied first, so that the caller's array is never written.
         copied = sorted({names[t] for t in self.fetches if names[t][0] in "cf"})
         results = [names[t] + ("_" if names[t][0] in "cf" else "") for t in self.fetches]
         views = {names[t] for t in self.fetches if t in shared and names[t][0] == "t"}
-        for step in steps:
+        for step in steps if views else ():
             step.copy = step.outs[0] in views
         written = sorted(written)
-        if len(steps) <= CODEGEN_LIMIT and self.timings is None:
+        if self.timings is not None or (len(steps) > CODEGEN_LIMIT and CHUNK_STEPS <= 0):
+            self._function = self._interpreter(globals_, steps, dead, copied, written, results,
+                                               check_numerics)
+        elif len(steps) <= CODEGEN_LIMIT:
             self._function = self._generate(globals_, steps, dead, copied, written, results,
                                             check_numerics)
         else:
-            self._function = self._interpreter(globals_, steps, dead, copied, written, results,
-                                               check_numerics)
+            self._function = self._generate_chunks(globals_, steps, dead, copied, written,
+                                                   results, last_use, check_numerics)
 
     def _generate(self, globals_, steps, dead, copied, written, results, check_numerics):
         lines = ["def plan(feeds):"]
@@ -275,6 +295,56 @@ class Plan:
         exec(compile(self.source, self._filename, "exec"), globals_)
         return globals_["plan"]
 
+    def _generate_chunks(self, globals_, steps, dead, copied, written, results, last_use,
+                         check_numerics):
+        """The steps as generated functions of ``CHUNK_STEPS`` steps each, called one after
+        another: a function per chunk compiles in time linear in the plan (one function of
+        all steps would not), and chunks of the same shape (a long chain's, a repeated block's)
+        share one compiled code object, each with its own kernels and constants as globals.
+
+        A chunk takes the values it reads from earlier chunks (or feeds) as arguments, and
+        returns those that later chunks or the fetches need; a list of slots carries them, and
+        forgets each after the last chunk that reads it."""
+        size = CHUNK_STEPS
+        count = -(-len(steps) // size)
+        self.source = f"<a plan of {len(steps)} steps in {count} generated functions>"
+        self._filename = None
+        slot_of = {"None": 0}
+        template = [None]
+
+        def slot(name):
+            number = slot_of.get(name)
+            if number is None:
+                number = slot_of[name] = len(template)
+                template.append(globals_.get(name))
+            return number
+        fed_slots = [slot(f"f{i}") for i in range(len(self.fed))]
+        copies = [(slot(name), slot(name)) for name in written] + \
+            [(slot(name), slot(name + "_")) for name in copied]
+        result_names = set(results)
+        program = []
+        for start in range(0, len(steps), size):
+            function, inputs, outputs = _chunk(globals_, steps, dead, start,
+                                               min(start + size, len(steps)), last_use,
+                                               result_names, check_numerics)
+            released = [slot_of[name] for name in inputs if name[0] in "ts" and
+                        last_use[name] < start + size and name not in result_names]
+            program.append((function, [slot(name) for name in inputs],
+                            [slot(name) for name in outputs], released))
+        result_slots = [slot(name) for name in results]
+        self._chunks = program
+
+        def plan(feeds):
+            slots = _fill_slots(template, fed_slots, feeds, copies)
+            for function, inputs, outputs, released in program:
+                values = function(*[slots[i] for i in inputs])
+                for number, value in zip(outputs, values):
+                    slots[number] = value
+                for number in released:
+                    slots[number] = None
+            return tuple(slots[i] for i in result_slots)
+        return plan
+
     def _interpreter(self, globals_, steps, dead, copied, written, results, check_numerics):
         self.source = f"<a plan of {len(steps)} steps, run by a loop>"
         self._filename = None
@@ -300,11 +370,7 @@ class Plan:
         clock = time.perf_counter
 
         def plan(feeds):
-            slots = template.copy()
-            for slot, array in zip(fed_slots, feeds):
-                slots[slot] = array
-            for source, target in copies:
-                slots[target] = slots[source].copy()
+            slots = _fill_slots(template, fed_slots, feeds, copies)
             try:
                 for node, kernel, out, saved, args, into, unused, copy in program:
                     if timings is not None:
@@ -329,6 +395,115 @@ class Plan:
                 raise
             return tuple(slots[s] for s in result_slots)
         return plan
+
+
+def _fill_slots(template, fed_slots, feeds, copies):
+    """A run's slots: the ``template``'s values, the fed arrays, and the ``(source, target)``
+    copies that protect what the caller and the graph own."""
+    slots = template.copy()
+    for number, array in zip(fed_slots, feeds):
+        slots[number] = array
+    for source, target in copies:
+        slots[target] = slots[source].copy()
+    return slots
+
+
+def _chunk(globals_, steps, dead, start, stop, last_use, result_names, check_numerics):
+    """The function running ``steps[start:stop]``, the names of the values it takes (read
+    there, made before) and of those it returns (made there, read after ``stop`` or fetched).
+
+    Its source names values by their place in the chunk (``a0`` the first argument, ``v3`` the
+    output of its fourth step, ``k3`` that step's kernel, ``g0`` its first constant), so that
+    chunks doing the same calls on values made in the same places have the same source, which
+    is compiled once."""
+    names = {"None": "None"}        # the plan's names -> the chunk's
+    inputs, made, lines, nodes, constants = [], [], [], [], []
+    scope = {"__builtins__": builtins, "_check": _check_numerics, "_chunk_nodes": nodes}
+    positions = {}                  # line -> step in chunk, to name a failing op
+
+    def local_name(name):           # a name met for the first time: an argument or a global
+        if name in globals_:        # a constant or Variable
+            local = f"g{len(constants)}"
+            constants.append(name)
+            scope[local] = globals_[name]
+        else:
+            local = f"a{len(inputs)}"
+            inputs.append(name)
+        names[name] = local
+        return local
+    for position in range(stop - start):
+        step = steps[start + position]
+        node = step.node
+        args = [names.get(name) or local_name(name) for name in step.args]
+        out = f"v{position}"
+        names[step.outs[0]] = out
+        made.append(step.outs[0])
+        if len(step.outs) > 1:
+            for index, name in enumerate(step.outs[1:], 1):
+                names[name] = f"v{position}_{index}"
+                made.append(name)
+            outs = ", ".join(names[name] for name in step.outs)
+        else:
+            outs = out
+        into = step.into and names[step.into]
+        cls = type(node.operation)
+        inline = None if step.kernel is not step.plain or cls.inline is Op.inline else \
+            node.operation.inline(args, into)
+        if inline is None:
+            scope[f"k{position}"] = step.kernel
+            call = f"k{position}({', '.join(args)}{f', out={into}' if into else ''})"
+        else:
+            call, functions = inline
+            scope.update(functions)
+        lines.append(f"    {outs} = {call}{'.copy()' if step.copy else ''}  # {cls.__name__}")
+        positions[len(lines) + 1] = position
+        nodes.append(node)
+        if check_numerics:
+            scope[f"n{position}"] = node
+            lines.append(f"    _check(n{position}, {out})")
+        unused = dead[start + position]
+        if unused:
+            lines.append(f"    del {', '.join([names[name] for name in unused])}")
+    outputs = [name for name in made if name in result_names or last_use.get(name, -1) >= stop]
+    source = f"def chunk({', '.join(f'a{i}' for i in range(len(inputs)))}):\n" + \
+        "\n".join(lines) + f"\n    return ({''.join(names[n] + ', ' for n in outputs)})\n"
+    with _chunk_codes_lock:
+        compiled = _chunk_codes.get(source)
+        if compiled is not None:
+            _chunk_codes.move_to_end(source)
+    if compiled is None:
+        filename = f"<microflow plan chunk {next(_plan_numbers)}>"
+        module = compile(source, filename, "exec")
+        code = next(c for c in module.co_consts if isinstance(c, types.CodeType))
+        compiled = code, positions
+        _remember_source(filename, source)
+        with _chunk_codes_lock:
+            _chunk_codes[source] = compiled
+            while len(_chunk_codes) > _CHUNK_CODES_KEPT:
+                _chunk_codes.popitem(last=False)
+    code, scope["_chunk_lines"] = compiled
+    return types.FunctionType(code, scope), inputs, outputs
+
+
+_STEP, _ALIAS, _CONSTANT, _PLACEHOLDER, _GROUP = "step", "alias", "constant", "placeholder", \
+    "group"
+_KINDS = {}                             # op class -> what a plan does with its Tensors
+
+
+def _kind(cls):
+    """What a plan makes of a Tensor of op class ``cls`` (found once per class)."""
+    if issubclass(cls, Const | VariableOp):
+        kind = _CONSTANT
+    elif issubclass(cls, Placeholder):
+        kind = _PLACEHOLDER
+    elif issubclass(cls, _ALIASES):
+        kind = _ALIAS
+    elif issubclass(cls, Group):
+        kind = _GROUP
+    else:
+        kind = _STEP
+    _KINDS[cls] = kind
+    return kind
 
 
 class _Step:
@@ -390,19 +565,24 @@ def _work_in_place(steps, kept):
     input in ``inplace`` (its forward takes ``out=``), where the array was made fresh by
     the plan (by an op with ``fresh = True``, never a constant, Variable, feed or view), is
     used by this op alone, is not fetched, and has the output's dtype and, surely, shape."""
-    uses, fresh = {}, set()
+    uses = collections.Counter(itertools.chain.from_iterable([step.args for step in steps]))
+    # Only a class that names its own in-place inputs (and says it is fresh): a subclass
+    # with another forward does not inherit them.
+    said = {}                                   # op class -> (fresh, inplace)
+    fresh = set()
     for step in steps:
-        for arg in step.args:
-            uses[arg] = uses.get(arg, 0) + 1
-        if type(step.node.operation).__dict__.get("fresh", False):     # said by the class itself
+        cls = type(step.node.operation)
+        flags = said.get(cls)
+        if flags is None:
+            flags = said[cls] = (cls.__dict__.get("fresh", False), cls.__dict__.get("inplace", ()))
+        if flags[0]:
             fresh.add(step.outs[0])
     for step in steps:
         node = step.node
-        if step.args[:1] and step.args[0][0] == "s" or not node.shape:
+        inplace = said[type(node.operation)][1]
+        if not inplace or step.args[:1] and step.args[0][0] == "s" or not node.shape:
             continue                            # a kernel sharing saved values, or a scalar
-        # Only a class that names its own in-place inputs: a subclass with another forward
-        # does not inherit them.
-        for index in type(node.operation).__dict__.get("inplace", ()):
+        for index in inplace:
             name, inp = step.args[index], node.inputs[index]
             if name in fresh and uses[name] == 1 and name not in kept and \
                     inp.dtype == node.dtype and _surely_same_shape(node, inp):
@@ -471,6 +651,8 @@ def _run_order(order):
     that every op reading a Variable runs before any update changes it in place; guards
     (checks that may stop the step) go first among them, so that a failed check leaves the
     Variables untouched."""
+    if not any(node.operation.stateful for node in order):
+        return order                            # nothing to move (guards are stateful too)
     late = set()
     for node in order:
         if node.operation.stateful or any(i in late for i in node.inputs):
@@ -592,7 +774,7 @@ def _flatten(fetches):
     return tuple(flat), rebuild
 
 
-__all__ = ['Session', 'Plan', 'Profile', 'ProfileRow', 'CODEGEN_LIMIT', 'MAX_PLANS']
+__all__ = ['Session', 'Plan', 'Profile', 'ProfileRow', 'CODEGEN_LIMIT', 'CHUNK_STEPS', 'MAX_PLANS']
 
 
 def __dir__():
