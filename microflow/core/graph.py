@@ -42,17 +42,18 @@ class Graph:
     # -- names -------------------------------------------------------------
     def unique_name(self, name):
         """``name`` (under the current scope), with ``_1``, ``_2``... appended if taken."""
-        full = "/".join(self._scope_stack + [name])
-        count = self._name_counts.get(full)
+        full = "/".join(self._scope_stack + [name]) if self._scope_stack else name
+        counts = self._name_counts
+        count = counts.get(full)
         if count is None:
-            self._name_counts[full] = 0
+            counts[full] = 0
             return full
         while True:
             count += 1
             candidate = f"{full}_{count}"
-            if candidate not in self._name_counts:
-                self._name_counts[full] = count
-                self._name_counts[candidate] = 0
+            if candidate not in counts:
+                counts[full] = count
+                counts[candidate] = 0
                 return candidate
 
     @contextlib.contextmanager
@@ -155,6 +156,12 @@ class Tensor:
     """
 
     __array_priority__ = 100            # so ndarray + Tensor calls Tensor.__radd__
+    # Slots: a million-op graph holds millions of Tensors. "__dict__" keeps room for
+    # attributes set later (gradient_of, a subclass's, another layer's); "__weakref__" for
+    # the weak dictionaries keyed by Tensors.
+    __slots__ = ("operation", "inputs", "shape", "dtype", "graph", "name", "is_backward",
+                 "__dict__", "__weakref__")
+    gradient_of = None                  # set on the Tensor gradients() returns for x
 
     def __init__(self, operation, inputs, shape, dtype, name=None, graph=None):
         if graph is None:
@@ -165,13 +172,12 @@ class Tensor:
                     f"{type(operation).__name__} {name or ''}: input {tensor.name!r} "
                     "belongs to another graph")
         self.operation = operation
-        self.inputs = tuple(inputs)
-        self.shape = tuple(shape)
-        self.dtype = np.dtype(dtype) if dtype is not None else None
+        self.inputs = inputs if type(inputs) is tuple else tuple(inputs)
+        self.shape = shape if type(shape) is tuple else tuple(shape)
+        self.dtype = dtype if dtype is None or isinstance(dtype, np.dtype) else np.dtype(dtype)
         self.graph = graph
         self.name = graph.unique_name(_check_name(name or type(operation).__name__))
         self.is_backward = graph._backward_depth > 0
-        self.gradient_of = None         # set on the Tensor gradients() returns for x
         graph.tensors.append(self)
 
     @property

@@ -201,7 +201,7 @@ class Plan:
         names, globals_, steps = {}, {"_check": _check_numerics}, []
         shared = set()          # Tensors whose array may be (a view of) a feed, constant or Variable
         written = set()         # feeds that an in-place kernel (an update) would write into
-        kinds = _KINDS
+        kinds, name_of = _KINDS, names.__getitem__
         for index, node in enumerate(self.order):
             op = node.operation
             kind = kinds.get(type(op)) or _kind(type(op))
@@ -210,7 +210,7 @@ class Plan:
                 shared.add(node)
             elif kind is _STEP:
                 names[node] = name = f"t{index}"
-                steps.append(_Step(node, op.forward, [name], [names[i] for i in node.inputs]))
+                steps.append(_Step(node, op.forward, [name], list(map(name_of, node.inputs))))
                 if op.views and any(i in shared for i in node.inputs):
                     shared.add(node)
                 if op.writes:
@@ -420,29 +420,30 @@ def _chunk(globals_, steps, dead, start, stop, last_use, result_names, check_num
     inputs, made, lines, nodes, constants = [], [], [], [], []
     scope = {"__builtins__": builtins, "_check": _check_numerics, "_chunk_nodes": nodes}
     positions = {}                  # line -> step in chunk, to name a failing op
+    local = _local_names(stop - start)
 
-    def local_name(name):           # a name met for the first time: an argument or a global
+    def first_met(name):            # a name met for the first time: an argument or a global
         if name in globals_:        # a constant or Variable
-            local = f"g{len(constants)}"
+            chunk_name = f"g{len(constants)}"
             constants.append(name)
-            scope[local] = globals_[name]
+            scope[chunk_name] = globals_[name]
         else:
-            local = f"a{len(inputs)}"
+            chunk_name = f"a{len(inputs)}"
             inputs.append(name)
-        names[name] = local
-        return local
+        names[name] = chunk_name
+        return chunk_name
+    values, kernels, checked = local["v"], local["k"], local["n"]
     for position in range(stop - start):
         step = steps[start + position]
         node = step.node
-        args = [names.get(name) or local_name(name) for name in step.args]
-        out = f"v{position}"
-        names[step.outs[0]] = out
+        args = [names.get(name) or first_met(name) for name in step.args]
+        names[step.outs[0]] = out = values[position]
         made.append(step.outs[0])
         if len(step.outs) > 1:
             for index, name in enumerate(step.outs[1:], 1):
-                names[name] = f"v{position}_{index}"
+                names[name] = f"{out}_{index}"
                 made.append(name)
-            outs = ", ".join(names[name] for name in step.outs)
+            outs = ", ".join([names[name] for name in step.outs])
         else:
             outs = out
         into = step.into and names[step.into]
@@ -450,8 +451,8 @@ def _chunk(globals_, steps, dead, start, stop, last_use, result_names, check_num
         inline = None if step.kernel is not step.plain or cls.inline is Op.inline else \
             node.operation.inline(args, into)
         if inline is None:
-            scope[f"k{position}"] = step.kernel
-            call = f"k{position}({', '.join(args)}{f', out={into}' if into else ''})"
+            scope[kernels[position]] = step.kernel
+            call = f"{kernels[position]}({', '.join(args)}{f', out={into}' if into else ''})"
         else:
             call, functions = inline
             scope.update(functions)
@@ -459,8 +460,8 @@ def _chunk(globals_, steps, dead, start, stop, last_use, result_names, check_num
         positions[len(lines) + 1] = position
         nodes.append(node)
         if check_numerics:
-            scope[f"n{position}"] = node
-            lines.append(f"    _check(n{position}, {out})")
+            scope[checked[position]] = node
+            lines.append(f"    _check({checked[position]}, {out})")
         unused = dead[start + position]
         if unused:
             lines.append(f"    del {', '.join([names[name] for name in unused])}")
@@ -483,6 +484,19 @@ def _chunk(globals_, steps, dead, start, stop, last_use, result_names, check_num
                 _chunk_codes.popitem(last=False)
     code, scope["_chunk_lines"] = compiled
     return types.FunctionType(code, scope), inputs, outputs
+
+
+_local_name_lists = {}              # "v" -> ["v0", "v1", ...]: the same strings in every chunk
+
+
+def _local_names(count):
+    """Lists of at least ``count`` chunk-local names per prefix: values ``v``, kernels ``k``,
+    checked nodes ``n``."""
+    lists = _local_name_lists
+    if len(lists.get("v", ())) < count:
+        for prefix in "vkn":
+            lists[prefix] = [f"{prefix}{i}" for i in range(max(count, 2 * len(lists.get(prefix, ()))))]
+    return lists
 
 
 _STEP, _ALIAS, _CONSTANT, _PLACEHOLDER, _GROUP = "step", "alias", "constant", "placeholder", \
