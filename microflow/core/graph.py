@@ -23,6 +23,7 @@ class Graph:
         self.tensors = []               # in creation order, which is a topological order
         self._name_counts = {}
         self._scope_stack = []
+        self._scope_prefix = ""         # "/".join(self._scope_stack) + "/", or "" at the top
         self._backward_depth = 0        # > 0 while gradients() adds nodes
         self.update_ops = []            # ops a training step also runs (batch norm's moving
                                         # averages): minimize() and fit() add them to the step
@@ -42,7 +43,7 @@ class Graph:
     # -- names -------------------------------------------------------------
     def unique_name(self, name):
         """``name`` (under the current scope), with ``_1``, ``_2``... appended if taken."""
-        full = "/".join(self._scope_stack + [name]) if self._scope_stack else name
+        full = self._scope_prefix + name
         counts = self._name_counts
         count = counts.get(full)
         if count is None:
@@ -70,12 +71,13 @@ class Graph:
             unique = _check_name(name[:-1])
         else:
             unique = self.unique_name(_check_name(name))
-        saved = self._scope_stack
+        saved = self._scope_stack, self._scope_prefix
         self._scope_stack = unique.split("/") if unique else []
+        self._scope_prefix = unique + "/" if unique else ""
         try:
             yield unique
         finally:
-            self._scope_stack = saved
+            self._scope_stack, self._scope_prefix = saved
 
     def get_tensor_by_name(self, name):
         """The Tensor named ``name`` (its full name, scopes included); KeyError if none."""
@@ -455,6 +457,7 @@ def topological_order(targets, stop=()):
     """
     order, state = [], {}               # state: 1 = on the stack, 2 = done
     stop = set(stop)
+    append = order.append
     for target in targets:
         if state.get(target) == 2:
             continue
@@ -465,15 +468,19 @@ def topological_order(targets, stop=()):
             for child in children:
                 mark = state.get(child)
                 if mark is None:
+                    if not child.inputs or child in stop:   # a leaf: done at once
+                        state[child] = 2
+                        append(child)
+                        continue
                     state[child] = 1
-                    stack.append((child, iter(() if child in stop else child.inputs)))
+                    stack.append((child, iter(child.inputs)))
                     break
                 if mark == 1:
                     raise GraphError(f"the graph has a cycle through {child.name!r}")
             else:
                 stack.pop()
                 state[node] = 2
-                order.append(node)
+                append(node)
     return order
 
 

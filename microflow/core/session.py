@@ -238,9 +238,9 @@ class Plan:
                 if arg not in last_use:
                     last_use[arg] = position
                     if arg[0] in "ts" and arg not in kept:
-                        unused = [arg] if unused is None else unused + [arg]
+                        unused = (arg,) if unused is None else unused + (arg,)
             if unused is not None:
-                dead[position] = sorted(unused) if len(unused) > 1 else unused
+                dead[position] = tuple(sorted(unused)) if len(unused) > 1 else unused
         # Arrays the graph owns (constants, Variables, feeds) are copied before any update;
         # so are fetched views of them, right after they are made; and a feed that an update
         # would write into is copied first, so that the caller's array is never written.
@@ -250,6 +250,7 @@ class Plan:
         for step in steps if views else ():
             step.copy = step.outs[0] in views
         written = sorted(written)
+        del names, shared                       # a long plan's biggest tables, no longer needed
         if self.timings is not None or (len(steps) > CODEGEN_LIMIT and CHUNK_STEPS <= 0):
             self._function = self._interpreter(globals_, steps, dead, copied, written, results,
                                                check_numerics)
@@ -324,13 +325,16 @@ class Plan:
         result_names = set(results)
         program = []
         for start in range(0, len(steps), size):
-            function, inputs, outputs = _chunk(globals_, steps, dead, start,
-                                               min(start + size, len(steps)), last_use,
+            stop = min(start + size, len(steps))
+            function, inputs, outputs = _chunk(globals_, steps, dead, start, stop, last_use,
                                                result_names, check_numerics)
             released = [slot_of[name] for name in inputs if name[0] in "ts" and
-                        last_use[name] < start + size and name not in result_names]
+                        last_use[name] < stop and name not in result_names]
             program.append((function, [slot(name) for name in inputs],
                             [slot(name) for name in outputs], released))
+            # The chunk holds what it needs of its steps: forget them, so that a
+            # million-step plan does not hold all its steps and their chunks at once.
+            steps[start:stop] = dead[start:stop] = [None] * (stop - start)
         result_slots = [slot(name) for name in results]
         self._chunks = program
 
