@@ -148,6 +148,10 @@ def _drop_unused(graph, first_new, results):
             stack += tensor.inputs
     if len(needed) < len(new):
         graph.tensors[first_new:] = [t for t in new if t in needed]
+        counts = graph._name_counts
+        for tensor in new:              # free the names no other name counts on
+            if tensor not in needed and counts.get(tensor.name) == 0:
+                del counts[tensor.name]
 
 
 __all__ = ['gradients']

@@ -158,7 +158,7 @@ class Plan:
         self.fetches = tuple(fetches)
         self.fed = tuple(fed)
         self._converters = [_converter(t) for t in self.fed]
-        self.order = _run_order(topological_order(self.fetches, stop=self.fed))
+        self.order = _run_order(_plan_order(graph, self.fetches, self.fed))
         self.timings = {} if timed else None      # node -> seconds, for Session.profile
         self._compile(check_numerics)
 
@@ -587,25 +587,22 @@ def _work_in_place(steps, kept):
     # Only a class that names its own in-place inputs (and says it is fresh): a subclass
     # with another forward does not inherit them.
     said = {}                                   # op class -> (fresh, inplace)
-    fresh = set()
+    fresh = set()           # outputs of the steps so far that are new arrays (inputs come first)
     for step in steps:
-        cls = type(step.node.operation)
+        node = step.node
+        cls = type(node.operation)
         flags = said.get(cls)
         if flags is None:
             flags = said[cls] = (cls.__dict__.get("fresh", False), cls.__dict__.get("inplace", ()))
+        if flags[1] and node.shape and not (step.args[:1] and step.args[0][0] == "s"):
+            for index in flags[1]:              # (not a kernel sharing saved values, nor a scalar)
+                name, inp = step.args[index], node.inputs[index]
+                if name in fresh and uses[name] == 1 and name not in kept and \
+                        inp.dtype == node.dtype and _surely_same_shape(node, inp):
+                    step.into = name
+                    break
         if flags[0]:
             fresh.add(step.outs[0])
-    for step in steps:
-        node = step.node
-        inplace = said[type(node.operation)][1]
-        if not inplace or step.args[:1] and step.args[0][0] == "s" or not node.shape:
-            continue                            # a kernel sharing saved values, or a scalar
-        for index in inplace:
-            name, inp = step.args[index], node.inputs[index]
-            if name in fresh and uses[name] == 1 and name not in kept and \
-                    inp.dtype == node.dtype and _surely_same_shape(node, inp):
-                step.into = name
-                break
 
 
 def _surely_same_shape(node, inp):
@@ -662,6 +659,26 @@ class Profile:
 
 def _micro(seconds):
     return f"{seconds * 1e6:.1f} us" if seconds < 1e-3 else f"{seconds * 1e3:.2f} ms"
+
+
+def _plan_order(graph, fetches, fed):
+    """The Tensors ``fetches`` need (``fed`` ones as leaves), inputs before users: in a
+    depth-first order, or, in a big graph of which they are much, in the order the graph
+    made them (every input is made before its users), found in one pass over it."""
+    if len(graph.tensors) <= CODEGEN_LIMIT:
+        return topological_order(fetches, stop=fed)
+    needed, stack, fed = set(), list(fetches), set(fed)
+    while stack:                                # a walk without order: what is needed
+        tensor = stack.pop()
+        if tensor not in needed:
+            needed.add(tensor)
+            if tensor not in fed:
+                stack += tensor.inputs
+    if 4 * len(needed) >= len(graph.tensors):
+        order = [tensor for tensor in graph.tensors if tensor in needed]
+        if len(order) == len(needed):           # else some Tensor is not in graph.tensors
+            return order
+    return topological_order(fetches, stop=fed)
 
 
 def _run_order(order):
