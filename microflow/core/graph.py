@@ -178,7 +178,8 @@ class Tensor:
         self.shape = shape if type(shape) is tuple else tuple(shape)
         self.dtype = dtype if dtype is None or isinstance(dtype, np.dtype) else np.dtype(dtype)
         self.graph = graph
-        self.name = graph.unique_name(_check_name(name or type(operation).__name__))
+        name = name or type(operation).__name__
+        self.name = graph.unique_name(name if name in _GOOD_NAMES else _check_name(name))
         self.is_backward = graph._backward_depth > 0
         graph.tensors.append(self)
 

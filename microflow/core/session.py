@@ -416,10 +416,10 @@ def _chunk(globals_, steps, dead, start, stop, last_use, result_names, check_num
     """The function running ``steps[start:stop]``, the names of the values it takes (read
     there, made before) and of those it returns (made there, read after ``stop`` or fetched).
 
-    Its source names values by their place in the chunk (``a0`` the first argument, ``v3`` the
-    output of its fourth step, ``k3`` that step's kernel, ``g0`` its first constant), so that
-    chunks doing the same calls on values made in the same places have the same source, which
-    is compiled once."""
+    Its source names values by their place in the chunk (``a0`` the first argument, ``v3``
+    the output of its fourth step, ``k3`` the fourth kernel it calls, ``g0`` its first
+    constant), so that chunks doing the same calls on values made in the same places have the
+    same source, which is compiled once."""
     names = {"None": "None"}        # the plan's names -> the chunk's
     inputs, made, lines, nodes, constants = [], [], [], [], []
     scope = {"__builtins__": builtins, "_check": _check_numerics, "_chunk_nodes": nodes}
@@ -437,6 +437,7 @@ def _chunk(globals_, steps, dead, start, stop, last_use, result_names, check_num
         names[name] = chunk_name
         return chunk_name
     values, kernels, checked = local["v"], local["k"], local["n"]
+    kernel_names = {}               # id(kernel) -> its global here: one per kernel (a ufunc's)
     for position in range(stop - start):
         step = steps[start + position]
         node = step.node
@@ -455,8 +456,11 @@ def _chunk(globals_, steps, dead, start, stop, last_use, result_names, check_num
         inline = None if step.kernel is not step.plain or cls.inline is Op.inline else \
             node.operation.inline(args, into)
         if inline is None:
-            scope[kernels[position]] = step.kernel
-            call = f"{kernels[position]}({', '.join(args)}{f', out={into}' if into else ''})"
+            kernel = kernel_names.get(id(step.kernel))
+            if kernel is None:
+                kernel = kernel_names[id(step.kernel)] = kernels[len(kernel_names)]
+                scope[kernel] = step.kernel
+            call = f"{kernel}({', '.join(args)}{f', out={into}' if into else ''})"
         else:
             call, functions = inline
             scope.update(functions)
@@ -498,8 +502,9 @@ def _local_names(count):
     checked nodes ``n``."""
     lists = _local_name_lists
     if len(lists.get("v", ())) < count:
+        count = max(count, 2 * len(lists.get("v", ())))
         for prefix in "vkn":
-            lists[prefix] = [f"{prefix}{i}" for i in range(max(count, 2 * len(lists.get(prefix, ()))))]
+            lists[prefix] = [f"{prefix}{i}" for i in range(count)]
     return lists
 
 
