@@ -45,7 +45,7 @@ def _remember_source(filename, source):
         while len(_sources) > _SOURCES_KEPT:
             linecache.cache.pop(_sources.popleft(), None)
 CODEGEN_LIMIT = 5000                    # longer plans are generated in chunks (or interpreted)
-CHUNK_STEPS = 500                       # steps per generated function of a longer plan; 0:
+CHUNK_STEPS = 250                       # steps per generated function of a longer plan; 0:
                                         # a loop interprets longer plans instead
 _CHUNK_CODES_KEPT = 256                 # compiled chunk shapes kept (the newest)
 _chunk_codes = collections.OrderedDict()    # chunk source -> (code, line -> step in chunk)
@@ -335,7 +335,10 @@ class Plan:
             # The chunk holds what it needs of its steps: forget them, so that a
             # million-step plan does not hold all its steps and their chunks at once.
             steps[start:stop] = dead[start:stop] = [None] * (stop - start)
-        result_slots = [slot(name) for name in results]
+        unknown = [name for name in results if name not in slot_of]
+        if unknown:         # a fetch no chunk returns would come back as None: say so instead
+            raise GraphError(f"internal error: no chunk of the plan computes {unknown}")
+        result_slots = [slot_of[name] for name in results]
         self._chunks = program
 
         def plan(feeds):
