@@ -59,7 +59,7 @@ def gradients(ys, xs, grad_ys=None):
     wanted = set(xs)
     depends_on_x = set()                # Tensors some x flows into: only these need gradients
     for node in order:
-        if node in wanted or any(i in depends_on_x for i in node.inputs):
+        if node in wanted or not depends_on_x.isdisjoint(node.inputs):
             depends_on_x.add(node)
 
     first_new = len(graph.tensors)
@@ -72,13 +72,13 @@ def gradients(ys, xs, grad_ys=None):
                     _accumulate(grads, y, _seed(y, grad_y))
             for node in reversed(order):
                 grad = grads.get(node)
-                op = node.operation
-                if grad is None or not node.inputs or not op.differentiable:
+                if grad is None:
                     continue
-                if not any(i in depends_on_x for i in node.inputs):
+                op, inputs = node.operation, node.inputs
+                if not inputs or not op.differentiable or depends_on_x.isdisjoint(inputs):
                     continue
-                input_grads = op.backward(grad, *node.inputs, node)
-                for index, (inp, input_grad) in enumerate(zip(node.inputs, input_grads)):
+                input_grads = op.backward(grad, *inputs, node)
+                for index, (inp, input_grad) in enumerate(zip(inputs, input_grads)):
                     if input_grad is None or inp not in depends_on_x:
                         continue
                     if _may_broadcast(op, index) and not _same_shape_surely(input_grad, inp, node):
@@ -122,6 +122,8 @@ def _same_shape_surely(grad, inp, node):
     """True when ``inp`` cannot have been broadcast in ``node``, judging by static shapes."""
     if grad.shape != inp.shape:
         return False
+    if None not in inp.shape:
+        return True
     for axis, dim in enumerate(inp.shape):
         if dim is None:             # unknown: safe only if no other input can stretch it
             offset = axis - len(inp.shape)
@@ -143,8 +145,13 @@ def _drop_unused(graph, first_new, results):
         tensor = stack.pop()
         if tensor in fresh and tensor not in needed:
             needed.add(tensor)
-            stack.extend(tensor.inputs)
-    graph.tensors[first_new:] = [t for t in new if t in needed]
+            stack += tensor.inputs
+    if len(needed) < len(new):
+        graph.tensors[first_new:] = [t for t in new if t in needed]
+        counts = graph._name_counts
+        for tensor in new:              # free the names no other name counts on
+            if tensor not in needed and counts.get(tensor.name) == 0:
+                del counts[tensor.name]
 
 
 __all__ = ['gradients']

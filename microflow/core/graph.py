@@ -23,6 +23,7 @@ class Graph:
         self.tensors = []               # in creation order, which is a topological order
         self._name_counts = {}
         self._scope_stack = []
+        self._scope_prefix = ""         # "/".join(self._scope_stack) + "/", or "" at the top
         self._backward_depth = 0        # > 0 while gradients() adds nodes
         self.update_ops = []            # ops a training step also runs (batch norm's moving
                                         # averages): minimize() and fit() add them to the step
@@ -42,17 +43,18 @@ class Graph:
     # -- names -------------------------------------------------------------
     def unique_name(self, name):
         """``name`` (under the current scope), with ``_1``, ``_2``... appended if taken."""
-        full = "/".join(self._scope_stack + [name])
-        count = self._name_counts.get(full)
+        full = self._scope_prefix + name
+        counts = self._name_counts
+        count = counts.get(full)
         if count is None:
-            self._name_counts[full] = 0
+            counts[full] = 0
             return full
         while True:
             count += 1
             candidate = f"{full}_{count}"
-            if candidate not in self._name_counts:
-                self._name_counts[full] = count
-                self._name_counts[candidate] = 0
+            if candidate not in counts:
+                counts[full] = count
+                counts[candidate] = 0
                 return candidate
 
     @contextlib.contextmanager
@@ -69,12 +71,13 @@ class Graph:
             unique = _check_name(name[:-1])
         else:
             unique = self.unique_name(_check_name(name))
-        saved = self._scope_stack
+        saved = self._scope_stack, self._scope_prefix
         self._scope_stack = unique.split("/") if unique else []
+        self._scope_prefix = unique + "/" if unique else ""
         try:
             yield unique
         finally:
-            self._scope_stack = saved
+            self._scope_stack, self._scope_prefix = saved
 
     def get_tensor_by_name(self, name):
         """The Tensor named ``name`` (its full name, scopes included); KeyError if none."""
@@ -155,6 +158,12 @@ class Tensor:
     """
 
     __array_priority__ = 100            # so ndarray + Tensor calls Tensor.__radd__
+    # Slots: a million-op graph holds millions of Tensors. "__dict__" keeps room for
+    # attributes set later (gradient_of, a subclass's, another layer's); "__weakref__" for
+    # the weak dictionaries keyed by Tensors.
+    __slots__ = ("operation", "inputs", "shape", "dtype", "graph", "name", "is_backward",
+                 "__dict__", "__weakref__")
+    gradient_of = None                  # set on the Tensor gradients() returns for x
 
     def __init__(self, operation, inputs, shape, dtype, name=None, graph=None):
         if graph is None:
@@ -165,13 +174,13 @@ class Tensor:
                     f"{type(operation).__name__} {name or ''}: input {tensor.name!r} "
                     "belongs to another graph")
         self.operation = operation
-        self.inputs = tuple(inputs)
-        self.shape = tuple(shape)
-        self.dtype = np.dtype(dtype) if dtype is not None else None
+        self.inputs = inputs if type(inputs) is tuple else tuple(inputs)
+        self.shape = shape if type(shape) is tuple else tuple(shape)
+        self.dtype = dtype if dtype is None or isinstance(dtype, np.dtype) else np.dtype(dtype)
         self.graph = graph
-        self.name = graph.unique_name(_check_name(name or type(operation).__name__))
+        name = name or type(operation).__name__
+        self.name = graph.unique_name(name if name in _GOOD_NAMES else _check_name(name))
         self.is_backward = graph._backward_depth > 0
-        self.gradient_of = None         # set on the Tensor gradients() returns for x
         graph.tensors.append(self)
 
     @property
@@ -449,6 +458,7 @@ def topological_order(targets, stop=()):
     """
     order, state = [], {}               # state: 1 = on the stack, 2 = done
     stop = set(stop)
+    append = order.append
     for target in targets:
         if state.get(target) == 2:
             continue
@@ -459,15 +469,19 @@ def topological_order(targets, stop=()):
             for child in children:
                 mark = state.get(child)
                 if mark is None:
+                    if not child.inputs or child in stop:   # a leaf: done at once
+                        state[child] = 2
+                        append(child)
+                        continue
                     state[child] = 1
-                    stack.append((child, iter(() if child in stop else child.inputs)))
+                    stack.append((child, iter(child.inputs)))
                     break
                 if mark == 1:
                     raise GraphError(f"the graph has a cycle through {child.name!r}")
             else:
                 stack.pop()
                 state[node] = 2
-                order.append(node)
+                append(node)
     return order
 
 

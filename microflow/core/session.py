@@ -9,6 +9,7 @@ with one numpy call per op and almost nothing around it.
 
 from __future__ import annotations
 
+import builtins
 import collections
 import dataclasses
 import itertools
@@ -16,13 +17,14 @@ import linecache
 import math
 import threading
 import time
+import types
 
 import numpy as np
 
 from microflow.core.errors import FeedError, GraphError, NumericsError
 from microflow.core.graph import Const, Placeholder, Tensor, VariableOp, get_default_graph, \
     out_of_range, topological_order
-from microflow.core.ops.base import format_shape, into_clause
+from microflow.core.ops.base import Op, format_shape, into_clause
 from microflow.core.ops.kernels import NoRows
 from microflow.core.ops.shape import Identity, PlaceholderWithDefault, StopGradient
 from microflow.core.ops.state import Group
@@ -43,7 +45,12 @@ def _remember_source(filename, source):
         _sources.append(filename)
         while len(_sources) > _SOURCES_KEPT:
             linecache.cache.pop(_sources.popleft(), None)
-CODEGEN_LIMIT = 5000                    # longer plans are interpreted: compiling would cost more
+CODEGEN_LIMIT = 5000                    # longer plans are generated in chunks (or interpreted)
+CHUNK_STEPS = 250                       # steps per generated function of a longer plan; 0:
+                                        # a loop interprets longer plans instead
+_CHUNK_CODES_KEPT = 256                 # compiled chunk shapes kept (the newest)
+_chunk_codes = collections.OrderedDict()    # chunk source -> (code, line -> step in chunk)
+_chunk_codes_lock = threading.Lock()
 MAX_PLANS = 128                         # plans a Session keeps; the oldest goes first
 
 
@@ -159,7 +166,7 @@ class Plan:
         self.fetches = tuple(fetches)
         self.fed = tuple(fed)
         self._converters = [_converter(t) for t in self.fed]
-        self.order = _run_order(topological_order(self.fetches, stop=self.fed))
+        self.order = _run_order(_plan_order(graph, self.fetches, self.fed))
         self.timings = {} if timed else None      # node -> seconds, for Session.profile
         self._compile(check_numerics)
 
@@ -192,8 +199,13 @@ class Plan:
         node = getattr(error, "microflow_node", None)
         traceback = error.__traceback__
         while node is None and traceback is not None:
-            if traceback.tb_frame.f_code.co_filename == self._filename:
+            frame = traceback.tb_frame
+            if frame.f_code.co_filename == self._filename:
                 node = self._line_nodes.get(traceback.tb_lineno)
+            elif "_chunk_lines" in frame.f_globals:     # a chunk of a long plan
+                position = frame.f_globals["_chunk_lines"].get(traceback.tb_lineno)
+                if position is not None:
+                    node = frame.f_globals["_chunk_nodes"][position]
             traceback = traceback.tb_next
         return node
 
@@ -206,29 +218,32 @@ class Plan:
         names, globals_, steps = {}, {"_check": _check_numerics}, []
         shared = set()          # Tensors whose array may be (a view of) a feed, constant or Variable
         written = set()         # feeds that an in-place kernel (an update) would write into
+        kinds, name_of = _KINDS, names.__getitem__
         for index, node in enumerate(self.order):
             op = node.operation
-            if node in fed:
+            kind = kinds.get(type(op)) or _kind(type(op))
+            if fed and node in fed:
                 names[node] = f"f{fed[node]}"
                 shared.add(node)
-            elif isinstance(op, Const | VariableOp):
+            elif kind is _STEP:
+                names[node] = name = f"t{index}"
+                steps.append(_Step(node, op.forward, [name], list(map(name_of, node.inputs))))
+                if op.views and any(i in shared for i in node.inputs):
+                    shared.add(node)
+                if op.writes:
+                    written.update(names[node.inputs[i]] for i in op.writes
+                                   if i < len(node.inputs) and names[node.inputs[i]][0] == "f")
+            elif kind is _ALIAS:
+                names[node] = names[node.inputs[0]]
+                shared.update([node] if node.inputs[0] in shared else [])
+            elif kind is _CONSTANT:
                 names[node] = f"c{index}"       # a Variable's array is updated in place
                 globals_[names[node]] = op.value if isinstance(op, Const) else node._value
                 shared.add(node)
-            elif isinstance(op, Placeholder):
+            elif kind is _PLACEHOLDER:
                 raise FeedError(_missing_feed_message(node, self.fetches))
-            elif isinstance(op, _ALIASES):
-                names[node] = names[node.inputs[0]]
-                shared.update([node] if node.inputs[0] in shared else [])
-            elif isinstance(op, Group):
-                names[node] = "None"            # its inputs run; it has nothing to compute
             else:
-                names[node] = f"t{index}"
-                steps.append(_Step(node, op.forward, [names[node]], [names[i] for i in node.inputs]))
-                if op.views and any(i in shared for i in node.inputs):
-                    shared.add(node)
-                written.update(names[node.inputs[i]] for i in op.writes
-                               if i < len(node.inputs) and names[node.inputs[i]][0] == "f")
+                names[node] = "None"            # a Group: its inputs run; it computes nothing
         kept = self._kept = {names[t] for t in self.fetches}
         steps = _share_saved_values(steps)
         column_major = _lay_out_batch_minor(steps)
@@ -237,15 +252,17 @@ class Plan:
         globals_.update(buffers)
         # a plan that keeps buffers runs in one thread at a time (threads may share a Session)
         self._lock = threading.Lock() if buffers else None
-        last_use = {}
-        for position, step in enumerate(steps):
-            for arg in step.args:
-                last_use[arg] = position
-        dead = []
-        for position, step in enumerate(steps):
-            unused = [a for a in step.args if last_use[a] == position and a[0] in "ts"
-                      and a not in kept]
-            dead.append(sorted(set(unused)) if len(unused) > 1 else unused)
+        # One walk from the end: where each value is read last, and which die at each step.
+        last_use, dead = {}, [()] * len(steps)
+        for position in range(len(steps) - 1, -1, -1):
+            unused = None
+            for arg in steps[position].args:
+                if arg not in last_use:
+                    last_use[arg] = position
+                    if arg[0] in "ts" and arg not in kept:
+                        unused = (arg,) if unused is None else unused + (arg,)
+            if unused is not None:
+                dead[position] = tuple(sorted(unused)) if len(unused) > 1 else unused
         # Arrays the graph owns (constants, Variables, feeds) are copied before any update;
         # so are fetched views of them, right after they are made; and a feed that an update
         # would write into is copied first, so that the caller's array is never written.
@@ -255,15 +272,19 @@ class Plan:
             globals_["_c_order"] = _c_order
             results = [f"_c_order({r})" if r in column_major else r for r in results]
         views = {names[t] for t in self.fetches if t in shared and names[t][0] == "t"}
-        for step in steps:
+        for step in steps if views else ():
             step.copy = step.outs[0] in views
         written = sorted(written)
-        if len(steps) <= CODEGEN_LIMIT and self.timings is None:
+        del names, shared                       # a long plan's biggest tables, no longer needed
+        if self.timings is not None or (len(steps) > CODEGEN_LIMIT and CHUNK_STEPS <= 0):
+            self._function = self._interpreter(globals_, steps, dead, copied, written, results,
+                                               check_numerics)
+        elif len(steps) <= CODEGEN_LIMIT:
             self._function = self._generate(globals_, steps, dead, copied, written, results,
                                             check_numerics)
         else:
-            self._function = self._interpreter(globals_, steps, dead, copied, written, results,
-                                               check_numerics)
+            self._function = self._generate_chunks(globals_, steps, dead, copied, written,
+                                                   results, last_use, check_numerics)
 
     def _generate(self, globals_, steps, dead, copied, written, results, check_numerics):
         lines = ["def plan(feeds):"]
@@ -313,6 +334,67 @@ class Plan:
         exec(compile(self.source, self._filename, "exec"), globals_)
         return globals_["plan"]
 
+    def _generate_chunks(self, globals_, steps, dead, copied, written, results, last_use,
+                         check_numerics):
+        """The steps as generated functions of ``CHUNK_STEPS`` steps each, called one after
+        another: a function per chunk compiles in time linear in the plan (one function of
+        all steps would not), and chunks of the same shape (a long chain's, a repeated block's)
+        share one compiled code object, each with its own kernels and constants as globals.
+
+        A chunk takes the values it reads from earlier chunks (or feeds) as arguments, and
+        returns those that later chunks or the fetches need; a list of slots carries them, and
+        forgets each after the last chunk that reads it."""
+        size = CHUNK_STEPS
+        count = -(-len(steps) // size)
+        self.source = f"<a plan of {len(steps)} steps in {count} generated functions>"
+        self._filename = None
+        slot_of = {"None": 0}
+        template = [None]
+
+        def slot(name):
+            number = slot_of.get(name)
+            if number is None:
+                number = slot_of[name] = len(template)
+                template.append(globals_.get(name))
+            return number
+        fed_slots = [slot(f"f{i}") for i in range(len(self.fed))]
+        copies = [(slot(name), slot(name)) for name in written] + \
+            [(slot(name), slot(name + "_")) for name in copied]
+        in_c_order = [name.startswith("_c_order(") for name in results]
+        results = [name.removeprefix("_c_order(").removesuffix(")") for name in results]
+        result_names = set(results)
+        program = []
+        for start in range(0, len(steps), size):
+            stop = min(start + size, len(steps))
+            function, inputs, outputs = _chunk(globals_, steps, dead, start, stop, last_use,
+                                               result_names, check_numerics)
+            released = [slot_of[name] for name in inputs if name[0] in "ts" and
+                        last_use[name] < stop and name not in result_names]
+            program.append((function, [slot(name) for name in inputs],
+                            [slot(name) for name in outputs], released))
+            # The chunk holds what it needs of its steps: forget them, so that a
+            # million-step plan does not hold all its steps and their chunks at once.
+            steps[start:stop] = dead[start:stop] = [None] * (stop - start)
+        unknown = [name for name in results if name not in slot_of]
+        if unknown:         # a fetch no chunk returns would come back as None: say so instead
+            raise GraphError(f"internal error: no chunk of the plan computes {unknown}")
+        result_slots = [slot_of[name] for name in results]
+        self._chunks = program
+        converters = self._converters
+
+        def plan(feeds):
+            slots = _fill_slots(template, fed_slots, [convert(value) for convert, value in
+                                                      zip(converters, feeds)], copies)
+            for function, inputs, outputs, released in program:
+                values = function(*[slots[i] for i in inputs])
+                for number, value in zip(outputs, values):
+                    slots[number] = value
+                for number in released:
+                    slots[number] = None
+            return tuple(_c_order(slots[i]) if c else slots[i]
+                         for i, c in zip(result_slots, in_c_order))
+        return plan
+
     def _interpreter(self, globals_, steps, dead, copied, written, results, check_numerics):
         self.source = f"<a plan of {len(steps)} steps, run by a loop>"
         self._filename = None
@@ -342,11 +424,8 @@ class Plan:
         converters = self._converters
 
         def plan(feeds):
-            slots = template.copy()
-            for slot, convert, value in zip(fed_slots, converters, feeds):
-                slots[slot] = convert(value)
-            for source, target in copies:
-                slots[target] = slots[source].copy()
+            slots = _fill_slots(template, fed_slots, [convert(value) for convert, value in
+                                                      zip(converters, feeds)], copies)
             try:
                 for node, kernel, out, saved, args, into, unused, copy in program:
                     if timings is not None:
@@ -372,6 +451,135 @@ class Plan:
             return tuple(_c_order(slots[s]) if c else slots[s]
                          for s, c in zip(result_slots, in_c_order))
         return plan
+
+
+def _fill_slots(template, fed_slots, feeds, copies):
+    """A run's slots: the ``template``'s values, the fed arrays, and the ``(source, target)``
+    copies that protect what the caller and the graph own."""
+    slots = template.copy()
+    for number, array in zip(fed_slots, feeds):
+        slots[number] = array
+    for source, target in copies:
+        slots[target] = slots[source].copy()
+    return slots
+
+
+def _chunk(globals_, steps, dead, start, stop, last_use, result_names, check_numerics):
+    """The function running ``steps[start:stop]``, the names of the values it takes (read
+    there, made before) and of those it returns (made there, read after ``stop`` or fetched).
+
+    Its source names values by their place in the chunk (``a0`` the first argument, ``v3``
+    the output of its fourth step, ``k3`` the fourth kernel it calls, ``g0`` its first
+    constant), so that chunks doing the same calls on values made in the same places have the
+    same source, which is compiled once."""
+    names = {"None": "None"}        # the plan's names -> the chunk's
+    inputs, made, lines, nodes, constants = [], [], [], [], []
+    scope = {"__builtins__": builtins, "_check": _check_numerics, "_chunk_nodes": nodes}
+    positions = {}                  # line -> step in chunk, to name a failing op
+    local = _local_names(stop - start)
+
+    def first_met(name):            # a name met for the first time: an argument or a global
+        if name in globals_:        # a constant or Variable
+            chunk_name = f"g{len(constants)}"
+            constants.append(name)
+            scope[chunk_name] = globals_[name]
+        else:
+            chunk_name = f"a{len(inputs)}"
+            inputs.append(name)
+        names[name] = chunk_name
+        return chunk_name
+    values, kernels, checked = local["v"], local["k"], local["n"]
+    kernel_names = {}               # id(kernel) -> its global here: one per kernel (a ufunc's)
+    for position in range(stop - start):
+        step = steps[start + position]
+        node = step.node
+        args = [names.get(name) or first_met(name) for name in step.args]
+        names[step.outs[0]] = out = values[position]
+        made.append(step.outs[0])
+        if len(step.outs) > 1:
+            for index, name in enumerate(step.outs[1:], 1):
+                names[name] = f"{out}_{index}"
+                made.append(name)
+            outs = ", ".join([names[name] for name in step.outs])
+        else:
+            outs = out
+        into = step.into and (names.get(step.into) or first_met(step.into))   # (a kept buffer
+        cls = type(node.operation)                                              # is a global)
+        inline = None if step.kernel is not step.plain or cls.inline is Op.inline else \
+            node.operation.inline(args, into)
+        if inline is None:
+            kernel = kernel_names.get(id(step.kernel))
+            if kernel is None:
+                kernel = kernel_names[id(step.kernel)] = kernels[len(kernel_names)]
+                scope[kernel] = step.kernel
+            call = f"{kernel}({', '.join(args)}{f', out={into}' if into else ''})"
+        else:
+            call, functions, *statement = inline
+            scope.update(functions)
+            call = f"({call}, None)[1]" if statement else call     # an update's output: None
+        lines.append(f"    {outs} = {call}{'.copy()' if step.copy else ''}  # {cls.__name__}")
+        positions[len(lines) + 1] = position
+        nodes.append(node)
+        if check_numerics:
+            scope[checked[position]] = node
+            lines.append(f"    _check({checked[position]}, {out})")
+        unused = dead[start + position]
+        if unused:
+            lines.append(f"    del {', '.join([names[name] for name in unused])}")
+    outputs = [name for name in made if name in result_names or last_use.get(name, -1) >= stop]
+    source = f"def chunk({', '.join(f'a{i}' for i in range(len(inputs)))}):\n" + \
+        "\n".join(lines) + f"\n    return ({''.join(names[n] + ', ' for n in outputs)})\n"
+    with _chunk_codes_lock:
+        compiled = _chunk_codes.get(source)
+        if compiled is not None:
+            _chunk_codes.move_to_end(source)
+    if compiled is None:
+        filename = f"<microflow plan chunk {next(_plan_numbers)}>"
+        module = compile(source, filename, "exec")
+        code = next(c for c in module.co_consts if isinstance(c, types.CodeType))
+        compiled = code, positions
+        _remember_source(filename, source)
+        with _chunk_codes_lock:
+            _chunk_codes[source] = compiled
+            while len(_chunk_codes) > _CHUNK_CODES_KEPT:
+                _chunk_codes.popitem(last=False)
+    code, scope["_chunk_lines"] = compiled
+    return types.FunctionType(code, scope), inputs, outputs
+
+
+_local_name_lists = {}              # "v" -> ["v0", "v1", ...]: the same strings in every chunk
+
+
+def _local_names(count):
+    """Lists of at least ``count`` chunk-local names per prefix: values ``v``, kernels ``k``,
+    checked nodes ``n``."""
+    lists = _local_name_lists
+    if len(lists.get("v", ())) < count:
+        count = max(count, 2 * len(lists.get("v", ())))
+        for prefix in "vkn":
+            lists[prefix] = [f"{prefix}{i}" for i in range(count)]
+    return lists
+
+
+_STEP, _ALIAS, _CONSTANT, _PLACEHOLDER, _GROUP = "step", "alias", "constant", "placeholder", \
+    "group"
+_KINDS = {}                             # op class -> what a plan does with its Tensors
+
+
+def _kind(cls):
+    """What a plan makes of a Tensor of op class ``cls`` (found once per class)."""
+    if issubclass(cls, Const | VariableOp):
+        kind = _CONSTANT
+    elif issubclass(cls, Placeholder):
+        kind = _PLACEHOLDER
+    elif issubclass(cls, _ALIASES):
+        kind = _ALIAS
+    elif issubclass(cls, Group):
+        kind = _GROUP
+    else:
+        kind = _STEP
+    _KINDS[cls] = kind
+    return kind
 
 
 class _Step:
@@ -500,24 +708,26 @@ def _work_in_place(steps, kept):
     input in ``inplace`` (its forward takes ``out=``), where the array was made fresh by
     the plan (by an op with ``fresh = True``, never a constant, Variable, feed or view), is
     used by this op alone, is not fetched, and has the output's dtype and, surely, shape."""
-    uses, fresh = {}, set()
-    for step in steps:
-        for arg in step.args:
-            uses[arg] = uses.get(arg, 0) + 1
-        if type(step.node.operation).__dict__.get("fresh", False):     # said by the class itself
-            fresh.add(step.outs[0])
+    uses = collections.Counter(itertools.chain.from_iterable([step.args for step in steps]))
+    # Only a class that names its own in-place inputs (and says it is fresh): a subclass
+    # with another forward does not inherit them.
+    said = {}                                   # op class -> (fresh, inplace)
+    fresh = set()           # outputs of the steps so far that are new arrays (inputs come first)
     for step in steps:
         node = step.node
-        if step.args[:1] and step.args[0][0] == "s" or not node.shape:
-            continue                            # a kernel sharing saved values, or a scalar
-        # Only a class that names its own in-place inputs: a subclass with another forward
-        # does not inherit them.
-        for index in type(node.operation).__dict__.get("inplace", ()):
-            name, inp = step.args[index], node.inputs[index]
-            if name in fresh and uses[name] == 1 and name not in kept and \
-                    inp.dtype == node.dtype and _surely_same_shape(node, inp):
-                step.into = name
-                break
+        cls = type(node.operation)
+        flags = said.get(cls)
+        if flags is None:
+            flags = said[cls] = (cls.__dict__.get("fresh", False), cls.__dict__.get("inplace", ()))
+        if flags[1] and node.shape and not (step.args[:1] and step.args[0][0] == "s"):
+            for index in flags[1]:              # (not a kernel sharing saved values, nor a scalar)
+                name, inp = step.args[index], node.inputs[index]
+                if name in fresh and uses[name] == 1 and name not in kept and \
+                        inp.dtype == node.dtype and _surely_same_shape(node, inp):
+                    step.into = name
+                    break
+        if flags[0]:
+            fresh.add(step.outs[0])
 
 
 def _surely_same_shape(node, inp):
@@ -576,11 +786,33 @@ def _micro(seconds):
     return f"{seconds * 1e6:.1f} us" if seconds < 1e-3 else f"{seconds * 1e3:.2f} ms"
 
 
+def _plan_order(graph, fetches, fed):
+    """The Tensors ``fetches`` need (``fed`` ones as leaves), inputs before users: in a
+    depth-first order, or, in a big graph of which they are much, in the order the graph
+    made them (every input is made before its users), found in one pass over it."""
+    if len(graph.tensors) <= CODEGEN_LIMIT:
+        return topological_order(fetches, stop=fed)
+    needed, stack, fed = set(), list(fetches), set(fed)
+    while stack:                                # a walk without order: what is needed
+        tensor = stack.pop()
+        if tensor not in needed:
+            needed.add(tensor)
+            if tensor not in fed:
+                stack += tensor.inputs
+    if 4 * len(needed) >= len(graph.tensors):
+        order = [tensor for tensor in graph.tensors if tensor in needed]
+        if len(order) == len(needed):           # else some Tensor is not in graph.tensors
+            return order
+    return topological_order(fetches, stop=fed)
+
+
 def _run_order(order):
     """``order`` with the stateful ops, and all that depends on them, moved to the end, so
     that every op reading a Variable runs before any update changes it in place; guards
     (checks that may stop the step) go first among them, so that a failed check leaves the
     Variables untouched."""
+    if not any(node.operation.stateful for node in order):
+        return order                            # nothing to move (guards are stateful too)
     late = set()
     for node in order:
         if node.operation.stateful or any(i in late for i in node.inputs):
@@ -703,7 +935,7 @@ def _flatten(fetches):
     return tuple(flat), rebuild
 
 
-__all__ = ['Session', 'Plan', 'Profile', 'ProfileRow', 'CODEGEN_LIMIT', 'MAX_PLANS']
+__all__ = ['Session', 'Plan', 'Profile', 'ProfileRow', 'CODEGEN_LIMIT', 'CHUNK_STEPS', 'MAX_PLANS']
 
 
 def __dir__():

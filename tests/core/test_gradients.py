@@ -96,3 +96,20 @@ def test_check_gradients_is_public_and_catches_a_wrong_rule():
     assert check_gradients(apply(WrongCube(), (x,)), [x]) > 0.1
     assert check_gradients(x ** 3, [x]) < 1e-6
     assert "WrongCube" not in REGISTRY
+
+
+def test_names_stay_unique_after_gradients_drop_the_tensors_no_result_needs():
+    graph = mf.Graph()
+    with graph.as_default():
+        x = mf.Variable(np.ones(2), name="x")
+        y = mf.reduce_sum(x * mf.constant(np.full(2, 3.0)))    # d/d(constant) is dropped
+        before = {t.name for t in graph.tensors}
+        (dx,) = mf.gradients(y, [x])
+        kept = [t.name for t in graph.tensors]
+        with mf.name_scope("gradients/"):
+            again = [mf.identity(x, name="Mul"), mf.identity(x, name="Mul_1"),
+                     mf.identity(x, name="Mul_2")]
+    names = [t.name for t in graph.tensors]
+    assert len(names) == len(set(names))
+    assert before < set(kept) and all(t.name in names for t in again)
+    np.testing.assert_array_equal(mf.Session(graph).run(dx), [3.0, 3.0])

@@ -169,22 +169,29 @@ def test_a_session_is_a_context_manager():
         assert sess.run(mf.constant(2.0)) == 2.0
 
 
-def test_long_plans_run_through_the_interpreter_too():
+def test_long_plans_run_in_chunks_or_through_the_interpreter(monkeypatch):
     from microflow.core import session
     x = mf.Variable(np.array([1.0]))
     y = x
     for _ in range(session.CODEGEN_LIMIT + 10):
         y = mf.negative(y)
     plan = mf.Session().plan_for(y)
+    assert "generated functions" in plan.source
+    np.testing.assert_array_equal(mf.Session().run(y), [1.0])
+    monkeypatch.setattr(session, "CHUNK_STEPS", 0)
+    plan = mf.Session().plan_for(y)
     assert "run by a loop" in plan.source
     np.testing.assert_array_equal(mf.Session().run(y), [1.0])
 
 
-def test_a_training_step_gives_the_same_weights_through_the_interpreter(monkeypatch):
+def test_a_training_step_gives_the_same_weights_through_every_executor(monkeypatch):
     from microflow.core import session
     weights = []
-    for limit in (session.CODEGEN_LIMIT, 0):
+    # one generated function, the interpreter, chunks of 7 steps and of 1
+    for limit, chunk_steps in ((session.CODEGEN_LIMIT, session.CHUNK_STEPS), (0, 0), (0, 7),
+                               (0, 1)):
         monkeypatch.setattr(session, "CODEGEN_LIMIT", limit)
+        monkeypatch.setattr(session, "CHUNK_STEPS", chunk_steps)
         mf.reset_default_graph()
         mf.set_seed(0)
         x = mf.placeholder((None, 2), name="x")
@@ -192,13 +199,14 @@ def test_a_training_step_gives_the_same_weights_through_the_interpreter(monkeypa
         logits = mf.layers.dense(mf.layers.dense(x, 3, activation=mf.tanh), 2)
         loss = mf.softmax_cross_entropy(logits, y)
         train = mf.optimizers.Adam(0.1).minimize(loss)
-        sess = mf.Session(check_numerics=bool(limit))
+        sess = mf.Session(check_numerics=chunk_steps != 1)
         X, Y = mf.datasets.xor()
         losses = [sess.run([train, loss], {x: X, y: Y})[1] for _ in range(3)]
         assert sess.run(train, {x: X, y: Y}) is None
         weights.append([v.value.copy() for v in mf.trainable_variables()] + losses)
-    for a, b in zip(*weights):
-        np.testing.assert_array_equal(a, b)
+    for same in zip(*weights):
+        for other in same[1:]:
+            np.testing.assert_array_equal(same[0], other)
 
 
 def test_profile_times_every_op_of_the_plan_and_runs_it_for_real():
@@ -238,6 +246,7 @@ def test_labels_out_of_range_name_the_loss_op():
 def test_run_time_errors_are_named_by_the_interpreter_too(monkeypatch):
     from microflow.core import session
     monkeypatch.setattr(session, "CODEGEN_LIMIT", 0)
+    monkeypatch.setattr(session, "CHUNK_STEPS", 0)
     a = mf.placeholder((None, 3), name="a")
     with pytest.raises(ValueError, match=r"Reshape op 'flat'"):
         mf.Session().run(mf.reshape(a, (-1, 2), name="flat"), {a: np.ones((1, 3))})

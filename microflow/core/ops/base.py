@@ -101,8 +101,11 @@ def into_clause(into, ufunc=None):
 
 def apply(op, inputs, name=None):
     """Create the Tensor ``op(*inputs)``: convert numbers, infer its shape, name it."""
-    like = next((t for t in inputs if isinstance(t, Tensor)), None)
-    inputs = [as_tensor(value, like=like) for value in inputs]
+    for value in inputs:            # the common case: Tensors only, nothing to convert
+        if not isinstance(value, Tensor):
+            like = next((t for t in inputs if isinstance(t, Tensor)), None)
+            inputs = [as_tensor(value, like=like) for value in inputs]
+            break
     try:
         shape, dtype = op.infer(*inputs)
     except ShapeError as error:

@@ -1,0 +1,148 @@
+"""Plans longer than ``CODEGEN_LIMIT`` steps run as several generated functions of
+``CHUNK_STEPS`` steps each; they must give what one generated function and the interpreter give,
+bit for bit, name a failing op, and leak no shared value. A small limit and chunk size are
+patched in, so that short graphs take the chunked path."""
+
+import numpy as np
+import pytest
+
+import microflow as mf
+from microflow.core import session
+from microflow.core.ops.base import apply
+from microflow.core.ops.state import Group
+
+EXECUTORS = {                       # name -> (CODEGEN_LIMIT, CHUNK_STEPS)
+    "one function": (10**9, 500),
+    "chunks of 7": (0, 7),
+    "chunks of 1": (0, 1),
+    "interpreter": (0, 0),
+}
+
+
+@pytest.fixture
+def executor(monkeypatch):
+    """A function that makes the plans built after it is called use the named executor."""
+    def use(name):
+        limit, size = EXECUTORS[name]
+        monkeypatch.setattr(session, "CODEGEN_LIMIT", limit)
+        monkeypatch.setattr(session, "CHUNK_STEPS", size)
+    return use
+
+
+def chain_graph(n=60):
+    """x through alternating tanh and scale ops, a fan-out (h used by a later op too) and a
+    sum, with its gradient: values made in one chunk are read several chunks later."""
+    graph = mf.Graph()
+    with graph.as_default():
+        x = mf.placeholder((None, 3), dtype="float64", name="x")
+        w = mf.Variable(np.linspace(-1, 1, 3), name="w")
+        h = x * w
+        early = h
+        for i in range(n):
+            h = mf.tanh(h) if i % 2 == 0 else h * 0.9
+        h = h + early                       # read long after it was made
+        loss = mf.reduce_sum(h * h, name="loss")
+        (dw, dx) = mf.gradients(loss, [w, x])
+    return graph, x, w, early, loss, dw, dx
+
+
+def test_a_long_plan_runs_as_chunks_whose_shapes_compile_once(executor):
+    executor("chunks of 7")
+    graph, x, w, early, loss, dw, dx = chain_graph(400)
+    plan = mf.Session(graph).plan_for([loss, dw], [x])
+    assert "generated functions" in plan.source
+    functions = [chunk[0] for chunk in plan._chunks]
+    assert len(functions) > 100
+    # a long chain repeats itself: most chunks share a compiled code object
+    assert len({f.__code__ for f in functions}) < len(functions) / 4
+
+
+@pytest.mark.parametrize("name", [n for n in EXECUTORS if n != "one function"])
+def test_long_plans_give_the_values_of_one_generated_function_bit_for_bit(executor, name):
+    X = np.random.default_rng(0).standard_normal((5, 3))
+    values = {}
+    for label in ("one function", name):
+        executor(label)
+        graph, x, w, early, loss, dw, dx = chain_graph()
+        sess = mf.Session(graph)
+        values[label] = sess.run([loss, dw, dx, early, w], {x: X})
+    for a, b in zip(values["one function"], values[name]):
+        assert a.dtype == b.dtype
+        np.testing.assert_array_equal(a, b)
+
+
+def test_values_fetched_from_chunks_are_not_changed_by_later_runs(executor):
+    executor("chunks of 7")
+    graph, x, w, early, loss, dw, dx = chain_graph()
+    sess = mf.Session(graph)
+    X = np.ones((4, 3))
+    first = sess.run([early, loss, dw, dx], {x: X})
+    kept = [a.copy() for a in first]
+    sess.run([early, loss, dw, dx], {x: 2 * X})
+    for a, b in zip(first, kept):
+        np.testing.assert_array_equal(a, b)
+    np.testing.assert_array_equal(X, np.ones((4, 3)))        # the feed was not written
+
+
+def test_a_training_step_in_chunks_never_writes_the_fed_arrays(executor):
+    executor("chunks of 1")
+    graph = mf.Graph()
+    with graph.as_default():
+        x = mf.placeholder((None, 3), dtype="float64", name="x")
+        w = mf.Variable(np.ones(3), name="w")
+        loss = mf.reduce_sum(mf.tanh(x * w) * 2.0)
+        train = mf.optimizers.SGD(0.1).minimize(loss)
+    sess = mf.Session(graph)
+    X, W = np.full((2, 3), 0.5), np.ones(3)
+    before = sess.run([loss, w], {x: X})
+    sess.run(train, {x: X, w: W})           # a fed Variable: the update changes a copy
+    np.testing.assert_array_equal(W, np.ones(3))
+    np.testing.assert_array_equal(w.value, np.ones(3))
+    sess.run(train, {x: X})
+    assert not np.array_equal(w.value, np.ones(3))
+    np.testing.assert_array_equal(before[1], np.ones(3))    # the fetched Variable's copy
+    np.testing.assert_array_equal(X, np.full((2, 3), 0.5))
+
+
+def test_an_op_failing_deep_in_a_chunked_plan_is_named_with_its_inputs(executor):
+    executor("chunks of 7")
+    a = mf.placeholder((None, 3), name="a")
+    h = a
+    for _ in range(30):
+        h = mf.negative(h)
+    flat = mf.reshape(h, (-1, 2), name="flat")
+    y = flat
+    for _ in range(30):
+        y = mf.negative(y)
+    with pytest.raises(ValueError, match=r"Reshape op 'flat' \(inputs 'Neg_29' \(None, 3\)\) "
+                                         r"failed: cannot reshape"):
+        mf.Session().run(y, {a: np.ones((1, 3))})
+
+
+def test_check_numerics_names_the_op_in_a_chunked_plan(executor):
+    executor("chunks of 7")
+    x = mf.placeholder((2,), name="x")
+    h = x
+    for _ in range(20):
+        h = mf.negative(h)
+    y = mf.log(h, name="bad_log")
+    for _ in range(20):
+        y = mf.negative(y)
+    with np.errstate(invalid="ignore"):
+        with pytest.raises(mf.NumericsError, match=r"Log op 'bad_log' produced NaN"):
+            mf.Session(check_numerics=True).run(y, {x: [1.0, -1.0]})
+
+
+def test_a_chunked_plan_fetches_constants_feeds_and_groups(executor):
+    executor("chunks of 1")
+    x = mf.placeholder((2,), dtype="float64", name="x")
+    c = mf.constant(np.array([1.0, 2.0]))
+    total = mf.negative(mf.negative(x + c))
+    group = apply(Group(), [total], name="group")
+    X = np.array([3.0, 4.0])
+    fed, const, value, nothing = mf.Session().run([x, c, total, group], {x: X})
+    np.testing.assert_array_equal(value, [4.0, 6.0])
+    assert nothing is None
+    fed[0] = const[0] = -1.0                # the caller owns them: copies
+    np.testing.assert_array_equal(X, [3.0, 4.0])
+    np.testing.assert_array_equal(mf.Session().run(c), [1.0, 2.0])
