@@ -228,6 +228,14 @@ class Plan:
             else:
                 names[node] = "None"            # a Group: its inputs run; it computes nothing
         kept = {names[t] for t in self.fetches}
+        # Arrays the graph owns (constants, Variables, feeds) are copied before any update;
+        # so are fetched views of them, right after they are made; and a feed that an update
+        # would write into is copied first, so that the caller's array is never written.
+        copied = sorted({names[t] for t in self.fetches if names[t][0] in "cf"})
+        results = [names[t] + ("_" if names[t][0] in "cf" else "") for t in self.fetches]
+        views = {names[t] for t in self.fetches if t in shared and names[t][0] == "t"}
+        written = sorted(written)
+        del names, name_of, shared              # a long plan's biggest tables, no longer needed
         steps = _share_saved_values(steps)
         _work_in_place(steps, kept)
         # One walk from the end: where each value is read last, and which die at each step.
@@ -241,16 +249,8 @@ class Plan:
                         unused = (arg,) if unused is None else unused + (arg,)
             if unused is not None:
                 dead[position] = tuple(sorted(unused)) if len(unused) > 1 else unused
-        # Arrays the graph owns (constants, Variables, feeds) are copied before any update;
-        # so are fetched views of them, right after they are made; and a feed that an update
-        # would write into is copied first, so that the caller's array is never written.
-        copied = sorted({names[t] for t in self.fetches if names[t][0] in "cf"})
-        results = [names[t] + ("_" if names[t][0] in "cf" else "") for t in self.fetches]
-        views = {names[t] for t in self.fetches if t in shared and names[t][0] == "t"}
         for step in steps if views else ():
             step.copy = step.outs[0] in views
-        written = sorted(written)
-        del names, shared                       # a long plan's biggest tables, no longer needed
         if self.timings is not None or (len(steps) > CODEGEN_LIMIT and CHUNK_STEPS <= 0):
             self._function = self._interpreter(globals_, steps, dead, copied, written, results,
                                                check_numerics)
