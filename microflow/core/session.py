@@ -4,7 +4,9 @@ A plan is the Python source of one function, generated once per (fetches, fed te
 line per op, ``t7 = k7(t3, c5)``, with constants and Variables bound as globals, each array
 deleted right after its last use, and stateful ops (optimizer updates) placed after every
 op that reads the Variables they change. A training step is then a single function call
-with one numpy call per op and almost nothing around it.
+with one numpy call per op and almost nothing around it. A plan longer than
+``CODEGEN_LIMIT`` steps is several such functions of ``CHUNK_STEPS`` steps, called in turn;
+chunks of the same shape share one compiled code object.
 """
 
 from __future__ import annotations
