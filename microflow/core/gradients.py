@@ -74,11 +74,12 @@ def gradients(ys, xs, grad_ys=None):
                 grad = grads.get(node)
                 if grad is None:
                     continue
-                op, inputs = node.operation, node.inputs
-                if not inputs or not op.differentiable or depends_on_x.isdisjoint(inputs):
+                op = node.operation
+                if not node.inputs or not op.differentiable or \
+                        depends_on_x.isdisjoint(node.inputs):
                     continue
-                input_grads = op.backward(grad, *inputs, node)
-                for index, (inp, input_grad) in enumerate(zip(inputs, input_grads)):
+                input_grads = op.backward(grad, *node.inputs, node)
+                for index, (inp, input_grad) in enumerate(zip(node.inputs, input_grads)):
                     if input_grad is None or inp not in depends_on_x:
                         continue
                     if _may_broadcast(op, index) and not _same_shape_surely(input_grad, inp, node):

@@ -4,7 +4,9 @@ A plan is the Python source of one function, generated once per (fetches, fed te
 line per op, ``t7 = k7(t3, c5)``, with constants and Variables bound as globals, each array
 deleted right after its last use, and stateful ops (optimizer updates) placed after every
 op that reads the Variables they change. A training step is then a single function call
-with one numpy call per op and almost nothing around it.
+with one numpy call per op and almost nothing around it. A plan longer than
+``CODEGEN_LIMIT`` steps is several such functions of ``CHUNK_STEPS`` steps, called in turn;
+chunks of the same shape share one compiled code object.
 """
 
 from __future__ import annotations
@@ -245,6 +247,14 @@ class Plan:
             else:
                 names[node] = "None"            # a Group: its inputs run; it computes nothing
         kept = self._kept = {names[t] for t in self.fetches}
+        # Arrays the graph owns (constants, Variables, feeds) are copied before any update;
+        # so are fetched views of them, right after they are made; and a feed that an update
+        # would write into is copied first, so that the caller's array is never written.
+        copied = sorted({names[t] for t in self.fetches if names[t][0] in "cf"})
+        results = [names[t] + ("_" if names[t][0] in "cf" else "") for t in self.fetches]
+        views = {names[t] for t in self.fetches if t in shared and names[t][0] == "t"}
+        written = sorted(written)
+        del names, name_of, shared              # a long plan's biggest tables, no longer needed
         steps = _share_saved_values(steps)
         column_major = _lay_out_batch_minor(steps)
         _work_in_place(steps, kept)
@@ -263,19 +273,11 @@ class Plan:
                         unused = (arg,) if unused is None else unused + (arg,)
             if unused is not None:
                 dead[position] = tuple(sorted(unused)) if len(unused) > 1 else unused
-        # Arrays the graph owns (constants, Variables, feeds) are copied before any update;
-        # so are fetched views of them, right after they are made; and a feed that an update
-        # would write into is copied first, so that the caller's array is never written.
-        copied = sorted({names[t] for t in self.fetches if names[t][0] in "cf"})
-        results = [names[t] + ("_" if names[t][0] in "cf" else "") for t in self.fetches]
         if column_major:        # a value the plan laid out its own way reaches the caller in C order
             globals_["_c_order"] = _c_order
             results = [f"_c_order({r})" if r in column_major else r for r in results]
-        views = {names[t] for t in self.fetches if t in shared and names[t][0] == "t"}
         for step in steps if views else ():
             step.copy = step.outs[0] in views
-        written = sorted(written)
-        del names, shared                       # a long plan's biggest tables, no longer needed
         if self.timings is not None or (len(steps) > CODEGEN_LIMIT and CHUNK_STEPS <= 0):
             self._function = self._interpreter(globals_, steps, dead, copied, written, results,
                                                check_numerics)
