@@ -3,7 +3,7 @@
 
     python benchmarks/run.py                    # all workloads; writes docs/performance.md
     python benchmarks/run.py --quick W1 W2      # fewer, shorter rounds; no files written
-    python benchmarks/run.py --chains 1000 10000 100000 1000000   # scaling figures up to 1M ops
+    python benchmarks/run.py --chains 1000 10000   # only the small scaling figures (default up to 1M)
 
 One step = forward + backward + SGD update. Every implementation starts from the same weights
 and data; their losses after a few steps are checked equal before any timing. Times are
