@@ -80,7 +80,7 @@ def row_max(a, keepdims=True):
     columns = a.shape[-1]
     # (a Fortran-ordered array's rows of more than two reduce fast along its long columns;
     # a vector's columns are numbers)
-    if 1 < columns <= _NARROW and a.ndim >= 2 and (columns == 2 or not _fortran(a)):
+    if 1 < columns <= _NARROW and a.ndim >= 2 and (columns == 2 or not fortran_ordered(a)):
         out = np.maximum(a[..., 0], a[..., 1])
         for j in range(2, columns):
             np.maximum(out, a[..., j], out=out)
@@ -114,20 +114,21 @@ def label_positions(labels, classes, fortran=False):
     return _row_starts(len(labels), classes) + labels
 
 
-def _fortran(a):
+def fortran_ordered(a):
+    """Whether ``a`` is laid out column after column (Fortran-contiguous, and not C too)."""
     return a.flags.f_contiguous and not a.flags.c_contiguous
 
 
 def flat(a):
     """``a`` as a 1-D array in its memory order: a view when ``a`` is C- or Fortran-contiguous
     (as every ufunc result is), a copy otherwise (which a write would not reach)."""
-    return a.ravel(order="F" if _fortran(a) else "C")
+    return a.ravel(order="F" if fortran_ordered(a) else "C")
 
 
 def labeled(a, labels):
     """``(flat(a), positions)``: the indices of the (N, classes) array ``a``'s
     ``(n, labels[n])`` entries in its flat array."""
-    return flat(a), label_positions(labels, a.shape[1], _fortran(a))
+    return flat(a), label_positions(labels, a.shape[1], fortran_ordered(a))
 
 
 def subtract_at_labels(a, labels, value=1):

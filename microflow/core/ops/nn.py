@@ -148,17 +148,19 @@ class SoftmaxCrossEntropy(_SoftmaxCrossEntropyShapes, Op):
         costs three in-place passes instead of a second softmax."""
         if not self.sparse:         # label rows (soft, masked): forward's own path, bit for bit
             return self.forward(logits, labels), (_softmax(logits, axis=1), None, None)
-        self.rows(logits, labels)
+        rows = self.rows(logits, labels)
         shifted = logits - kernels.row_max(logits)
         probabilities = np.exp(shifted)
-        total = kernels.row_sum(probabilities, keepdims=False)
+        total = probabilities @ kernels.ones(shifted.shape[1], probabilities.dtype)  # row sums
         log_sum_exp = np.log(total)
         probabilities /= total[:, None]         # the same passes as _softmax: the same bits
-        flat, positions = kernels.labeled(shifted, labels)
-        log_sum_exp -= flat[positions]
-        # probabilities has shifted's layout (a ufunc's result), so the same positions in its
-        # own flat view, which is a view: the gradient writes through it
-        return kernels.mean(log_sum_exp), (probabilities, kernels.flat(probabilities), positions)
+        # probabilities has shifted's layout (a ufunc's result), so the same positions in
+        # both flat arrays, which are views (the gradient writes through probabilities')
+        order = "F" if kernels.fortran_ordered(shifted) else "C"
+        positions = kernels.label_positions(labels, shifted.shape[1], order == "F")
+        log_sum_exp -= shifted.ravel(order)[positions]
+        return kernels.total(log_sum_exp) / rows, (probabilities, probabilities.ravel(order),
+                                                   positions)
 
     def infer(self, logits, labels):
         self.check(logits, labels)
