@@ -78,7 +78,11 @@ def gradients(ys, xs, grad_ys=None):
                 if not node.inputs or not op.differentiable or \
                         depends_on_x.isdisjoint(node.inputs):
                     continue
-                input_grads = op.backward(grad, *node.inputs, node)
+                op._wanted = [i in depends_on_x for i in node.inputs]
+                try:
+                    input_grads = op.backward(grad, *node.inputs, node)
+                finally:
+                    op._wanted = None
                 for index, (inp, input_grad) in enumerate(zip(node.inputs, input_grads)):
                     if input_grad is None or inp not in depends_on_x:
                         continue

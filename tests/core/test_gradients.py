@@ -113,3 +113,30 @@ def test_names_stay_unique_after_gradients_drop_the_tensors_no_result_needs():
     assert len(names) == len(set(names))
     assert before < set(kept) and all(t.name in names for t in again)
     np.testing.assert_array_equal(mf.Session(graph).run(dx), [3.0, 3.0])
+
+
+def test_a_backward_rule_is_told_which_inputs_need_a_gradient():
+    from microflow.core.ops.base import REGISTRY, Op, apply, register
+    seen = []
+
+    @register
+    class Recorded(Op):
+        """out = a * b"""
+
+        def forward(self, a, b):
+            return a * b
+
+        def backward(self, grad, a, b, out):
+            seen.append((self.needs_gradient(0), self.needs_gradient(1)))
+            return mf.multiply(grad, b), mf.multiply(grad, a)
+    try:
+        x = mf.placeholder((None, 2), name="x")
+        w = mf.Variable(np.ones(2), name="w")
+        y = apply(Recorded(), (x, w))
+        mf.gradients(mf.reduce_sum(y), [w])
+        mf.gradients(mf.reduce_sum(y), [x, w])
+        assert seen == [(False, True), (True, True)]
+        assert y.operation.needs_gradient(0)            # outside a walk: every input's
+    finally:
+        del REGISTRY["Recorded"]
+

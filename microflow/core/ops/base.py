@@ -60,6 +60,14 @@ class Op:
     def backward(self, grad, *inputs_and_output):
         raise TypeError(f"{type(self).__name__} defines no backward rule")
 
+    _wanted = None          # set by the gradient walk around backward(): which inputs need one
+
+    def needs_gradient(self, index):
+        """Whether the gradient walk calling ``backward`` wants input ``index``'s gradient (one
+        no x flows into does not): a rule may skip building the others (PyTorch's
+        ``needs_input_grad``). Outside a walk, every input's is wanted."""
+        return self._wanted is None or self._wanted[index]
+
     def inline(self, args, into):
         """Python source calling numpy directly, ``(expression, {name: function})``, that a
         generated plan may write in place of ``forward(*args)`` (``out=into`` when ``into``

@@ -102,20 +102,27 @@ class MatMul(Op):
             g2 = expand_dims(g2, -2 if b.ndim >= 2 else 0)
         if b.ndim == 1:
             g2 = expand_dims(g2, -1)
-        da = matmul(g2, swap_last_axes(b2))
-        db = matmul(swap_last_axes(a2), g2)
-        return _undo_batch_broadcast(da, a, a2), _undo_batch_broadcast(db, b, b2)
+        da = _undo_batch_broadcast(matmul(g2, swap_last_axes(b2)), a, a2) \
+            if self.needs_gradient(0) else None
+        db = _undo_batch_broadcast(matmul(swap_last_axes(a2), g2), b, b2) \
+            if self.needs_gradient(1) else None
+        return da, db
 
     def _backward_2d(self, g, a, b):
-        """The four cases of out = op(a) @ op(b), with the transposes folded into the flags."""
+        """The four cases of out = op(a) @ op(b), with the transposes folded into the flags
+        (only the gradients the walk wants: not the input data's, say)."""
+        wants_a, wants_b = self.needs_gradient(0), self.needs_gradient(1)
         if not self.transpose_a and not self.transpose_b:       # out = a b
-            return matmul(g, b, transpose_b=True), matmul(a, g, transpose_a=True)
+            return (matmul(g, b, transpose_b=True) if wants_a else None,
+                    matmul(a, g, transpose_a=True) if wants_b else None)
         if not self.transpose_a:                                # out = a b^T
-            return matmul(g, b), matmul(g, a, transpose_a=True)
+            return (matmul(g, b) if wants_a else None,
+                    matmul(g, a, transpose_a=True) if wants_b else None)
         if not self.transpose_b:                                # out = a^T b
-            return matmul(b, g, transpose_b=True), matmul(a, g)
-        return (matmul(b, g, transpose_a=True, transpose_b=True),  # out = a^T b^T
-                matmul(g, a, transpose_a=True, transpose_b=True))
+            return (matmul(b, g, transpose_b=True) if wants_a else None,
+                    matmul(a, g) if wants_b else None)
+        return (matmul(b, g, transpose_a=True, transpose_b=True) if wants_a else None,
+                matmul(g, a, transpose_a=True, transpose_b=True) if wants_b else None)
 
 
 def _undo_batch_broadcast(grad, operand, as_matrix):

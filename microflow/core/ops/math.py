@@ -71,7 +71,8 @@ class Div(Binary):
 
     def backward(self, grad, a, b, out):
         # d(a/b)/db = -a/b**2 = -out/b
-        return divide(grad, b), negative(divide(multiply(grad, out), b))
+        return (divide(grad, b) if self.needs_gradient(0) else None,
+                negative(divide(multiply(grad, out), b)) if self.needs_gradient(1) else None)
 
 
 @register
