@@ -113,8 +113,8 @@ def main(argv=None):
         print(f"chain {n}: " + ", ".join(f"{k}={v:.4g}" for k, v in figures[-1].items()), flush=True)
     fits = []
     if not args.quick and not args.no_fit:
-        fits.append(timing.fit_figures(WORKLOADS["W2"], batch=100, seconds=args.seconds or 2.0,
-                                       rounds=args.rounds or 10))
+        fits.append(timing.fit_figures(WORKLOADS["W2"], batch=100, seconds=args.seconds or 4.0,
+                                       rounds=args.rounds or 40))    # a 5% effect: many rounds
         print(report.fit_table(fits), flush=True)
     print()
     print(report.table(rows))
