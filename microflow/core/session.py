@@ -29,6 +29,7 @@ from microflow.core.graph import Const, Placeholder, Tensor, VariableOp, get_def
 from microflow.core.ops.base import Op, format_shape, into_clause
 from microflow.core.ops.kernels import NoRows
 from microflow.core.ops.shape import Identity, PlaceholderWithDefault, StopGradient
+from microflow.core.ops.linalg import MatMul
 from microflow.core.ops.state import Group
 
 _ALIASES = (Identity, StopGradient,     # ops whose output is their input: no call at run time
@@ -321,8 +322,17 @@ class Plan:
             # this line (the source is registered with linecache below).
             assigned = "" if inline and inline[2:] and out in unread else \
                 f"{', '.join(step.outs)} = "
-            lines.append(f"    {assigned}{call}"
-                         f"{'.copy()' if step.copy else ''}  # {node.op} op {node.name!r}")
+            comment = f"  # {node.op} op {node.name!r}"
+            if step.grow:               # into the buffer of the last run's shape, or a new one
+                buffer = f"{step.grow}[0]"
+                grown = node.operation.inline(step.args, buffer) if inline else None
+                lines += ["    try:", f"        {out} = " + (grown[0] if grown else
+                          f"k{out}({', '.join(step.args)}, {buffer})") + comment]
+                self._line_nodes[len(lines)] = node
+                lines.append("    except (ValueError, TypeError):     # a batch of another size")
+                lines.append(f"        {out} = {buffer} = {call}{comment}")
+            else:
+                lines.append(f"    {assigned}{call}{'.copy()' if step.copy else ''}{comment}")
             self._line_nodes[len(lines)] = node
             if check_numerics:
                 globals_["n" + out] = node
@@ -587,7 +597,7 @@ def _kind(cls):
 class _Step:
     """One kernel call of a plan: ``outs = kernel(*args, out=into)``."""
 
-    __slots__ = ("node", "kernel", "plain", "outs", "args", "into", "copy", "inline")
+    __slots__ = ("node", "kernel", "plain", "outs", "args", "into", "copy", "inline", "grow")
 
     def __init__(self, node, kernel, outs, args):
         self.node, self.kernel, self.outs, self.args = node, kernel, outs, args
@@ -595,6 +605,7 @@ class _Step:
         self.into = None        # the input the output is written into, if any
         self.copy = False       # a fetched view of a feed, constant or Variable: copied
         self.inline = None      # the source of another kernel a plan picked (see below)
+        self.grow = None        # a kept buffer of the shape of the last run (generated code)
 
 
 def _share_saved_values(steps):
@@ -665,6 +676,7 @@ def _lay_out_batch_minor(steps):
 
 
 BUFFER_BYTES = 1 << 16          # a temporary at least this big gets a buffer the plan keeps
+ROW_BYTES = 1 << 10             # ... and a product of a batch of rows at least this wide
 
 
 def _keep_buffers(steps, kept):
@@ -679,9 +691,17 @@ def _keep_buffers(steps, kept):
         node, op = step.node, step.node.operation
         shape = node.shape
         if step.into is not None or step.kernel is not step.plain or len(step.outs) > 1 or \
-                not shape or None in shape or \
-                math.prod(shape) * node.dtype.itemsize < BUFFER_BYTES or \
-                not (isinstance(step.kernel, np.ufunc) or type(op).__dict__.get("takes_out")):
+                not shape or not (isinstance(step.kernel, np.ufunc) or
+                                  type(op).__dict__.get("takes_out")):
+            continue
+        if None in shape:       # a product of a batch of rows: a buffer of the last run's shape
+            # (only a 2-D MatMul: numpy checks its out's shape exactly, where a ufunc would
+            # broadcast a smaller batch into a bigger buffer)
+            row = math.prod(d for d in shape if d is not None) * node.dtype.itemsize
+            if not isinstance(op, MatMul) or step.inline is not None or row < ROW_BYTES or \
+                    len(shape) != 2 or any(len(i.shape) != 2 for i in node.inputs):
+                continue
+        elif math.prod(shape) * node.dtype.itemsize < BUFFER_BYTES:
             continue
         aliases = {step.outs[0]}            # names that may share the buffer's memory
         for later in steps[position + 1:]:
@@ -693,8 +713,12 @@ def _keep_buffers(steps, kept):
         if aliases & kept:
             continue
         name = "_buffer" + step.outs[0][1:]
-        buffers[name] = np.empty(shape, node.dtype)
-        step.into = name
+        if None in shape:
+            buffers[name] = [np.empty((0, 0), node.dtype)]     # made by the first run
+            step.grow = name
+        else:
+            buffers[name] = np.empty(shape, node.dtype)
+            step.into = name
     return buffers
 
 

@@ -267,3 +267,35 @@ def test_threads_sharing_a_plan_with_buffers_get_their_own_results():
     for thread in threads:
         thread.join()
     assert got == expected
+
+
+def test_a_wide_product_of_a_batch_keeps_a_buffer_of_the_last_batch_s_shape(monkeypatch):
+    from microflow.core import session
+    x = mf.placeholder((None, 30), dtype="float64", name="x")
+    W = mf.Variable(np.random.default_rng(0).standard_normal((30, 200)), name="W")
+    h = mf.tanh(x @ W)                              # (batch, 200): 1.6 kB a row
+    out = mf.reduce_sum(h * h, axis=1)
+    sess = mf.Session()
+    source = sess.plan_for([out], [x]).source
+    assert re.search(r"try:\n +t\d+ = kt\d+\(f0, c\d+, _buffer\d+\[0\]\)", source)
+    rng = np.random.default_rng(1)
+    batches = [rng.standard_normal((rows, 30)) for rows in (20, 7, 7, 1, 20)]
+    got = [sess.run(out, {x: batch}) for batch in batches]
+    monkeypatch.setattr(session, "ROW_BYTES", 10 ** 12)
+    plain = mf.Session()
+    assert "_buffer" not in plain.plan_for([out], [x]).source
+    for batch, value in zip(batches, got):
+        np.testing.assert_array_equal(value, plain.run(out, {x: batch}))
+    assert got[1].shape == (7,) and got[3].shape == (1,)
+
+
+def test_a_fetched_wide_product_of_a_batch_is_never_a_kept_buffer():
+    x = mf.placeholder((None, 30), dtype="float64", name="x")
+    W = mf.Variable(np.ones((30, 200)), name="W")
+    product = x @ W
+    relu = mf.relu(product)                         # written into the product: fetched too
+    sess = mf.Session()
+    assert "_buffer" not in sess.plan_for([relu], [x]).source
+    first = sess.run(relu, {x: np.ones((4, 30))})
+    sess.run(relu, {x: -np.ones((4, 30))})
+    np.testing.assert_array_equal(first, np.full((4, 200), 30.0))
