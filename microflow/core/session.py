@@ -686,40 +686,48 @@ def _keep_buffers(steps, kept):
     kernel that takes any ``out=`` (a ufunc, a MatMul), and a value that never leaves the run:
     neither it, nor a view of it, nor what an op writes into it is fetched. Returns the
     buffers by name."""
+    chosen, roots = [], {}      # roots: name -> the chosen outputs whose memory it may share
+    for step in steps:          # one pass: what each value may share, as it is made
+        shared = set(roots.get(step.into, ()))
+        if step.node.operation.views or len(step.outs) > 1:     # a view, or a saved value
+            for arg in step.args:
+                shared.update(roots.get(arg, ()))
+        if shared:
+            for out in step.outs:
+                roots[out] = shared
+        elif _wants_buffer(step):
+            chosen.append(step)
+            roots[step.outs[0]] = {step.outs[0]}
+    leaving = {root for name in kept for root in roots.get(name, ())}
     buffers = {}
-    for position, step in enumerate(steps):
-        node, op = step.node, step.node.operation
-        shape = node.shape
-        if step.into is not None or step.kernel is not step.plain or len(step.outs) > 1 or \
-                not shape or not (isinstance(step.kernel, np.ufunc) or
-                                  type(op).__dict__.get("takes_out")):
+    for step in chosen:
+        if step.outs[0] in leaving:
             continue
-        if None in shape:       # a product of a batch of rows: a buffer of the last run's shape
-            # (only a 2-D MatMul: numpy checks its out's shape exactly, where a ufunc would
-            # broadcast a smaller batch into a bigger buffer)
-            row = math.prod(d for d in shape if d is not None) * node.dtype.itemsize
-            if not isinstance(op, MatMul) or step.inline is not None or row < ROW_BYTES or \
-                    len(shape) != 2 or any(len(i.shape) != 2 for i in node.inputs):
-                continue
-        elif math.prod(shape) * node.dtype.itemsize < BUFFER_BYTES:
-            continue
-        aliases = {step.outs[0]}            # names that may share the buffer's memory
-        for later in steps[position + 1:]:
-            if later.into in aliases or later.node.operation.views and \
-                    any(arg in aliases for arg in later.args):
-                aliases.update(later.outs)
-            elif len(later.outs) > 1 and any(arg in aliases for arg in later.args):
-                aliases.update(later.outs)  # a value saved for another op: kept apart
-        if aliases & kept:
-            continue
-        name = "_buffer" + step.outs[0][1:]
-        if None in shape:
+        name, node = "_buffer" + step.outs[0][1:], step.node
+        if None in node.shape:
             buffers[name] = [np.empty((0, 0), node.dtype)]     # made by the first run
             step.grow = name
         else:
-            buffers[name] = np.empty(shape, node.dtype)
+            buffers[name] = np.empty(node.shape, node.dtype)
             step.into = name
     return buffers
+
+
+def _wants_buffer(step):
+    """Whether ``step``'s output is a temporary that a kept buffer would serve (see above)."""
+    node, op = step.node, step.node.operation
+    shape = node.shape
+    if step.into is not None or step.kernel is not step.plain or len(step.outs) > 1 or \
+            not shape or not (isinstance(step.kernel, np.ufunc) or
+                              type(op).__dict__.get("takes_out")):
+        return False
+    if None in shape:           # a product of a batch of rows: a buffer of the last run's shape
+        # (only a 2-D MatMul: numpy checks its out's shape exactly, where a ufunc would
+        # broadcast a smaller batch into a bigger buffer)
+        row = math.prod(d for d in shape if d is not None) * node.dtype.itemsize
+        return isinstance(op, MatMul) and step.inline is None and row >= ROW_BYTES and \
+            len(shape) == 2 and all(len(i.shape) == 2 for i in node.inputs)
+    return math.prod(shape) * node.dtype.itemsize >= BUFFER_BYTES
 
 
 def _c_order(value):
