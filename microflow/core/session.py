@@ -274,9 +274,8 @@ class Plan:
                         unused = (arg,) if unused is None else unused + (arg,)
             if unused is not None:
                 dead[position] = tuple(sorted(unused)) if len(unused) > 1 else unused
-        if column_major:        # a value the plan laid out its own way reaches the caller in C order
-            globals_["_c_order"] = _c_order
-            results = [f"_c_order({r})" if r in column_major else r for r in results]
+        # a value the plan laid out its own way reaches the caller in C order
+        self._reordered = column_major.intersection(results)
         for step in steps if views else ():
             step.copy = step.outs[0] in views
         if self.timings is not None or (len(steps) > CODEGEN_LIMIT and CHUNK_STEPS <= 0):
@@ -339,7 +338,9 @@ class Plan:
                 lines.append(f"    _check(n{out}, {out})")
             if unused:
                 lines.append(f"    del {', '.join(unused)}")
-        lines.append(f"    return ({''.join(r + ', ' for r in results)})")
+        globals_["_c_order"] = _c_order
+        lines.append("    return (" + "".join(f"_c_order({r}), " if r in self._reordered else
+                                             r + ", " for r in results) + ")")
         self.source = "\n".join(lines) + "\n"
         self._filename = f"<microflow plan {next(_plan_numbers)}>"
         _remember_source(self._filename, self.source)
@@ -372,8 +373,7 @@ class Plan:
         fed_slots = [slot(f"f{i}") for i in range(len(self.fed))]
         copies = [(slot(name), slot(name)) for name in written] + \
             [(slot(name), slot(name + "_")) for name in copied]
-        in_c_order = [name.startswith("_c_order(") for name in results]
-        results = [name.removeprefix("_c_order(").removesuffix(")") for name in results]
+        in_c_order = [name in self._reordered for name in results]
         result_names = set(results)
         program = []
         for start in range(0, len(steps), size):
@@ -425,9 +425,8 @@ class Plan:
                     None if step.into is None else slot_of[step.into],
                     [slot_of[d] for d in unused], step.copy)
                    for step, unused in zip(steps, dead)]
-        result_slots = [slot_of[name.removeprefix("_c_order(").removesuffix(")")]
-                        for name in results]
-        in_c_order = [name.startswith("_c_order(") for name in results]
+        result_slots = [slot_of[name] for name in results]
+        in_c_order = [name in self._reordered for name in results]
         timings = self.timings
         if timings is not None:
             timings.update((step[0], 0.0) for step in program)
@@ -682,7 +681,7 @@ ROW_BYTES = 1 << 10             # ... and a product of a batch of rows at least 
 def _keep_buffers(steps, kept):
     """Give each big temporary of a static shape (a weight's gradient, say) a buffer the plan
     allocates once and its kernel writes into on every run (``out=``), as a careful numpy step
-    preallocates: a fresh array of a megabyte costs its page faults on every step. Only for a
+    preallocates (what a step allocates is then the same from run to run). Only for a
     kernel that takes any ``out=`` (a ufunc, a MatMul), and a value that never leaves the run:
     neither it, nor a view of it, nor what an op writes into it is fetched. Returns the
     buffers by name."""
