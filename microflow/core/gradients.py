@@ -55,12 +55,13 @@ def gradients(ys, xs, grad_ys=None):
     if len(grad_ys) != len(ys):
         raise ValueError(f"gradients(): {len(ys)} ys but {len(grad_ys)} grad_ys")
 
-    order = topological_order(ys)
     wanted = set(xs)
     depends_on_x = set()                # Tensors some x flows into: only these need gradients
-    for node in order:
+    order = []                          # ... inputs before users
+    for node in topological_order(ys):
         if node in wanted or not depends_on_x.isdisjoint(node.inputs):
             depends_on_x.add(node)
+            order.append(node)
 
     first_new = len(graph.tensors)
     graph._backward_depth += 1
@@ -70,28 +71,37 @@ def gradients(ys, xs, grad_ys=None):
             for y, grad_y in zip(ys, grad_ys):
                 if y in depends_on_x:
                     _accumulate(grads, y, _seed(y, grad_y))
+            finished = {}                   # each x's gradient, once it is complete
             for node in reversed(order):
-                grad = grads.get(node)
-                if grad is None:
+                grad = grads.pop(node, None)    # complete here: every user came before
+                if node in wanted:
+                    finished[node] = grad
+                inputs = node.inputs
+                if grad is None or not inputs:
                     continue
                 op = node.operation
-                if not node.inputs or not op.differentiable or \
-                        depends_on_x.isdisjoint(node.inputs):
+                if not op.differentiable:
                     continue
-                op._wanted = [i in depends_on_x for i in node.inputs]
-                try:
-                    input_grads = op.backward(grad, *node.inputs, node)
-                finally:
-                    op._wanted = None
-                for index, (inp, input_grad) in enumerate(zip(node.inputs, input_grads)):
-                    if input_grad is None or inp not in depends_on_x:
+                reached = [inp in depends_on_x for inp in inputs]
+                if not all(reached):
+                    if not any(reached):
+                        continue
+                    op._wanted = reached            # see Op.needs_gradient
+                    try:
+                        input_grads = op.backward(grad, *inputs, node)
+                    finally:
+                        del op._wanted
+                else:
+                    input_grads = op.backward(grad, *inputs, node)
+                for index, (inp, input_grad) in enumerate(zip(inputs, input_grads)):
+                    if input_grad is None or not reached[index]:
                         continue
                     if _may_broadcast(op, index) and not _same_shape_surely(input_grad, inp, node):
                         input_grad = sum_to(input_grad, inp)
-                    _accumulate(grads, inp, input_grad)
+                    grads[inp] = add(grads[inp], input_grad) if inp in grads else input_grad
             results = []
             for x in xs:
-                grad = grads.get(x)
+                grad = finished.get(x)
                 if grad is not None:
                     grad = identity(grad, name=_base_name(x) + "_grad")
                     grad.gradient_of = x
@@ -143,15 +153,12 @@ def _drop_unused(graph, first_new, results):
     """Remove the gradient Tensors of this call that no result needs (e.g. the gradient
     with respect to the input data), so that drawings show only the backward pass in use."""
     new = graph.tensors[first_new:]
-    if not new:
-        return
-    fresh, needed, stack = set(new), set(), list(results)
-    while stack:                            # a walk over this call's new Tensors only
-        tensor = stack.pop()
-        if tensor in fresh and tensor not in needed:
-            needed.add(tensor)
-            stack += tensor.inputs
-    if len(needed) < len(new):
+    needed, kept = set(results), 0
+    for tensor in reversed(new):            # users come after their inputs: one sweep back
+        if tensor in needed:
+            needed.update(tensor.inputs)
+            kept += 1
+    if kept < len(new):
         graph.tensors[first_new:] = [t for t in new if t in needed]
         counts = graph._name_counts
         for tensor in new:              # free the names no other name counts on

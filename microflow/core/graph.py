@@ -8,6 +8,7 @@ registered ``Op`` class, see ``microflow.core.ops``) applied to its input Tensor
 from __future__ import annotations
 
 import contextlib
+import math
 import numbers
 import re
 
@@ -44,18 +45,27 @@ class Graph:
     def unique_name(self, name):
         """``name`` (under the current scope), with ``_1``, ``_2``... appended if taken."""
         full = self._scope_prefix + name
-        counts = self._name_counts
+        counts = self._name_counts      # a name taken -> the last suffix its copies got
         count = counts.get(full)
         if count is None:
-            counts[full] = 0
-            return full
+            if not self._generated(full):
+                counts[full] = 0
+                return full
+            count = 0                   # a name made here before ("Mul_3"): suffix it too
         while True:
             count += 1
             candidate = f"{full}_{count}"
-            if candidate not in counts:
-                counts[full] = count
-                counts[candidate] = 0
+            if candidate not in counts:     # (names made here are not kept one by one:
+                counts[full] = count        # "Mul_3" is taken when "Mul" counts 3 or more)
                 return candidate
+
+    def _generated(self, name):
+        """Whether ``name`` is one unique_name made by suffixing another (``Mul_3`` after
+        ``Mul`` was taken three times or more)."""
+        base, _, suffix = name.rpartition("_")
+        if not base or not suffix.isdecimal() or suffix[0] == "0" or not suffix.isascii():
+            return False
+        return self._name_counts.get(base, 0) >= int(suffix)
 
     @contextlib.contextmanager
     def name_scope(self, name):
@@ -176,7 +186,7 @@ class Tensor:
         self.operation = operation
         self.inputs = inputs if type(inputs) is tuple else tuple(inputs)
         self.shape = shape if type(shape) is tuple else tuple(shape)
-        self.dtype = dtype if dtype is None or isinstance(dtype, np.dtype) else np.dtype(dtype)
+        self.dtype = dtype if dtype.__class__ in _DTYPE_CLASSES else _as_dtype(dtype)
         self.graph = graph
         name = name or type(operation).__name__
         self.name = graph.unique_name(name if name in _GOOD_NAMES else _check_name(name))
@@ -237,6 +247,16 @@ class Tensor:
     def T(self):
         """The transpose (axes reversed), as a new Tensor."""
         return _ops().transpose(self)
+
+
+_DTYPE_CLASSES = {type(None)}           # np.dtype's classes met so far (and None): one lookup
+
+
+def _as_dtype(dtype):
+    """``dtype`` as an ``np.dtype`` (None stays None), remembering its class as one."""
+    dtype = np.dtype(dtype)
+    _DTYPE_CLASSES.add(dtype.__class__)
+    return dtype
 
 
 def _ops():
@@ -426,10 +446,27 @@ def _check_holds(value, dtype, what):
 def constant(value, dtype=None, name=None):
     """A Tensor with a fixed value (a numpy array keeps its dtype; Python floats become float32)."""
     dtype = np.dtype(dtype) if dtype is not None else _default_float(value)
-    _check_holds(value, dtype, f"constant {name or 'Const'!r}")
-    array = np.array(value, dtype=dtype)
-    array.flags.writeable = False
+    key = scalar_key(value, dtype)
+    array = _SCALARS.get(key) if key is not None else None
+    if array is None:
+        _check_holds(value, dtype, f"constant {name or 'Const'!r}")
+        array = np.array(value, dtype=dtype)
+        array.flags.writeable = False
+        if key is not None and len(_SCALARS) < 10_000:
+            _SCALARS[key] = array
     return Tensor(Const(array), (), array.shape, dtype, name or "Const")
+
+
+_SCALARS = {}       # scalar_key -> a read-only 0-d array that the constants holding that number
+                    # share: a graph of a million ``h * 0.9`` holds one array 0.9, not a million
+
+
+def scalar_key(value, dtype):
+    """A dictionary key for the Python number ``value`` as a ``dtype``, or None when
+    ``value`` is not a Python number (``-0.0 == 0.0``, so the sign is part of it)."""
+    if type(value) not in (int, float, bool):
+        return None
+    return type(value), value, math.copysign(1, value), dtype
 
 
 def as_tensor(value, like=None):

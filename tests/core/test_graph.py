@@ -13,6 +13,18 @@ def test_names_are_unique_with_numbered_suffixes():
     assert [a.name, b.name, c.name] == ["c", "c_1", "c_2"]
 
 
+def test_a_name_asked_for_that_was_made_by_suffixing_is_suffixed_again():
+    # the graph keeps one count per name, not every suffixed name: "c_1" is taken because
+    # "c" was taken twice, and a name asked for by hand is skipped by the suffixes
+    graph = mf.Graph()
+    with graph.as_default():
+        names = [mf.constant(0.0, name=n).name for n in
+                 ("c", "c", "c_1", "c_2", "c", "c_01", "c_01", "c_1_1", "c_1", "d_1", "d")]
+    assert names == ["c", "c_1", "c_1_1", "c_2", "c_3", "c_01", "c_01_1", "c_1_1_1", "c_1_2",
+                     "d_1", "d"]
+    assert len(set(names)) == len(names)
+
+
 def test_name_scopes_nest_and_repeat_with_suffixes():
     with mf.name_scope("layer1"):
         w = mf.Variable(np.ones(2), name="W")

@@ -15,7 +15,7 @@ import operator
 import numpy as np
 
 from microflow.core.errors import ShapeError
-from microflow.core.graph import Tensor, as_tensor, get_default_graph
+from microflow.core.graph import Tensor, as_tensor, get_default_graph, scalar_key
 
 REGISTRY: dict[str, type] = {}
 
@@ -89,10 +89,19 @@ def typed_constant(value, dtype):
     """``(name, array)``: ``value`` as a read-only 0-d array of ``dtype`` and the name a
     generated plan gives it: numpy takes such an operand as is, where a Python number or a
     numpy scalar costs a conversion (a third of a microsecond, as much as a small kernel)."""
-    dtype = np.dtype(dtype)
-    array = np.asarray(value, dtype)
-    array.flags.writeable = False
-    return f"_{str(value).replace('-', 'minus_').replace('.', '_')}_{dtype.name}", array
+    key = scalar_key(value, dtype)
+    made = _TYPED_CONSTANTS.get(key)
+    if made is None:
+        dtype = np.dtype(dtype)
+        array = np.asarray(value, dtype)
+        array.flags.writeable = False
+        made = f"_{str(value).replace('-', 'minus_').replace('.', '_')}_{dtype.name}", array
+        if key is not None and len(_TYPED_CONSTANTS) < 1000:
+            _TYPED_CONSTANTS[key] = made
+    return made
+
+
+_TYPED_CONSTANTS = {}       # scalar_key -> (name, array): one per number and dtype, read-only
 
 
 _KEYWORD_OUT = (np.maximum, np.minimum)     # numpy deprecates their positional out

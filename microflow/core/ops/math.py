@@ -53,7 +53,8 @@ class Mul(Binary):
     forward = staticmethod(np.multiply)
 
     def backward(self, grad, a, b, out):
-        return multiply(grad, b), multiply(grad, a)
+        return (multiply(grad, b) if self.needs_gradient(0) else None,
+                multiply(grad, a) if self.needs_gradient(1) else None)
 
 
 @register
