@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 from microflow.core.errors import GraphError
-from microflow.core.graph import Tensor, as_tensor, constant, topological_order
+from microflow.core.graph import Tensor, ancestors_in_order, as_tensor, constant
 from microflow.core.ops import add, identity, ones_like, sum_to
 
 
@@ -58,7 +58,7 @@ def gradients(ys, xs, grad_ys=None):
     wanted = set(xs)
     depends_on_x = set()                # Tensors some x flows into: only these need gradients
     order = []                          # ... inputs before users
-    for node in topological_order(ys):
+    for node in ancestors_in_order(ys):
         if node in wanted or not depends_on_x.isdisjoint(node.inputs):
             depends_on_x.add(node)
             order.append(node)

@@ -487,6 +487,31 @@ def as_tensor(value, like=None):
         return constant(value, dtype=dtype)
 
 
+BIG_GRAPH = 5000        # Tensors: above, ancestors_in_order sorts by creation
+
+
+def ancestors_in_order(targets, stop=()):
+    """The Tensors ``targets`` depend on, inputs before users, as ``topological_order`` finds
+    them; or, in a graph of more than ``BIG_GRAPH`` Tensors of which they are a good share, in
+    the order the graph made them (every input is made before its users), which one walk
+    without order and one pass over the graph find faster than a depth-first search."""
+    graph = targets[0].graph if targets else None
+    if graph is None or len(graph.tensors) <= BIG_GRAPH:
+        return topological_order(targets, stop)
+    needed, pending, stop = set(), list(targets), set(stop)
+    while pending:                              # a walk without order: what is needed
+        tensor = pending.pop()
+        if tensor not in needed:
+            needed.add(tensor)
+            if tensor not in stop:
+                pending += tensor.inputs
+    if 4 * len(needed) >= len(graph.tensors):
+        order = [tensor for tensor in graph.tensors if tensor in needed]
+        if len(order) == len(needed):           # else some Tensor is not in graph.tensors
+            return order
+    return topological_order(targets, stop)
+
+
 def topological_order(targets, stop=()):
     """The Tensors ``targets`` depend on (themselves included), inputs before users.
 
@@ -522,7 +547,7 @@ def topological_order(targets, stop=()):
     return order
 
 
-__all__ = ['Graph', 'Tensor', 'Variable', 'Const', 'Placeholder', 'VariableOp', 'as_tensor', 'constant', 'get_default_graph', 'name_scope', 'placeholder', 'reset_default_graph', 'set_display_hook', 'topological_order']
+__all__ = ['Graph', 'Tensor', 'Variable', 'Const', 'Placeholder', 'VariableOp', 'as_tensor', 'constant', 'get_default_graph', 'name_scope', 'placeholder', 'reset_default_graph', 'set_display_hook', 'topological_order', 'ancestors_in_order']
 
 
 def __dir__():

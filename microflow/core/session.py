@@ -25,7 +25,7 @@ import numpy as np
 
 from microflow.core.errors import FeedError, GraphError, NumericsError
 from microflow.core.graph import Const, Placeholder, Tensor, VariableOp, get_default_graph, \
-    out_of_range, topological_order
+    ancestors_in_order, out_of_range, topological_order
 from microflow.core.ops.base import Op, format_shape, into_clause
 from microflow.core.ops.kernels import NoRows
 from microflow.core.ops.shape import Identity, PlaceholderWithDefault, StopGradient
@@ -822,21 +822,8 @@ def _micro(seconds):
 def _plan_order(graph, fetches, fed):
     """The Tensors ``fetches`` need (``fed`` ones as leaves), inputs before users: in a
     depth-first order, or, in a big graph of which they are much, in the order the graph
-    made them (every input is made before its users), found in one pass over it."""
-    if len(graph.tensors) <= CODEGEN_LIMIT:
-        return topological_order(fetches, stop=fed)
-    needed, stack, fed = set(), list(fetches), set(fed)
-    while stack:                                # a walk without order: what is needed
-        tensor = stack.pop()
-        if tensor not in needed:
-            needed.add(tensor)
-            if tensor not in fed:
-                stack += tensor.inputs
-    if 4 * len(needed) >= len(graph.tensors):
-        order = [tensor for tensor in graph.tensors if tensor in needed]
-        if len(order) == len(needed):           # else some Tensor is not in graph.tensors
-            return order
-    return topological_order(fetches, stop=fed)
+    made them (see ``ancestors_in_order``)."""
+    return ancestors_in_order(fetches, stop=fed)
 
 
 def _run_order(order):

@@ -72,6 +72,51 @@ def test_a_chain_of_100000_ops_builds_differentiates_and_runs():
     assert grad == pytest.approx(1.00001 ** 50_000)
 
 
+def test_a_big_graph_is_walked_in_creation_order_to_the_same_gradients(monkeypatch):
+    # above BIG_GRAPH Tensors the walk takes the graph's creation order (no depth-first
+    # search): a diamond-shaped graph, where each value has two users, gets the same values
+    from microflow.core import graph as graphs
+
+    def build():
+        graph = mf.Graph()
+        with graph.as_default():
+            x = mf.Variable(np.array([0.3, -0.2]), name="x")
+            w = mf.Variable(np.array([1.5, 0.5]), name="w")
+            h = x
+            for _ in range(700):
+                h = mf.tanh(h * w) + h * 0.5        # h has two users
+            loss = mf.reduce_sum(h * h)
+            grads = mf.gradients(loss, [x, w])
+        return graph, grads
+
+    big_graph, big = build()
+    assert len(big_graph.tensors) > graphs.BIG_GRAPH
+    monkeypatch.setattr(graphs, "BIG_GRAPH", 10 ** 9)
+    small_graph, small = build()
+    for a, b in zip(mf.Session(big_graph).run(big), mf.Session(small_graph).run(small)):
+        np.testing.assert_allclose(a, b, rtol=1e-12)
+
+
+def test_ancestors_in_order_puts_inputs_first_and_falls_back_for_a_small_share():
+    from microflow.core import graph as graphs
+    graph = mf.Graph()
+    with graph.as_default():
+        x = mf.placeholder((2,), "float64", name="x")
+        late = mf.constant(np.ones(2), name="late")
+        chain = x
+        for _ in range(graphs.BIG_GRAPH):
+            chain = mf.negative(chain)
+        tip = chain + late                          # an input made long before its user
+        few = mf.negative(late)
+    order = graphs.ancestors_in_order([tip])
+    assert set(order) == set(graphs.topological_order([tip]))
+    position = {t: i for i, t in enumerate(order)}
+    assert all(position[i] < position[t] for t in order for i in t.inputs)
+    assert graphs.ancestors_in_order([few]) == graphs.topological_order([few]) == [late, few]
+    stopped = graphs.ancestors_in_order([tip], stop=[chain])
+    assert stopped == graphs.topological_order([tip], stop=[chain])
+
+
 def test_gradients_refuses_tensors_of_another_graph():
     g = mf.Graph()
     with g.as_default():

@@ -33,6 +33,18 @@ def _softmax(a, axis):
     return out
 
 
+def _scaled_softmax_minus_labels(exponentials, sums, scale, flat, positions):
+    """``scale * (softmax - onehot(labels))``, written into ``exponentials`` (the rows'
+    ``e ** shifted``, whose row sums are ``sums``): ``scale / sums`` is folded into one pass,
+    and ``scale`` comes off at the labels' ``positions`` in ``flat``, a view of it."""
+    np.divide(scale, sums, sums)
+    exponentials *= sums[:, None]
+    # ufunc.at on the flat view, the scale in the array's dtype: one fast pass (a Python float
+    # or a number of another width takes a slow casting loop, 40 times slower)
+    np.subtract.at(flat, positions, exponentials.dtype.type(scale))
+    return exponentials
+
+
 def _softmax_vjp(grad, probabilities, axis):
     """The softmax's backward: y * (g - sum(g * y)), from dy_k/da_j = y_k (delta_kj - y_j)."""
     inner = reduce_sum(multiply(grad, probabilities), axis, keepdims=True)
@@ -143,24 +155,22 @@ class SoftmaxCrossEntropy(_SoftmaxCrossEntropyShapes, Op):
         return total
 
     def forward_saving(self, logits, labels):
-        """The loss, as ``forward`` computes it, and softmax(logits) (with the labels' flat
-        positions) for the SoftmaxCrossEntropyGrad a plan pairs with it: the gradient then
-        costs three in-place passes instead of a second softmax."""
+        """The loss, as ``forward`` computes it, and what the SoftmaxCrossEntropyGrad a plan
+        pairs with it needs: ``e ** shifted`` and its row sums (and, for labels, their flat
+        positions); the gradient then costs two passes instead of a second softmax."""
         if not self.sparse:         # label rows (soft, masked): forward's own path, bit for bit
-            return self.forward(logits, labels), (_softmax(logits, axis=1), None, None)
+            return self.forward(logits, labels), (_softmax(logits, axis=1), None, None, None)
         rows = self.rows(logits, labels)
         shifted = logits - kernels.row_max(logits)
-        probabilities = np.exp(shifted)
-        total = probabilities @ kernels.ones(shifted.shape[1], probabilities.dtype)  # row sums
-        log_sum_exp = np.log(total)
-        probabilities /= total[:, None]         # the same passes as _softmax: the same bits
-        # probabilities has shifted's layout (a ufunc's result), so the same positions in
-        # both flat arrays, which are views (the gradient writes through probabilities')
-        order = "F" if kernels.fortran_ordered(shifted) else "C"
-        positions = kernels.label_positions(labels, shifted.shape[1], order == "F")
-        log_sum_exp -= shifted.ravel(order)[positions]
-        return kernels.total(log_sum_exp) / rows, (probabilities, probabilities.ravel(order),
-                                                   positions)
+        # shifted is a ufunc's result (contiguous in its layout): its flat array is a view,
+        # read at the labels before exp overwrites it in place
+        flat, positions = kernels.labeled(shifted, labels)
+        picked = flat[positions]
+        exponentials = np.exp(shifted, shifted)
+        sums = kernels.row_sum(exponentials, keepdims=False)
+        log_sum_exp = np.log(sums)
+        log_sum_exp -= picked
+        return kernels.total(log_sum_exp) / rows, (exponentials, flat, positions, sums)
 
     def infer(self, logits, labels):
         self.check(logits, labels)
@@ -182,12 +192,14 @@ class SoftmaxCrossEntropyGrad(_SoftmaxCrossEntropyShapes, Op):
 
     def forward(self, g, logits, labels):
         rows = self.rows(logits, labels)
+        if self.sparse:                         # as forward_saved does: the same bits
+            exponentials = np.exp(logits - kernels.row_max(logits))
+            return _scaled_softmax_minus_labels(exponentials, kernels.row_sum(exponentials, False),
+                                                float(g) / rows, *kernels.labeled(exponentials,
+                                                                                  labels))
         out = _softmax(logits, axis=1)
-        if self.sparse:
-            kernels.subtract_at_labels(out, labels)
-        else:
-            out *= kernels.row_sum(labels)      # a row of soft or masked (all 0) labels
-            out -= labels
+        out *= kernels.row_sum(labels)          # a row of soft or masked (all 0) labels
+        out -= labels
         out *= float(g) / rows                  # as forward_saved does: the same bits
         return out
 
@@ -196,13 +208,11 @@ class SoftmaxCrossEntropyGrad(_SoftmaxCrossEntropyShapes, Op):
     def forward_saved(self, saved, g, logits, labels):
         """``forward``, from the softmax SoftmaxCrossEntropy saved on the same inputs (which
         it also checked): written into that array, which has no other user."""
-        out, flat, positions = saved
+        out, flat, positions, sums = saved
         if self.sparse:
-            # ufunc.at on a flat view of the loss's own array, the 1 in its dtype: one fast pass
-            np.subtract.at(flat, positions, out.dtype.type(1))
-        else:
-            out *= kernels.row_sum(labels)
-            out -= labels
+            return _scaled_softmax_minus_labels(out, sums, float(g) / len(logits), flat, positions)
+        out *= kernels.row_sum(labels)
+        out -= labels
         out *= float(g) / len(logits)           # a Python float: numpy's 0-d arithmetic is slower
         return out
 
