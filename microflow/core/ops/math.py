@@ -216,13 +216,13 @@ class TanhGrad(Op):
         return np.multiply(g, factor, out=out)
 
     def infer(self, g, y):
-        self._one, self._array = typed_constant(1, g.dtype), bool(g.shape)
+        self._dtype, self._array = g.dtype, bool(g.shape)
         return g.shape, g.dtype
 
     def inline(self, args, into):
         if not self._array:                     # numpy's scalar arithmetic gives no 0-d array
             return None
-        (one, value), (g, y) = self._one, args
+        (one, value), (g, y) = typed_constant(1, self._dtype), args
         return f"_multiply({g}, _subtract({one}, _multiply({y}, {y})){into_clause(into)})", \
             {"_multiply": np.multiply, "_subtract": np.subtract, one: value}
 
@@ -242,11 +242,11 @@ class Relu(Op):
         return np.maximum(a, 0, out=out, dtype=a.dtype)
 
     def infer(self, a):
-        self._zero = typed_constant(0, a.dtype)
+        self._dtype = a.dtype
         return a.shape, a.dtype
 
     def inline(self, args, into):
-        zero, value = self._zero          # 0 in the array's dtype: no conversion, no dtype=
+        zero, value = typed_constant(0, self._dtype)    # no conversion, no dtype=
         return f"_maximum({args[0]}, {zero}{into_clause(into, np.maximum)})", \
             {"_maximum": np.maximum, zero: value}
 
@@ -265,11 +265,11 @@ class ReluGrad(Op):
         return np.multiply(g, y > 0, out=out, dtype=g.dtype)
 
     def infer(self, g, y):
-        self._zero = typed_constant(0, y.dtype)
+        self._dtype = y.dtype
         return g.shape, g.dtype
 
     def inline(self, args, into):
-        (zero, value), (g, y) = self._zero, args
+        (zero, value), (g, y) = typed_constant(0, self._dtype), args
         # g times a bool array is g's dtype already: dtype= would only slow the call down
         return f"_multiply({g}, _greater({y}, {zero}){into_clause(into)})", \
             {"_multiply": np.multiply, "_greater": np.greater, zero: value}
