@@ -61,6 +61,26 @@ def test_gradients_keep_only_the_nodes_their_results_need():
     assert not any(W in t.inputs for t in added)           # ... and no g @ W.T for dx
 
 
+def test_mul_builds_no_gradient_for_an_input_no_x_flows_into():
+    graph = mf.Graph()
+    with graph.as_default():
+        x = mf.Variable(np.array([1.0, 2.0]), name="x")
+        y = x * 3.0
+        before = len(graph.tensors)
+        made = []
+
+        class Recording(list):              # every Tensor made, kept or dropped later
+            def append(self, tensor):
+                made.append(tensor)
+                super().append(tensor)
+        graph.tensors = Recording(graph.tensors)
+        (dx,) = mf.gradients(y, [x])
+    assert [t.op for t in made] == ["Const", "Mul", "Identity"]      # seed, grad * 3, dx
+    assert graph.tensors[before:] == made
+    assert not any(x in t.inputs for t in made)                     # no grad * x was made
+    np.testing.assert_array_equal(mf.Session(graph).run(dx), [3.0, 3.0])
+
+
 def test_a_chain_of_100000_ops_builds_differentiates_and_runs():
     x = mf.Variable(np.array(1.0))
     y = x

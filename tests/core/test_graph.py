@@ -25,6 +25,18 @@ def test_a_name_asked_for_that_was_made_by_suffixing_is_suffixed_again():
     assert len(set(names)) == len(names)
 
 
+def test_constants_of_the_same_number_share_one_read_only_array_but_not_its_sign():
+    a, b = mf.constant(0.9), mf.constant(0.9)
+    zero, minus_zero, wide = mf.constant(0.0), mf.constant(-0.0), mf.constant(0.9, "float64")
+    assert a is not b and a.operation.value is b.operation.value        # two nodes, one array
+    assert not a.operation.value.flags.writeable
+    assert np.signbit(minus_zero.operation.value) and not np.signbit(zero.operation.value)
+    assert wide.operation.value.dtype == np.float64 and wide.operation.value == 0.9
+    assert a.operation.value.dtype == np.float32
+    with pytest.raises(ValueError, match="'big'"):                      # still checked, named
+        mf.constant(2 ** 40, dtype="int32", name="big")
+
+
 def test_name_scopes_nest_and_repeat_with_suffixes():
     with mf.name_scope("layer1"):
         w = mf.Variable(np.ones(2), name="W")
