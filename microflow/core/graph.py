@@ -364,6 +364,8 @@ class Variable(Tensor):
         _check_holds(initial_value, dtype, f"Variable {name or 'Variable'!r}")
         try:
             value = np.array(initial_value, dtype=dtype)    # a copy the Variable owns
+        except OverflowError as error:
+            raise ValueError(f"Variable {name or 'Variable'!r} ({dtype}): {error}") from None
         except (TypeError, ValueError) as error:
             raise TypeError(f"Variable {name or 'Variable'!r}: the initial value is not an "
                             f"array of dtype {dtype}: {error}") from None
@@ -450,7 +452,10 @@ def constant(value, dtype=None, name=None):
     array = _SCALARS.get(key) if key is not None else None
     if array is None:
         _check_holds(value, dtype, f"constant {name or 'Const'!r}")
-        array = np.array(value, dtype=dtype)
+        try:
+            array = np.array(value, dtype=dtype)
+        except OverflowError as error:      # a Python int beyond any float: 2 ** 1100
+            raise ValueError(f"constant {name or 'Const'!r} ({dtype}): {error}") from None
         array.flags.writeable = False
         if key is not None and len(_SCALARS) < 10_000:
             _SCALARS[key] = array
@@ -464,9 +469,10 @@ _SCALARS = {}       # scalar_key -> a read-only 0-d array that the constants hol
 def scalar_key(value, dtype):
     """A dictionary key for the Python number ``value`` as a ``dtype``, or None when
     ``value`` is not a Python number (``-0.0 == 0.0``, so the sign is part of it)."""
-    if type(value) not in (int, float, bool):
-        return None
-    return type(value), value, math.copysign(1, value), dtype
+    kind = type(value)
+    if kind is float:
+        return kind, value, math.copysign(1, value), dtype
+    return (kind, value, 1, dtype) if kind is int or kind is bool else None
 
 
 def as_tensor(value, like=None):

@@ -35,6 +35,10 @@ def test_constants_of_the_same_number_share_one_read_only_array_but_not_its_sign
     assert a.operation.value.dtype == np.float32
     with pytest.raises(ValueError, match="'big'"):                      # still checked, named
         mf.constant(2 ** 40, dtype="int32", name="big")
+    with pytest.raises(ValueError, match="'huge'"):
+        mf.constant(2 ** 1100, dtype="float64", name="huge")
+    with pytest.raises(ValueError, match="'huge'"):
+        mf.Variable(2 ** 1100, dtype="float64", name="huge")
 
 
 def test_name_scopes_nest_and_repeat_with_suffixes():
