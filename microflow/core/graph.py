@@ -497,23 +497,34 @@ BIG_GRAPH = 5000        # Tensors: above, ancestors_in_order sorts by creation
 
 
 def ancestors_in_order(targets, stop=()):
-    """The Tensors ``targets`` depend on, inputs before users, as ``topological_order`` finds
-    them; or, in a graph of more than ``BIG_GRAPH`` Tensors of which they are a good share, in
-    the order the graph made them (every input is made before its users), which one walk
-    without order and one pass over the graph find faster than a depth-first search."""
+    """The Tensors ``targets`` depend on (those in ``stop`` as leaves), inputs before users,
+    as ``topological_order`` finds them; or, in a graph of more than ``BIG_GRAPH`` Tensors
+    of which they are more than a quarter, in the order the graph made them (every input is
+    made before its users): found in one walk back over the graph that holds only the
+    Tensors needed and not reached yet, which is faster than a depth-first search and holds
+    no set of them all."""
     graph = targets[0].graph if targets else None
     if graph is None or len(graph.tensors) <= BIG_GRAPH:
         return topological_order(targets, stop)
     needed, pending, stop = set(), list(targets), set(stop)
-    while pending:                              # a walk without order: what is needed
+    limit = len(graph.tensors) // 4
+    while pending and len(needed) <= limit:     # a walk without order: are they few?
         tensor = pending.pop()
         if tensor not in needed:
             needed.add(tensor)
             if tensor not in stop:
                 pending += tensor.inputs
-    if 4 * len(needed) >= len(graph.tensors):
-        order = [tensor for tensor in graph.tensors if tensor in needed]
-        if len(order) == len(needed):           # else some Tensor is not in graph.tensors
+    if pending:
+        del needed, pending
+        waiting, order = set(targets), []
+        for tensor in reversed(graph.tensors):
+            if tensor in waiting:
+                waiting.remove(tensor)
+                order.append(tensor)
+                if tensor not in stop:
+                    waiting.update(tensor.inputs)
+        if not waiting:                         # else some Tensor is not in graph.tensors
+            order.reverse()
             return order
     return topological_order(targets, stop)
 
