@@ -160,14 +160,20 @@ class SoftmaxCrossEntropy(_SoftmaxCrossEntropyShapes, Op):
         positions); the gradient then costs two passes instead of a second softmax."""
         if not self.sparse:         # label rows (soft, masked): forward's own path, bit for bit
             return self.forward(logits, labels), (_softmax(logits, axis=1), None, None, None)
-        rows = self.rows(logits, labels)
+        # (The calls of forward, written out: after a big product, as in a training step,
+        # each Python call costs several times what it does warm.)
+        rows = len(logits)
+        if labels.shape != (rows,) or not rows:
+            self.rows(logits, labels)           # raises, naming the shapes (or NoRows)
         shifted = logits - kernels.row_max(logits)
+        classes, fortran = shifted.shape[1], kernels.fortran_ordered(shifted)
+        positions = kernels.label_positions(labels, classes, fortran)
         # shifted is a ufunc's result (contiguous in its layout): its flat array is a view,
         # read at the labels before exp overwrites it in place
-        flat, positions = kernels.labeled(shifted, labels)
+        flat = shifted.ravel("F" if fortran else "C")
         picked = flat[positions]
         exponentials = np.exp(shifted, shifted)
-        sums = kernels.row_sum(exponentials, keepdims=False)
+        sums = exponentials @ kernels.ones(classes, exponentials.dtype)     # row sums
         log_sum_exp = np.log(sums)
         log_sum_exp -= picked
         return kernels.total(log_sum_exp) / rows, (exponentials, flat, positions, sums)
