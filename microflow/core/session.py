@@ -688,7 +688,8 @@ def _liveness(order, fed, fetched, saved_by):
             if read is not None:
                 last[position], uses[position] = read >> 2, read & 3
             for tensor in node.inputs:
-                if kinds.get(type(tensor.operation)) is _ALIAS:
+                source = type(tensor.operation)
+                if (kinds.get(source) or _kind(source)) is _ALIAS:
                     tensor = _root(tensor, fed)
                 count = reads.get(tensor)
                 if count is None:
@@ -781,44 +782,33 @@ def _segments(order, fed, live, pairs, size, written):
     last, uses, saved_read = live.last, live.uses, live.saved_read
     saving, saved_by = pairs
     saved = {}                  # gradient node -> the name of the value saved for it
-    where = {}                  # value -> its position, while a later step reads it
+    where = {}                  # value -> (its position, its name), while a later step reads it
     fresh = bytearray(len(order))   # at the positions of outputs that are new arrays
-    feeds = {node: f"f{number}" for node, number in fed.items()}
+    feeds = {node: (-1, f"f{number}") for node, number in fed.items()}
     steps, globals_, last_use = [], {}, {}
     for position, node in enumerate(order):
-        if fed and node in fed:
-            continue
         op = node.operation
         cls = type(op)
-        kind = kinds.get(cls) or _kind(cls)
+        kind = kinds.get(cls) or _kind(cls)     # (the kinds of later steps' inputs known)
+        if fed and node in fed:
+            continue
         if kind is _STEP:
             args, made, unused, dying = [], [], None, None
             for tensor in node.inputs:
-                if fed and tensor in fed:
-                    args.append(feeds[tensor])
-                    made.append(-1)
-                    continue
                 source = kinds[type(tensor.operation)]
                 if source is _ALIAS:
                     tensor = _root(tensor, fed)
-                    if fed and tensor in fed:
-                        args.append(feeds[tensor])
-                        made.append(-1)
-                        continue
                     source = kinds[type(tensor.operation)]
-                if source is _STEP:
-                    at = where[tensor]
-                    name = f"t{at}"
-                    last_use[name] = last[at]
-                    if last[at] == position:            # read last here: it dies here
+                if fed and tensor in fed:
+                    at, name = feeds[tensor]
+                elif source is _STEP:
+                    at, name = where[tensor]
+                    read_last = last_use[name] = last[at]
+                    if read_last == position:           # read last here: it dies here
+                        unused = [name] if unused is None else unused + [name]
                         dying = [tensor] if dying is None else dying + [tensor]
-                        if unused is None:
-                            unused = [name]
-                        elif name not in unused:
-                            unused.append(name)
                 elif source is _CONSTANT:
-                    at = where[tensor]
-                    name = f"c{at}"
+                    at, name = where[tensor]
                     if name not in globals_:
                         globals_[name] = _constant_value(tensor)
                     if last[at] == position:
@@ -827,28 +817,29 @@ def _segments(order, fed, live, pairs, size, written):
                     at, name = -1, "None"               # a Group's output
                 args.append(name)
                 made.append(at)
-            for tensor in dying or ():
-                where.pop(tensor, None)
-            for index in op.writes:
+            if dying is not None:
+                for tensor in dying:
+                    where.pop(tensor, None)
+            flags = said.get(cls)
+            if flags is None:
+                # Only a class that names its own in-place inputs (and says it is fresh): a
+                # subclass with another forward does not inherit them.
+                flags = said[cls] = (cls.__dict__.get("fresh", False),
+                                     cls.__dict__.get("inplace", ()), cls.writes)
+            for index in flags[2]:
                 if index < len(args) and args[index][0] == "f":
                     written.add(args[index])
             out = f"t{position}"
             step = _Step(node, op.forward, [out], args)
-            last_use[out] = last[position]
-            if last[position] >= 0:
-                where[node] = position
+            read_last = last_use[out] = last[position]
+            if read_last >= 0:
+                where[node] = (position, out)
             if saving and node in saving:               # it saves a value for its gradient op
                 name = "s" + out[1:]
                 step.outs.append(name)
                 step.kernel = op.forward_saving
                 saved[saving[node]] = name
                 last_use[name] = saved_read[node]
-            flags = said.get(cls)
-            if flags is None:
-                # Only a class that names its own in-place inputs (and says it is fresh): a
-                # subclass with another forward does not inherit them.
-                flags = said[cls] = (cls.__dict__.get("fresh", False),
-                                     cls.__dict__.get("inplace", ()))
             if saved_by and node in saved_by:           # it takes its forward op's saved value
                 name = saved.pop(node)
                 args.insert(0, name)
@@ -865,13 +856,13 @@ def _segments(order, fed, live, pairs, size, written):
             if flags[0]:
                 fresh[position] = 1
             if unused is not None:
-                step.dead = tuple(sorted(unused)) if len(unused) > 1 else tuple(unused)
+                step.dead = tuple(sorted(set(unused))) if len(unused) > 1 else tuple(unused)
             steps.append(step)
             if len(steps) == size:
                 yield steps, globals_, last_use, position + 1
                 steps, globals_, last_use = [], {}, {}
         elif kind is _CONSTANT and last[position] >= 0:
-            where[node] = position
+            where[node] = (position, f"c{position}")
     if steps or size is None:
         yield steps, globals_, last_use, len(order)
 
