@@ -467,7 +467,7 @@ def _chunk(globals_, steps, stop, last_use, result_names, check_numerics):
     constant), so that chunks doing the same calls on values made in the same places have the
     same source, which is compiled once."""
     names = {"None": "None"}        # the plan's names -> the chunk's
-    inputs, made, lines, nodes, constants = [], [], [], [], []
+    inputs, outputs, lines, nodes, constants = [], [], [], [], []
     scope = {"__builtins__": builtins, "_check": _check_numerics, "_chunk_nodes": nodes}
     positions = {}                  # line -> step in chunk, to name a failing op
     local = _local_names(len(steps) + 1)
@@ -489,16 +489,16 @@ def _chunk(globals_, steps, stop, last_use, result_names, check_numerics):
     kernel_names = {}               # id(kernel) -> its global here: one per kernel (a ufunc's)
     for position, step in enumerate(steps):
         node = step.node
-        args = [names.get(name) or first_met(name) for name in step.args]
-        names[step.outs[0]] = out = values[position]
-        made.append(step.outs[0])
+        args = []
+        for name in step.args:
+            args.append(names.get(name) or first_met(name))
+        outs = out = values[position]
+        for index, name in enumerate(step.outs):
+            names[name] = f"{out}_{index}" if index else out
+            if name in result_names or last_use[name] >= stop:
+                outputs.append(name)
         if len(step.outs) > 1:
-            for index, name in enumerate(step.outs[1:], 1):
-                names[name] = f"{out}_{index}"
-                made.append(name)
             outs = ", ".join([names[name] for name in step.outs])
-        else:
-            outs = out
         into = step.into and (names.get(step.into) or first_met(step.into))   # (a kept buffer
         cls = type(node.operation)                                              # is a global)
         inline = None if step.kernel is not step.plain or cls.inline is Op.inline else \
@@ -521,8 +521,8 @@ def _chunk(globals_, steps, stop, last_use, result_names, check_numerics):
             lines.append(f"    _check({checked[position]}, {out})")
         unused = step.dead
         if unused:
-            lines.append(f"    del {', '.join([names[name] for name in unused])}")
-    outputs = [name for name in made if name in result_names or last_use.get(name, -1) >= stop]
+            lines.append(f"    del {names[unused[0]]}" if len(unused) == 1 else
+                         f"    del {', '.join([names[name] for name in unused])}")
     source = f"def chunk({', '.join(f'a{i}' for i in range(len(inputs)))}):\n" + \
         "\n".join(lines) + f"\n    return ({''.join(names[n] + ', ' for n in outputs)})\n"
     with _chunk_codes_lock:
@@ -782,9 +782,9 @@ def _segments(order, fed, live, pairs, size, written):
     last, uses, saved_read = live.last, live.uses, live.saved_read
     saving, saved_by = pairs
     saved = {}                  # gradient node -> the name of the value saved for it
-    where = {}                  # value -> (its position, its name), while a later step reads it
+    where = {}                  # value -> its position, while a later step reads it
     fresh = bytearray(len(order))   # at the positions of outputs that are new arrays
-    feeds = {node: (-1, f"f{number}") for node, number in fed.items()}
+    feeds = {node: f"f{number}" for node, number in fed.items()}
     steps, globals_, last_use = [], {}, {}
     for position, node in enumerate(order):
         op = node.operation
@@ -800,15 +800,17 @@ def _segments(order, fed, live, pairs, size, written):
                     tensor = _root(tensor, fed)
                     source = kinds[type(tensor.operation)]
                 if fed and tensor in fed:
-                    at, name = feeds[tensor]
+                    at, name = -1, feeds[tensor]
                 elif source is _STEP:
-                    at, name = where[tensor]
+                    at = where[tensor]
+                    name = f"t{at}"
                     read_last = last_use[name] = last[at]
                     if read_last == position:           # read last here: it dies here
                         unused = [name] if unused is None else unused + [name]
                         dying = [tensor] if dying is None else dying + [tensor]
                 elif source is _CONSTANT:
-                    at, name = where[tensor]
+                    at = where[tensor]
+                    name = f"c{at}"
                     if name not in globals_:
                         globals_[name] = _constant_value(tensor)
                     if last[at] == position:
@@ -833,7 +835,7 @@ def _segments(order, fed, live, pairs, size, written):
             step = _Step(node, op.forward, [out], args)
             read_last = last_use[out] = last[position]
             if read_last >= 0:
-                where[node] = (position, out)
+                where[node] = position
             if saving and node in saving:               # it saves a value for its gradient op
                 name = "s" + out[1:]
                 step.outs.append(name)
@@ -862,7 +864,7 @@ def _segments(order, fed, live, pairs, size, written):
                 yield steps, globals_, last_use, position + 1
                 steps, globals_, last_use = [], {}, {}
         elif kind is _CONSTANT and last[position] >= 0:
-            where[node] = (position, f"c{position}")
+            where[node] = position
     if steps or size is None:
         yield steps, globals_, last_use, len(order)
 
@@ -871,6 +873,7 @@ _IN_PLACE = {}                          # op class -> (fresh, inplace), as the c
 
 
 BATCH_MINOR_COLUMNS = 16     # products with at most this many columns (and a batch of rows)
+_BATCH_MINOR = {}            # op class -> whether it has a forward_batch_minor
 
 
 def _lay_out_batch_minor(steps, column_major):
@@ -879,17 +882,21 @@ def _lay_out_batch_minor(steps, column_major):
     values that may then be Fortran-ordered: those products and what elementwise ops make
     from them. Every kernel takes any layout (a caller may feed one), so values do not
     change; a fetched one is handed back in C order."""
+    batch_minor = _BATCH_MINOR
     for step in steps:
         node, op = step.node, step.node.operation
-        shape = node.shape
-        if hasattr(op, "forward_batch_minor") and step.kernel is step.plain and \
+        shape, cls = node.shape, type(op)
+        laid_out = batch_minor.get(cls)
+        if laid_out is None:
+            laid_out = batch_minor[cls] = hasattr(cls, "forward_batch_minor")
+        if laid_out and step.kernel is step.plain and \
                 len(shape) == 2 and shape[0] is None and shape[1] is not None and \
                 1 < shape[1] <= BATCH_MINOR_COLUMNS and node.dtype.kind == "f" and \
                 all(len(i.shape) == 2 for i in node.inputs):
             step.kernel = op.forward_batch_minor
             step.inline = op.inline_batch_minor(step.args)
             column_major.add(step.outs[0])
-        elif shape and any(arg in column_major for arg in step.args):
+        elif column_major and shape and not column_major.isdisjoint(step.args):
             column_major.update(step.outs)
 
 
@@ -911,14 +918,14 @@ def _keep_buffers(steps, kept, roots, leaving=None):
     steps are the whole plan, and what the fetches share is found exactly, at its end."""
     chosen = []
     for step in steps:          # one pass: what each value may share, as it is made
-        shared = set(roots.get(step.into, ()))
-        if step.node.operation.views or len(step.outs) > 1:     # a view, or a saved value
+        shared = set(roots.get(step.into, ())) if roots else None
+        if roots and (step.node.operation.views or len(step.outs) > 1):  # a view, or saved
             for arg in step.args:
                 shared.update(roots.get(arg, ()))
         if shared:
             for out in step.outs:
                 roots[out] = shared
-        elif _wants_buffer(step):
+        elif step.into is None and _wants_buffer(step):
             chosen.append(step)
             roots[step.outs[0]] = {step.outs[0]}
     if not chosen:
