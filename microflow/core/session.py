@@ -360,7 +360,8 @@ class Plan:
                                                check_numerics)
             done = [name for name in inputs if name[0] in "ts" and last_use[name] < stop and
                     name not in result_names]
-            program.append((function, [slot(name) for name in inputs],
+            # (what a chunk takes, an earlier chunk returned or the plan was fed: it has a slot)
+            program.append((function, [slot_of[name] for name in inputs],
                             [slot(name) for name in outputs], [slot_of[name] for name in done]))
             for name in done:                   # no later chunk reads it
                 del slot_of[name]
@@ -469,7 +470,7 @@ def _chunk(globals_, steps, stop, last_use, result_names, check_numerics):
     names = {"None": "None"}        # the plan's names -> the chunk's
     inputs, outputs, lines, nodes, constants = [], [], [], [], []
     scope = {"__builtins__": builtins, "_check": _check_numerics, "_chunk_nodes": nodes}
-    positions = {}                  # line -> step in chunk, to name a failing op
+    step_lines = []                 # each step's line, to name a failing op
     local = _local_names(len(steps) + 1)
 
     def first_met(name):            # a name met for the first time: an argument or a global
@@ -514,7 +515,7 @@ def _chunk(globals_, steps, stop, last_use, result_names, check_numerics):
             scope.update(functions)
             call = f"({call}, None)[1]" if statement else call     # an update's output: None
         lines.append(f"    {outs} = {call}{'.copy()' if step.copy else ''}  # {cls.__name__}")
-        positions[len(lines) + 1] = position
+        step_lines.append(len(lines) + 1)
         nodes.append(node)
         if check_numerics:
             scope[checked[position]] = node
@@ -533,7 +534,7 @@ def _chunk(globals_, steps, stop, last_use, result_names, check_numerics):
         filename = f"<microflow plan chunk {next(_plan_numbers)}>"
         module = compile(source, filename, "exec")
         code = next(c for c in module.co_consts if isinstance(c, types.CodeType))
-        compiled = code, positions
+        compiled = code, {line: position for position, line in enumerate(step_lines)}
         _remember_source(filename, source)
         with _chunk_codes_lock:
             _chunk_codes[source] = compiled
@@ -670,11 +671,10 @@ def _liveness(order, fed, fetched, saved_by):
     size = len(order)
     last = live.last = array.array("i", [-1]) * size
     uses = live.uses = bytearray(size)
-    live.saved_read, live.positions, live.steps, live.missing = {}, {}, 0, None
+    live.saved_read, live.positions, live.missing = {}, {}, None
     reads = {}          # value -> where it is read last * 4 + how often (up to 3), while unmade
-    kinds, positions = _KINDS, live.positions
-    for position in range(size - 1, -1, -1):
-        node = order[position]
+    kinds, positions, steps = _KINDS, live.positions, 0
+    for position, node in zip(range(size - 1, -1, -1), reversed(order)):
         read = reads.pop(node, None)
         if node in fetched:
             positions[node] = position
@@ -684,7 +684,7 @@ def _liveness(order, fed, fetched, saved_by):
         cls = type(node.operation)
         kind = kinds.get(cls) or _kind(cls)
         if kind is _STEP:
-            live.steps += 1
+            steps += 1
             if read is not None:
                 last[position], uses[position] = read >> 2, read & 3
             for tensor in node.inputs:
@@ -702,6 +702,7 @@ def _liveness(order, fed, fetched, saved_by):
             last[position] = read >> 2
         elif kind is _PLACEHOLDER:
             live.missing = node
+    live.steps = steps
     return live
 
 
@@ -806,7 +807,7 @@ def _segments(order, fed, live, pairs, size, written):
                     name = f"t{at}"
                     read_last = last_use[name] = last[at]
                     if read_last == position:           # read last here: it dies here
-                        unused = [name] if unused is None else unused + [name]
+                        unused = (name,) if unused is None else unused + (name,)
                         dying = [tensor] if dying is None else dying + [tensor]
                 elif source is _CONSTANT:
                     at = where[tensor]
@@ -847,18 +848,20 @@ def _segments(order, fed, live, pairs, size, written):
                 args.insert(0, name)
                 step.kernel = op.forward_saved
                 last_use[name] = position
-                unused = [name] if unused is None else unused + [name]
+                unused = (name,) if unused is None else unused + (name,)
             elif flags[1] and node.shape:               # (not a scalar)
+                shape, dtype = node.shape, node.dtype
                 for index in flags[1]:
                     at, tensor = made[index], node.inputs[index]
-                    if at >= 0 and fresh[at] and uses[at] == 1 and tensor.dtype == node.dtype \
-                            and _surely_same_shape(node, tensor):
+                    if at >= 0 and fresh[at] and uses[at] == 1 and tensor.shape == shape and \
+                            (tensor.dtype is dtype or tensor.dtype == dtype) and \
+                            (None not in shape or _surely_same_shape(node, tensor)):
                         step.into = args[index]
                         break
             if flags[0]:
                 fresh[position] = 1
             if unused is not None:
-                step.dead = tuple(sorted(set(unused))) if len(unused) > 1 else tuple(unused)
+                step.dead = unused if len(unused) == 1 else tuple(sorted(set(unused)))
             steps.append(step)
             if len(steps) == size:
                 yield steps, globals_, last_use, position + 1
