@@ -494,11 +494,16 @@ def _chunk(globals_, steps, stop, last_use, result_names, check_numerics):
         for name in step.args:
             args.append(names.get(name) or first_met(name))
         outs = out = values[position]
-        for index, name in enumerate(step.outs):
-            names[name] = f"{out}_{index}" if index else out
+        if len(step.outs) == 1:
+            name = step.outs[0]
+            names[name] = out
             if name in result_names or last_use[name] >= stop:
                 outputs.append(name)
-        if len(step.outs) > 1:
+        else:                           # a saved value too
+            for index, name in enumerate(step.outs):
+                names[name] = f"{out}_{index}" if index else out
+                if name in result_names or last_use[name] >= stop:
+                    outputs.append(name)
             outs = ", ".join([names[name] for name in step.outs])
         into = step.into and (names.get(step.into) or first_met(step.into))   # (a kept buffer
         cls = type(node.operation)                                              # is a global)
@@ -786,7 +791,7 @@ def _segments(order, fed, live, pairs, size, written):
     where = {}                  # value -> its position, while a later step reads it
     fresh = bytearray(len(order))   # at the positions of outputs that are new arrays
     feeds = {node: f"f{number}" for node, number in fed.items()}
-    steps, globals_, last_use = [], {}, {}
+    steps, globals_, last_use, start = [], {}, {}, 0
     for position, node in enumerate(order):
         op = node.operation
         cls = type(op)
@@ -805,7 +810,9 @@ def _segments(order, fed, live, pairs, size, written):
                 elif source is _STEP:
                     at = where[tensor]
                     name = f"t{at}"
-                    read_last = last_use[name] = last[at]
+                    read_last = last[at]
+                    if at < start:                      # made by an earlier segment
+                        last_use[name] = read_last
                     if read_last == position:           # read last here: it dies here
                         unused = (name,) if unused is None else unused + (name,)
                         dying = [tensor] if dying is None else dying + [tensor]
@@ -865,7 +872,7 @@ def _segments(order, fed, live, pairs, size, written):
             steps.append(step)
             if len(steps) == size:
                 yield steps, globals_, last_use, position + 1
-                steps, globals_, last_use = [], {}, {}
+                steps, globals_, last_use, start = [], {}, {}, position + 1
         elif kind is _CONSTANT and last[position] >= 0:
             where[node] = position
     if steps or size is None:
@@ -1034,19 +1041,29 @@ def _micro(seconds):
 def _plan_order(graph, fetches, fed):
     """The Tensors ``fetches`` need (``fed`` ones as leaves), inputs before users: in a
     depth-first order, or, in a big graph of which they are much, in the order the graph
-    made them (every input is made before its users), found in one pass over it."""
+    made them (every input is made before its users), found in one walk back over it that
+    holds only the Tensors needed and not reached yet."""
     if len(graph.tensors) <= CODEGEN_LIMIT:
         return topological_order(fetches, stop=fed)
     needed, stack, fed = set(), list(fetches), set(fed)
-    while stack:                                # a walk without order: what is needed
+    limit = len(graph.tensors) // 4
+    while stack and len(needed) <= limit:       # a walk without order: are they few?
         tensor = stack.pop()
         if tensor not in needed:
             needed.add(tensor)
             if tensor not in fed:
                 stack += tensor.inputs
-    if 4 * len(needed) >= len(graph.tensors):
-        order = [tensor for tensor in graph.tensors if tensor in needed]
-        if len(order) == len(needed):           # else some Tensor is not in graph.tensors
+    if stack:
+        del needed, stack
+        pending, order = set(fetches), []
+        for tensor in reversed(graph.tensors):
+            if tensor in pending:
+                pending.remove(tensor)
+                order.append(tensor)
+                if tensor not in fed:
+                    pending.update(tensor.inputs)
+        if not pending:                         # else some Tensor is not in graph.tensors
+            order.reverse()
             return order
     return topological_order(fetches, stop=fed)
 
