@@ -6,7 +6,9 @@ deleted right after its last use, and stateful ops (optimizer updates) placed af
 op that reads the Variables they change. A training step is then a single function call
 with one numpy call per op and almost nothing around it. A plan longer than
 ``CODEGEN_LIMIT`` steps is several such functions of ``CHUNK_STEPS`` steps, called in turn;
-chunks of the same shape share one compiled code object.
+chunks of the same shape share one compiled code object. Such a plan is made a chunk at a
+time, from where each value is read last (found first, in one walk from the end of the
+order), so that building it holds one chunk's steps, not the plan's.
 """
 
 from __future__ import annotations
