@@ -240,3 +240,25 @@ def test_a_fetched_big_temporary_of_a_chunked_plan_is_never_overwritten(executor
     for feed, got in zip(feeds, (first, second)):
         for a, b in zip(got, mf.Session(graph).run([doubled, d_W, inner], feed)):
             np.testing.assert_array_equal(a, b)
+
+
+@pytest.mark.parametrize("name", [n for n in EXECUTORS if n != "one function"])
+def test_fed_middles_repeated_fetches_and_squares_across_chunks_give_one_function_s_values(
+        executor, name):
+    X = np.random.default_rng(7).standard_normal((3, 3))
+    values = {}
+    for label in ("one function", name):
+        executor(label)
+        graph, x, w, early, loss, dw, dx = chain_graph(40)
+        with graph.as_default():
+            square = early * early                  # one value read twice by one op
+            fed_alias = mf.identity(x)
+        middle = [t for t in graph.tensors if t.op == "Tanh"][10]     # fed: inside the chain
+        fetches = [loss, dw, loss, square, fed_alias, early]
+        sess = mf.Session(graph)
+        values[label] = [sess.run(fetches, {x: X}),
+                         sess.run(fetches, {x: X, middle: np.full((3, 3), 0.5)})]
+    assert values[name][0][0] != values[name][1][0]         # the fed middle counts
+    for first, second in zip(*values.values()):
+        for a, b in zip(first, second):
+            np.testing.assert_array_equal(a, b)
