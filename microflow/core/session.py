@@ -679,13 +679,15 @@ def _liveness(order, fed, fetched, saved_by):
     last = live.last = array.array("i", [-1]) * size
     uses = live.uses = bytearray(size)
     live.saved_read, live.positions, live.missing = {}, {}, None
-    reads = {}          # value -> where it is read last * 4 + how often (up to 3), while unmade
+    # value -> where it is read last * 4 + how often (up to 3), while not made yet; a fetched
+    # one is read past the end, 3 times
+    fetch = size * 4 + 3
+    reads = dict.fromkeys(fetched, fetch)
     kinds, positions, steps = _KINDS, live.positions, 0
     for position, node in zip(range(size - 1, -1, -1), reversed(order)):
         read = reads.pop(node, None)
-        if node in fetched:
+        if read == fetch:
             positions[node] = position
-            read = size * 4 + 3
         if fed and node in fed:
             continue
         cls = type(node.operation)
@@ -801,7 +803,13 @@ def _segments(order, fed, live, pairs, size, written):
         if fed and node in fed:
             continue
         if kind is _STEP:
-            args, made, unused, dying = [], [], None, None
+            flags = said.get(cls)
+            if flags is None:
+                # Only a class that names its own in-place inputs (and says it is fresh): a
+                # subclass with another forward does not inherit them.
+                flags = said[cls] = (cls.__dict__.get("fresh", False),
+                                     cls.__dict__.get("inplace", ()), cls.writes)
+            args, made, unused, dying = [], [] if flags[1] else None, None, None
             for tensor in node.inputs:
                 source = kinds[type(tensor.operation)]
                 if source is _ALIAS:
@@ -828,16 +836,11 @@ def _segments(order, fed, live, pairs, size, written):
                 else:
                     at, name = -1, "None"               # a Group's output
                 args.append(name)
-                made.append(at)
+                if made is not None:
+                    made.append(at)
             if dying is not None:
                 for tensor in dying:
                     where.pop(tensor, None)
-            flags = said.get(cls)
-            if flags is None:
-                # Only a class that names its own in-place inputs (and says it is fresh): a
-                # subclass with another forward does not inherit them.
-                flags = said[cls] = (cls.__dict__.get("fresh", False),
-                                     cls.__dict__.get("inplace", ()), cls.writes)
             for index in flags[2]:
                 if index < len(args) and args[index][0] == "f":
                     written.add(args[index])
