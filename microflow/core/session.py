@@ -6,11 +6,14 @@ deleted right after its last use, and stateful ops (optimizer updates) placed af
 op that reads the Variables they change. A training step is then a single function call
 with one numpy call per op and almost nothing around it. A plan longer than
 ``CODEGEN_LIMIT`` steps is several such functions of ``CHUNK_STEPS`` steps, called in turn;
-chunks of the same shape share one compiled code object.
+chunks of the same shape share one compiled code object. Such a plan is made a chunk at a
+time, from where each value is read last (found first, in one walk from the end of the
+order), so that building it holds one chunk's steps, not the plan's.
 """
 
 from __future__ import annotations
 
+import array
 import builtins
 import collections
 import dataclasses
@@ -216,79 +219,62 @@ class Plan:
         """Resolve every Tensor to a slot, pick the kernels (in place where an input dies
         there, sharing saved values between an op and its gradient op), then emit the steps
         as Python source (or, for very long plans, where compiling the source would take
-        longer than it saves, as a list that a loop interprets)."""
+        longer than it saves, as a list that a loop interprets).
+
+        One walk from the end finds where each value is read last (``_liveness``); a walk
+        from the start then makes the steps a segment at a time (``_segments``): the whole
+        plan for one generated function, ``CHUNK_STEPS`` steps for each chunk of a long
+        plan, so that a long plan never holds all its steps at once."""
         fed = {t: i for i, t in enumerate(self.fed)}
-        names, globals_, steps = {}, {"_check": _check_numerics}, []
-        shared = set()          # Tensors whose array may be (a view of) a feed, constant or Variable
-        written = set()         # feeds that an in-place kernel (an update) would write into
-        kinds, name_of = _KINDS, names.__getitem__
-        for index, node in enumerate(self.order):
-            op = node.operation
-            kind = kinds.get(type(op)) or _kind(type(op))
-            if fed and node in fed:
-                names[node] = f"f{fed[node]}"
-                shared.add(node)
-            elif kind is _STEP:
-                names[node] = name = f"t{index}"
-                steps.append(_Step(node, op.forward, [name], list(map(name_of, node.inputs))))
-                if op.views and any(i in shared for i in node.inputs):
-                    shared.add(node)
-                if op.writes:
-                    written.update(names[node.inputs[i]] for i in op.writes
-                                   if i < len(node.inputs) and names[node.inputs[i]][0] == "f")
-            elif kind is _ALIAS:
-                names[node] = names[node.inputs[0]]
-                shared.update([node] if node.inputs[0] in shared else [])
-            elif kind is _CONSTANT:
-                names[node] = f"c{index}"       # a Variable's array is updated in place
-                globals_[names[node]] = op.value if isinstance(op, Const) else node._value
-                shared.add(node)
-            elif kind is _PLACEHOLDER:
-                raise FeedError(_missing_feed_message(node, self.fetches))
-            else:
-                names[node] = "None"            # a Group: its inputs run; it computes nothing
-        kept = self._kept = {names[t] for t in self.fetches}
+        order, pairs = _pair_saved_values(self.order, fed)
+        roots = {t: _root(t, fed) for t in self.fetches}
+        live = _liveness(order, fed, set(roots.values()), pairs[1])
+        if live.missing is not None:
+            raise FeedError(_missing_feed_message(live.missing, self.fetches))
+        names = {t: _value_name(root, fed, live.positions) for t, root in roots.items()}
+        kept = self._kept = set(names.values())
         # Arrays the graph owns (constants, Variables, feeds) are copied before any update;
         # so are fetched views of them, right after they are made; and a feed that an update
         # would write into is copied first, so that the caller's array is never written.
-        copied = sorted({names[t] for t in self.fetches if names[t][0] in "cf"})
+        copied = sorted({name for name in kept if name[0] in "cf"})
+        owned = {names[t]: _constant_value(root) for t, root in roots.items()
+                 if names[t][0] == "c"}
         results = [names[t] + ("_" if names[t][0] in "cf" else "") for t in self.fetches]
-        views = {names[t] for t in self.fetches if t in shared and names[t][0] == "t"}
-        written = sorted(written)
-        del names, name_of, shared              # a long plan's biggest tables, no longer needed
-        steps = _share_saved_values(steps)
-        column_major = _lay_out_batch_minor(steps)
-        _work_in_place(steps, kept)
-        buffers = _keep_buffers(steps, kept)
-        globals_.update(buffers)
+        views = {names[t] for t in self.fetches if names[t][0] == "t" and _may_view_owned(t, fed)}
+        interpreted = self.timings is not None or (live.steps > CODEGEN_LIMIT and
+                                                   CHUNK_STEPS <= 0)
+        chunked = live.steps > CODEGEN_LIMIT and not interpreted
+        written = set()
+        segments = _segments(order, fed, live, pairs, CHUNK_STEPS if chunked else None, written)
+        del order, roots, names                 # (self.order keeps the order)
+        column_major, shares, buffers = set(), {}, {}
+        leaving = _may_leave_once(self.fetches, fed, pairs[0]) if chunked else None
+
+        def prepared():
+            """Each segment's steps, with their layouts and kept buffers chosen."""
+            for steps, globals_, last_use, stop in segments:
+                _lay_out_batch_minor(steps, column_major)
+                chosen = _keep_buffers(steps, kept, shares, leaving)
+                buffers.update(chosen)
+                globals_.update(chosen)
+                for step in steps if views else ():
+                    step.copy = step.outs[0] in views
+                yield steps, globals_, last_use, stop
+        if chunked:
+            self._function = self._generate_chunks(prepared(), owned, copied, written, results,
+                                                   column_major, check_numerics)
+        else:
+            ((steps, globals_, _, _),) = prepared()
+            globals_.update(owned, _check=_check_numerics)
+            # a value the plan laid out its own way reaches the caller in C order
+            self._reordered = column_major.intersection(results)
+            make = self._interpreter if interpreted else self._generate
+            self._function = make(globals_, steps, copied, sorted(written), results,
+                                  check_numerics)
         # a plan that keeps buffers runs in one thread at a time (threads may share a Session)
         self._lock = threading.Lock() if buffers else None
-        # One walk from the end: where each value is read last, and which die at each step.
-        last_use, dead = {}, [()] * len(steps)
-        for position in range(len(steps) - 1, -1, -1):
-            unused = None
-            for arg in steps[position].args:
-                if arg not in last_use:
-                    last_use[arg] = position
-                    if arg[0] in "ts" and arg not in kept:
-                        unused = (arg,) if unused is None else unused + (arg,)
-            if unused is not None:
-                dead[position] = tuple(sorted(unused)) if len(unused) > 1 else unused
-        # a value the plan laid out its own way reaches the caller in C order
-        self._reordered = column_major.intersection(results)
-        for step in steps if views else ():
-            step.copy = step.outs[0] in views
-        if self.timings is not None or (len(steps) > CODEGEN_LIMIT and CHUNK_STEPS <= 0):
-            self._function = self._interpreter(globals_, steps, dead, copied, written, results,
-                                               check_numerics)
-        elif len(steps) <= CODEGEN_LIMIT:
-            self._function = self._generate(globals_, steps, dead, copied, written, results,
-                                            check_numerics)
-        else:
-            self._function = self._generate_chunks(globals_, steps, dead, copied, written,
-                                                   results, last_use, check_numerics)
 
-    def _generate(self, globals_, steps, dead, copied, written, results, check_numerics):
+    def _generate(self, globals_, steps, copied, written, results, check_numerics):
         lines = ["def plan(feeds):"]
         self._line_nodes = {}                   # line number -> the op it runs, for errors
         unread = {out for step in steps for out in step.outs} - \
@@ -303,8 +289,8 @@ class Plan:
                          f"or f{i}.shape != _shape{i}[0]: f{i} = _convert{i}(f{i})")
         lines += [f"    {name} = {name}.copy()" for name in written]
         lines += [f"    {name}_ = {name}.copy()" for name in copied]
-        for step, unused in zip(steps, dead):
-            node, out = step.node, step.outs[0]
+        for step in steps:
+            node, out, unused = step.node, step.outs[0], step.dead
             inline = step.inline if step.inline is not None else None \
                 if step.kernel is not step.plain else node.operation.inline(step.args, step.into)
             if inline is None:
@@ -347,7 +333,7 @@ class Plan:
         exec(compile(self.source, self._filename, "exec"), globals_)
         return globals_["plan"]
 
-    def _generate_chunks(self, globals_, steps, dead, copied, written, results, last_use,
+    def _generate_chunks(self, segments, owned, copied, written, results, column_major,
                          check_numerics):
         """The steps as generated functions of ``CHUNK_STEPS`` steps each, called one after
         another: a function per chunk compiles in time linear in the plan (one function of
@@ -356,10 +342,8 @@ class Plan:
 
         A chunk takes the values it reads from earlier chunks (or feeds) as arguments, and
         returns those that later chunks or the fetches need; a list of slots carries them, and
-        forgets each after the last chunk that reads it."""
-        size = CHUNK_STEPS
-        count = -(-len(steps) // size)
-        self.source = f"<a plan of {len(steps)} steps in {count} generated functions>"
+        forgets each after the last chunk that reads it. ``segments`` gives each chunk's
+        steps, globals, the last reads of the values they name, and the position after it."""
         self._filename = None
         slot_of = {"None": 0}
         template = [None]
@@ -368,29 +352,31 @@ class Plan:
             number = slot_of.get(name)
             if number is None:
                 number = slot_of[name] = len(template)
-                template.append(globals_.get(name))
+                template.append(owned.get(name))
             return number
         fed_slots = [slot(f"f{i}") for i in range(len(self.fed))]
-        copies = [(slot(name), slot(name)) for name in written] + \
-            [(slot(name), slot(name + "_")) for name in copied]
-        in_c_order = [name in self._reordered for name in results]
         result_names = set(results)
-        program = []
-        for start in range(0, len(steps), size):
-            stop = min(start + size, len(steps))
-            function, inputs, outputs = _chunk(globals_, steps, dead, start, stop, last_use,
-                                               result_names, check_numerics)
-            released = [slot_of[name] for name in inputs if name[0] in "ts" and
-                        last_use[name] < stop and name not in result_names]
-            program.append((function, [slot(name) for name in inputs],
-                            [slot(name) for name in outputs], released))
-            # The chunk holds what it needs of its steps: forget them, so that a
-            # million-step plan does not hold all its steps and their chunks at once.
-            steps[start:stop] = dead[start:stop] = [None] * (stop - start)
+        program, steps_made = [], 0
+        for steps, globals_, last_use, stop in segments:
+            function, inputs, outputs = _chunk(globals_, steps, stop, last_use, result_names,
+                                               check_numerics)
+            done = [name for name in inputs if name[0] in "ts" and last_use[name] < stop and
+                    name not in result_names]
+            # (what a chunk takes, an earlier chunk returned or the plan was fed: it has a slot)
+            program.append((function, [slot_of[name] for name in inputs],
+                            [slot(name) for name in outputs], [slot_of[name] for name in done]))
+            for name in done:                   # no later chunk reads it
+                del slot_of[name]
+            steps_made += len(steps)
+        self.source = f"<a plan of {steps_made} steps in {len(program)} generated functions>"
+        copies = [(slot(name), slot(name)) for name in sorted(written)] + \
+            [(slot(name), slot(name + "_")) for name in copied]
         unknown = [name for name in results if name not in slot_of]
         if unknown:         # a fetch no chunk returns would come back as None: say so instead
             raise GraphError(f"internal error: no chunk of the plan computes {unknown}")
         result_slots = [slot_of[name] for name in results]
+        self._reordered = column_major.intersection(results)
+        in_c_order = [name in self._reordered for name in results]
         self._chunks = program
         converters = self._converters
 
@@ -407,7 +393,7 @@ class Plan:
                          for i, c in zip(result_slots, in_c_order))
         return plan
 
-    def _interpreter(self, globals_, steps, dead, copied, written, results, check_numerics):
+    def _interpreter(self, globals_, steps, copied, written, results, check_numerics):
         self.source = f"<a plan of {len(steps)} steps, run by a loop>"
         self._filename = None
         slot_of = {"None": 0}                  # the Group op's output: always None
@@ -423,8 +409,8 @@ class Plan:
         program = [(step.node, step.kernel, slot_of[step.outs[0]],
                     [slot_of[o] for o in step.outs[1:]], [slot_of[a] for a in step.args],
                     None if step.into is None else slot_of[step.into],
-                    [slot_of[d] for d in unused], step.copy)
-                   for step, unused in zip(steps, dead)]
+                    [slot_of[d] for d in step.dead], step.copy)
+                   for step in steps]
         result_slots = [slot_of[name] for name in results]
         in_c_order = [name in self._reordered for name in results]
         timings = self.timings
@@ -475,45 +461,52 @@ def _fill_slots(template, fed_slots, feeds, copies):
     return slots
 
 
-def _chunk(globals_, steps, dead, start, stop, last_use, result_names, check_numerics):
-    """The function running ``steps[start:stop]``, the names of the values it takes (read
-    there, made before) and of those it returns (made there, read after ``stop`` or fetched).
+def _chunk(globals_, steps, stop, last_use, result_names, check_numerics):
+    """The function running ``steps``, the names of the values it takes (read there, made
+    before) and of those it returns (made there, read at ``stop`` or later, or fetched).
 
     Its source names values by their place in the chunk (``a0`` the first argument, ``v3``
     the output of its fourth step, ``k3`` the fourth kernel it calls, ``g0`` its first
     constant), so that chunks doing the same calls on values made in the same places have the
     same source, which is compiled once."""
     names = {"None": "None"}        # the plan's names -> the chunk's
-    inputs, made, lines, nodes, constants = [], [], [], [], []
+    inputs, outputs, lines, nodes, constants = [], [], [], [], []
     scope = {"__builtins__": builtins, "_check": _check_numerics, "_chunk_nodes": nodes}
-    positions = {}                  # line -> step in chunk, to name a failing op
-    local = _local_names(stop - start)
+    step_lines = []                 # each step's line, to name a failing op
+    local = _local_names(len(steps) + 1)
 
     def first_met(name):            # a name met for the first time: an argument or a global
         if name in globals_:        # a constant or Variable
-            chunk_name = f"g{len(constants)}"
+            number = len(constants)
+            chunk_name = global_names[number] if number < len(global_names) else f"g{number}"
             constants.append(name)
             scope[chunk_name] = globals_[name]
         else:
-            chunk_name = f"a{len(inputs)}"
+            number = len(inputs)
+            chunk_name = argument_names[number] if number < len(argument_names) else f"a{number}"
             inputs.append(name)
         names[name] = chunk_name
         return chunk_name
     values, kernels, checked = local["v"], local["k"], local["n"]
+    global_names, argument_names = local["g"], local["a"]
     kernel_names = {}               # id(kernel) -> its global here: one per kernel (a ufunc's)
-    for position in range(stop - start):
-        step = steps[start + position]
+    for position, step in enumerate(steps):
         node = step.node
-        args = [names.get(name) or first_met(name) for name in step.args]
-        names[step.outs[0]] = out = values[position]
-        made.append(step.outs[0])
-        if len(step.outs) > 1:
-            for index, name in enumerate(step.outs[1:], 1):
-                names[name] = f"{out}_{index}"
-                made.append(name)
+        args = []
+        for name in step.args:
+            args.append(names.get(name) or first_met(name))
+        outs = out = values[position]
+        if len(step.outs) == 1:
+            name = step.outs[0]
+            names[name] = out
+            if name in result_names or last_use[name] >= stop:
+                outputs.append(name)
+        else:                           # a saved value too
+            for index, name in enumerate(step.outs):
+                names[name] = f"{out}_{index}" if index else out
+                if name in result_names or last_use[name] >= stop:
+                    outputs.append(name)
             outs = ", ".join([names[name] for name in step.outs])
-        else:
-            outs = out
         into = step.into and (names.get(step.into) or first_met(step.into))   # (a kept buffer
         cls = type(node.operation)                                              # is a global)
         inline = None if step.kernel is not step.plain or cls.inline is Op.inline else \
@@ -529,15 +522,15 @@ def _chunk(globals_, steps, dead, start, stop, last_use, result_names, check_num
             scope.update(functions)
             call = f"({call}, None)[1]" if statement else call     # an update's output: None
         lines.append(f"    {outs} = {call}{'.copy()' if step.copy else ''}  # {cls.__name__}")
-        positions[len(lines) + 1] = position
+        step_lines.append(len(lines) + 1)
         nodes.append(node)
         if check_numerics:
             scope[checked[position]] = node
             lines.append(f"    _check({checked[position]}, {out})")
-        unused = dead[start + position]
+        unused = step.dead
         if unused:
-            lines.append(f"    del {', '.join([names[name] for name in unused])}")
-    outputs = [name for name in made if name in result_names or last_use.get(name, -1) >= stop]
+            lines.append(f"    del {names[unused[0]]}" if len(unused) == 1 else
+                         f"    del {', '.join([names[name] for name in unused])}")
     source = f"def chunk({', '.join(f'a{i}' for i in range(len(inputs)))}):\n" + \
         "\n".join(lines) + f"\n    return ({''.join(names[n] + ', ' for n in outputs)})\n"
     with _chunk_codes_lock:
@@ -548,7 +541,7 @@ def _chunk(globals_, steps, dead, start, stop, last_use, result_names, check_num
         filename = f"<microflow plan chunk {next(_plan_numbers)}>"
         module = compile(source, filename, "exec")
         code = next(c for c in module.co_consts if isinstance(c, types.CodeType))
-        compiled = code, positions
+        compiled = code, {line: position for position, line in enumerate(step_lines)}
         _remember_source(filename, source)
         with _chunk_codes_lock:
             _chunk_codes[source] = compiled
@@ -563,10 +556,13 @@ _local_name_lists = {}              # "v" -> ["v0", "v1", ...]: the same strings
 
 def _local_names(count):
     """Lists of at least ``count`` chunk-local names per prefix: values ``v``, kernels ``k``,
-    checked nodes ``n``."""
+    checked nodes ``n``; and of ``2 * count`` globals ``g`` and arguments ``a`` (a chunk
+    that has more names the rest itself)."""
     lists = _local_name_lists
     if len(lists.get("v", ())) < count:
         count = max(count, 2 * len(lists.get("v", ())))
+        for prefix in "ga":
+            lists[prefix] = [f"{prefix}{i}" for i in range(2 * count)]
         for prefix in "vkn":
             lists[prefix] = [f"{prefix}{i}" for i in range(count)]
     return lists
@@ -596,7 +592,8 @@ def _kind(cls):
 class _Step:
     """One kernel call of a plan: ``outs = kernel(*args, out=into)``."""
 
-    __slots__ = ("node", "kernel", "plain", "outs", "args", "into", "copy", "inline", "grow")
+    __slots__ = ("node", "kernel", "plain", "outs", "args", "into", "copy", "inline", "grow",
+                 "dead")
 
     def __init__(self, node, kernel, outs, args):
         self.node, self.kernel, self.outs, self.args = node, kernel, outs, args
@@ -605,103 +602,357 @@ class _Step:
         self.copy = False       # a fetched view of a feed, constant or Variable: copied
         self.inline = None      # the source of another kernel a plan picked (see below)
         self.grow = None        # a kept buffer of the shape of the last run (generated code)
+        self.dead = ()          # the values read last here (deleted after it)
 
 
-def _share_saved_values(steps):
-    """``steps`` with each gradient op that can reuse what its forward op computed on the same
-    inputs (the softmax of a loss, say) paired with it: an op with ``saved_from = "Forward"``
-    and ``forward_saved(saved, g, *inputs)`` pairs with an op of type Forward on those
+def _pair_saved_values(order, fed):
+    """The order with each gradient op that can reuse what its forward op computed on the
+    same inputs (the softmax of a loss, say) paired with it, and the pairs as two dicts:
+    forward node -> gradient node, and back. An op with ``saved_from = "Forward"`` and
+    ``forward_saved(saved, g, *inputs)`` pairs with an op of type Forward on those
     ``inputs``, whose ``forward_saving`` returns its output and the value to share. A forward
     op that comes later (the loss, fetched beside the training op) moves up to just before its
     gradient op: its inputs are ready there, and its users all come later. The saved value has
     one user, which may write into it; each forward op pairs with one gradient op at most."""
-    forwards = {}
-    for step in steps:
-        op = step.node.operation
-        if hasattr(op, "forward_saving"):
-            forwards.setdefault((op.type_name, step.node.inputs), step)
+    forwards, roles = {}, _SAVING_ROLES
+    for position, node in enumerate(order):
+        cls = type(node.operation)
+        if (roles.get(cls) or _saving_role(cls))[0] and not (fed and node in fed):
+            forwards.setdefault((node.operation.type_name, node.inputs), (node, position))
     if not forwards:
-        return steps
-    seen, before = set(), {}
-    for step in steps:
-        seen.add(id(step))
-        op = step.node.operation
-        source_type = getattr(op, "saved_from", None)
-        source = forwards.pop((source_type, step.node.inputs[1:]), None) if source_type else None
+        return order, ({}, {})
+    saving, saved_by, before = {}, {}, {}
+    for position, node in enumerate(order):
+        cls = type(node.operation)
+        source_type = (roles.get(cls) or _saving_role(cls))[1]
+        if not source_type or (fed and node in fed):
+            continue
+        source, at = forwards.pop((source_type, node.inputs[1:]), (None, 0))
         if source is None:
             continue
-        saved = "s" + source.outs[0][1:]
-        source.outs.append(saved)
-        source.kernel = source.node.operation.forward_saving
-        step.args.insert(0, saved)
-        step.kernel = op.forward_saved
-        if id(source) not in seen:
-            before[id(step)] = source
-    if not before:
-        return steps
-    moved = {id(source) for source in before.values()}
-    reordered = []
-    for step in steps:
-        if id(step) in before:
-            reordered.append(before[id(step)])
-        if id(step) not in moved:
-            reordered.append(step)
-    return reordered
+        saving[source], saved_by[node] = node, source
+        if at > position:
+            before[node] = source
+    if before:
+        moved = set(before.values())
+        order = [n for node in order if node not in moved
+                 for n in ((before[node], node) if node in before else (node,))]
+    return order, (saving, saved_by)
+
+
+_SAVING_ROLES = {}                      # op class -> its part in sharing a saved value
+
+
+def _saving_role(cls):
+    """Whether ops of class ``cls`` may save a value for a gradient op, and the type of the
+    op whose saved value they take (None), found once per class (for a kernel call)."""
+    step = _kind(cls) is _STEP
+    role = (step and hasattr(cls, "forward_saving"), step and getattr(cls, "saved_from", None))
+    _SAVING_ROLES[cls] = role
+    return role
+
+
+def _root(tensor, fed):
+    """The Tensor whose value ``tensor`` has: itself, or what the aliases it is of alias."""
+    kinds = _KINDS
+    while not (fed and tensor in fed) and \
+            (kinds.get(type(tensor.operation)) or _kind(type(tensor.operation))) is _ALIAS:
+        tensor = tensor.inputs[0]
+    return tensor
+
+
+class _Liveness:
+    """What one walk from the end of a plan's order finds. ``last[p]``: where the value made
+    at position ``p`` is read last (-1: never; past the end: fetched); ``uses[p]``: how often
+    it is read (counted up to 3: a fetch counts 3); ``saved_read``: forward node -> where its
+    saved value is read; ``positions``: fetched value -> its position; ``steps``: how many
+    kernel calls; ``missing``: the first placeholder not fed, if any."""
+
+    __slots__ = ("last", "uses", "saved_read", "positions", "steps", "missing")
+
+
+def _liveness(order, fed, fetched, saved_by):
+    """The ``_Liveness`` of ``order`` (``fetched``: the values the fetches have): one pass,
+    which holds only the values made before and read after where it is."""
+    live = _Liveness()
+    size = len(order)
+    last = live.last = array.array("i", [-1]) * size
+    uses = live.uses = bytearray(size)
+    live.saved_read, live.positions, live.missing = {}, {}, None
+    # value -> where it is read last * 4 + how often (up to 3), while not made yet; a fetched
+    # one is read past the end, 3 times
+    fetch = size * 4 + 3
+    reads = dict.fromkeys(fetched, fetch)
+    kinds, positions, steps = _KINDS, live.positions, 0
+    for position, node in zip(range(size - 1, -1, -1), reversed(order)):
+        read = reads.pop(node, None)
+        if read == fetch:
+            positions[node] = position
+        if fed and node in fed:
+            continue
+        cls = type(node.operation)
+        kind = kinds.get(cls) or _kind(cls)
+        if kind is _STEP:
+            steps += 1
+            if read is not None:
+                last[position], uses[position] = read >> 2, read & 3
+            for tensor in node.inputs:
+                source = type(tensor.operation)
+                if (kinds.get(source) or _kind(source)) is _ALIAS:
+                    tensor = _root(tensor, fed)
+                count = reads.get(tensor)
+                if count is None:
+                    reads[tensor] = position * 4 + 1
+                elif count & 3 != 3:
+                    reads[tensor] = count + 1
+            if saved_by and node in saved_by:
+                live.saved_read[saved_by[node]] = position
+        elif kind is _CONSTANT and read is not None:
+            last[position] = read >> 2
+        elif kind is _PLACEHOLDER:
+            live.missing = node
+    live.steps = steps
+    return live
+
+
+def _value_name(root, fed, positions):
+    """The name the plan gives the value of ``root`` (a Tensor no alias): ``f3`` (the fourth
+    feed), ``t12`` (made by the step at position 12), ``c5`` (a constant or Variable),
+    ``None`` (a Group's)."""
+    if fed and root in fed:
+        return f"f{fed[root]}"
+    kind = _KINDS.get(type(root.operation)) or _kind(type(root.operation))
+    return f"t{positions[root]}" if kind is _STEP else \
+        f"c{positions[root]}" if kind is _CONSTANT else "None"
+
+
+def _constant_value(node):
+    """The array of a constant or Variable node (a Variable's is updated in place)."""
+    op = node.operation
+    return op.value if isinstance(op, Const) else node._value
+
+
+def _may_view_owned(tensor, fed):
+    """Whether ``tensor``'s array may be (a view of) a feed, constant or Variable."""
+    stack, seen, kinds = [tensor], set(), _KINDS
+    while stack:
+        node = stack.pop()
+        if node in seen:
+            continue
+        seen.add(node)
+        if fed and node in fed:
+            return True
+        kind = kinds.get(type(node.operation)) or _kind(type(node.operation))
+        if kind is _CONSTANT:
+            return True
+        if kind is _ALIAS or (kind is _STEP and node.operation.views):
+            stack += node.inputs[:1] if kind is _ALIAS else node.inputs
+    return False
+
+
+def _may_leave_once(fetches, fed, saving):
+    """A function giving (found at its first call) the Tensors whose arrays may be shared with
+    a fetch's: fetched, aliased, viewed or saved by one, or an input it may be written into.
+    More than those that are, since it is found before the plan picks what runs in place."""
+    found = []
+
+    def leaving():
+        if not found:
+            stack, seen, kinds = list(fetches), set(), _KINDS
+            while stack:
+                node = stack.pop()
+                if node in seen:
+                    continue
+                seen.add(node)
+                if fed and node in fed:
+                    continue
+                cls = type(node.operation)
+                kind = kinds.get(cls) or _kind(cls)
+                if kind is _ALIAS or (kind is _STEP and (node.operation.views or
+                                                         node in saving)):
+                    stack += node.inputs
+                elif kind is _STEP:
+                    stack += [node.inputs[i] for i in cls.__dict__.get("inplace", ())
+                              if i < len(node.inputs)]
+            found.append(seen)
+        return found[0]
+    return leaving
+
+
+def _segments(order, fed, live, pairs, size, written):
+    """The plan's steps, ``size`` at a time (None: all at once), each segment as ``(steps,
+    globals, last_use, stop)``: the constants its steps read by name, where each value they
+    name is read last, and the position after the segment. Each step knows which values die
+    there (``dead``), and writes into an input (``into``) where the op lists it in
+    ``inplace`` (its forward takes ``out=``), the array was made fresh by the plan (by an op
+    with ``fresh = True``, never a constant, Variable, feed or view), is read by this op
+    alone, is not fetched, and has the output's dtype and, surely, shape. Feeds an update
+    writes into are added to ``written``."""
+    kinds, said = _KINDS, _IN_PLACE
+    last, uses, saved_read = live.last, live.uses, live.saved_read
+    saving, saved_by = pairs
+    saved = {}                  # gradient node -> the name of the value saved for it
+    where = {}                  # value -> its position, while a later step reads it
+    fresh = bytearray(len(order))   # at the positions of outputs that are new arrays
+    feeds = {node: f"f{number}" for node, number in fed.items()}
+    steps, globals_, last_use, start = [], {}, {}, 0
+    for position, node in enumerate(order):
+        op = node.operation
+        cls = type(op)
+        kind = kinds.get(cls) or _kind(cls)     # (the kinds of later steps' inputs known)
+        if fed and node in fed:
+            continue
+        if kind is _STEP:
+            flags = said.get(cls)
+            if flags is None:
+                # Only a class that names its own in-place inputs (and says it is fresh): a
+                # subclass with another forward does not inherit them.
+                flags = said[cls] = (cls.__dict__.get("fresh", False),
+                                     cls.__dict__.get("inplace", ()), cls.writes)
+            args, made, unused, dying = [], [] if flags[1] else None, None, None
+            for tensor in node.inputs:
+                source = kinds[type(tensor.operation)]
+                if source is _ALIAS:
+                    tensor = _root(tensor, fed)
+                    source = kinds[type(tensor.operation)]
+                if fed and tensor in fed:
+                    at, name = -1, feeds[tensor]
+                elif source is _STEP:
+                    at = where[tensor]
+                    name = f"t{at}"
+                    read_last = last[at]
+                    if at < start:                      # made by an earlier segment
+                        last_use[name] = read_last
+                    if read_last == position:           # read last here: it dies here
+                        unused = (name,) if unused is None else unused + (name,)
+                        dying = [tensor] if dying is None else dying + [tensor]
+                elif source is _CONSTANT:
+                    at = where[tensor]
+                    name = f"c{at}"
+                    if name not in globals_:
+                        globals_[name] = _constant_value(tensor)
+                    if last[at] == position:
+                        dying = [tensor] if dying is None else dying + [tensor]
+                else:
+                    at, name = -1, "None"               # a Group's output
+                args.append(name)
+                if made is not None:
+                    made.append(at)
+            if dying is not None:
+                for tensor in dying:
+                    where.pop(tensor, None)
+            for index in flags[2]:
+                if index < len(args) and args[index][0] == "f":
+                    written.add(args[index])
+            out = f"t{position}"
+            step = _Step(node, op.forward, [out], args)
+            read_last = last_use[out] = last[position]
+            if read_last >= 0:
+                where[node] = position
+            if saving and node in saving:               # it saves a value for its gradient op
+                name = "s" + out[1:]
+                step.outs.append(name)
+                step.kernel = op.forward_saving
+                saved[saving[node]] = name
+                last_use[name] = saved_read[node]
+            if saved_by and node in saved_by:           # it takes its forward op's saved value
+                name = saved.pop(node)
+                args.insert(0, name)
+                step.kernel = op.forward_saved
+                last_use[name] = position
+                unused = (name,) if unused is None else unused + (name,)
+            elif flags[1] and node.shape:               # (not a scalar)
+                shape, dtype = node.shape, node.dtype
+                for index in flags[1]:
+                    at, tensor = made[index], node.inputs[index]
+                    if at >= 0 and fresh[at] and uses[at] == 1 and tensor.shape == shape and \
+                            (tensor.dtype is dtype or tensor.dtype == dtype) and \
+                            (None not in shape or _surely_same_shape(node, tensor)):
+                        step.into = args[index]
+                        break
+            if flags[0]:
+                fresh[position] = 1
+            if unused is not None:
+                step.dead = unused if len(unused) == 1 else tuple(sorted(set(unused)))
+            steps.append(step)
+            if len(steps) == size:
+                yield steps, globals_, last_use, position + 1
+                steps, globals_, last_use, start = [], {}, {}, position + 1
+        elif kind is _CONSTANT and last[position] >= 0:
+            where[node] = position
+    if steps or size is None:
+        yield steps, globals_, last_use, len(order)
+
+
+_IN_PLACE = {}                          # op class -> (fresh, inplace), as the class says
 
 
 BATCH_MINOR_COLUMNS = 16     # products with at most this many columns (and a batch of rows)
+_BATCH_MINOR = {}            # op class -> whether it has a forward_batch_minor
 
 
-def _lay_out_batch_minor(steps):
+def _lay_out_batch_minor(steps, column_major):
     """Lay the (batch, few columns) products out column after column (``MatMul``'s
-    ``forward_batch_minor``), and return the names of the values that may then be
-    Fortran-ordered: those products and what elementwise ops make from them. Every kernel
-    takes any layout (a caller may feed one), so values do not change; a fetched one is
-    handed back in C order."""
-    column_major = set()
+    ``forward_batch_minor``), and add to ``column_major`` (the names found so far) the
+    values that may then be Fortran-ordered: those products and what elementwise ops make
+    from them. Every kernel takes any layout (a caller may feed one), so values do not
+    change; a fetched one is handed back in C order."""
+    batch_minor = _BATCH_MINOR
     for step in steps:
         node, op = step.node, step.node.operation
-        shape = node.shape
-        if hasattr(op, "forward_batch_minor") and step.kernel is step.plain and \
+        shape, cls = node.shape, type(op)
+        laid_out = batch_minor.get(cls)
+        if laid_out is None:
+            laid_out = batch_minor[cls] = hasattr(cls, "forward_batch_minor")
+        if laid_out and step.kernel is step.plain and \
                 len(shape) == 2 and shape[0] is None and shape[1] is not None and \
                 1 < shape[1] <= BATCH_MINOR_COLUMNS and node.dtype.kind == "f" and \
                 all(len(i.shape) == 2 for i in node.inputs):
             step.kernel = op.forward_batch_minor
             step.inline = op.inline_batch_minor(step.args)
             column_major.add(step.outs[0])
-        elif shape and any(arg in column_major for arg in step.args):
+        elif column_major and shape and not column_major.isdisjoint(step.args):
             column_major.update(step.outs)
-    return column_major
 
 
 BUFFER_BYTES = 1 << 16          # a temporary at least this big gets a buffer the plan keeps
 ROW_BYTES = 1 << 10             # ... and a product of a batch of rows at least this wide
 
 
-def _keep_buffers(steps, kept):
+def _keep_buffers(steps, kept, roots, leaving=None):
     """Give each big temporary of a static shape (a weight's gradient, say) a buffer the plan
     allocates once and its kernel writes into on every run (``out=``), as a careful numpy step
     preallocates (what a step allocates is then the same from run to run). Only for a
     kernel that takes any ``out=`` (a ufunc, a MatMul), and a value that never leaves the run:
     neither it, nor a view of it, nor what an op writes into it is fetched. Returns the
-    buffers by name."""
-    chosen, roots = [], {}      # roots: name -> the chosen outputs whose memory it may share
+    buffers by name.
+
+    ``roots`` (name -> the chosen outputs whose memory it may share) carries on from the
+    plan's earlier segments; ``leaving``, for a plan made a segment at a time, gives the
+    Tensors that may share a fetch's memory (found before the fetches are made); None: the
+    steps are the whole plan, and what the fetches share is found exactly, at its end."""
+    chosen = []
     for step in steps:          # one pass: what each value may share, as it is made
-        shared = set(roots.get(step.into, ()))
-        if step.node.operation.views or len(step.outs) > 1:     # a view, or a saved value
+        shared = set(roots.get(step.into, ())) if roots else None
+        if roots and (step.node.operation.views or len(step.outs) > 1):  # a view, or saved
             for arg in step.args:
                 shared.update(roots.get(arg, ()))
         if shared:
             for out in step.outs:
                 roots[out] = shared
-        elif _wants_buffer(step):
+        elif step.into is None and _wants_buffer(step):
             chosen.append(step)
             roots[step.outs[0]] = {step.outs[0]}
-    leaving = {root for name in kept for root in roots.get(name, ())}
+    if not chosen:
+        return {}
+    if leaving is None:
+        leaving = {root for name in kept for root in roots.get(name, ())}
+        chosen = [step for step in chosen if step.outs[0] not in leaving]
+    else:
+        leaving = leaving()
+        chosen = [step for step in chosen if step.node not in leaving]
     buffers = {}
     for step in chosen:
-        if step.outs[0] in leaving:
-            continue
         name, node = "_buffer" + step.outs[0][1:], step.node
         if None in node.shape:
             buffers[name] = [np.empty((0, 0), node.dtype)]     # made by the first run
@@ -734,33 +985,6 @@ def _c_order(value):
     if type(value) is np.ndarray and not value.flags.c_contiguous:
         return value.copy()
     return value
-
-
-def _work_in_place(steps, kept):
-    """Let an op write its output into an input array that dies there: an op listing that
-    input in ``inplace`` (its forward takes ``out=``), where the array was made fresh by
-    the plan (by an op with ``fresh = True``, never a constant, Variable, feed or view), is
-    used by this op alone, is not fetched, and has the output's dtype and, surely, shape."""
-    uses = collections.Counter(itertools.chain.from_iterable([step.args for step in steps]))
-    # Only a class that names its own in-place inputs (and says it is fresh): a subclass
-    # with another forward does not inherit them.
-    said = {}                                   # op class -> (fresh, inplace)
-    fresh = set()           # outputs of the steps so far that are new arrays (inputs come first)
-    for step in steps:
-        node = step.node
-        cls = type(node.operation)
-        flags = said.get(cls)
-        if flags is None:
-            flags = said[cls] = (cls.__dict__.get("fresh", False), cls.__dict__.get("inplace", ()))
-        if flags[1] and node.shape and not (step.args[:1] and step.args[0][0] == "s"):
-            for index in flags[1]:              # (not a kernel sharing saved values, nor a scalar)
-                name, inp = step.args[index], node.inputs[index]
-                if name in fresh and uses[name] == 1 and name not in kept and \
-                        inp.dtype == node.dtype and _surely_same_shape(node, inp):
-                    step.into = name
-                    break
-        if flags[0]:
-            fresh.add(step.outs[0])
 
 
 def _surely_same_shape(node, inp):

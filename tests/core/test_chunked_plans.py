@@ -3,6 +3,9 @@
 bit for bit, name a failing op, and leak no shared value. A small limit and chunk size are
 patched in, so that short graphs take the chunked path."""
 
+import re
+import weakref
+
 import numpy as np
 import pytest
 
@@ -146,3 +149,116 @@ def test_a_chunked_plan_fetches_constants_feeds_and_groups(executor):
     fed[0] = const[0] = -1.0                # the caller owns them: copies
     np.testing.assert_array_equal(X, [3.0, 4.0])
     np.testing.assert_array_equal(mf.Session().run(c), [1.0, 2.0])
+
+
+def test_a_long_plan_is_built_holding_the_steps_of_one_chunk_at_a_time(executor, monkeypatch):
+    executor("chunks of 7")
+    alive = weakref.WeakSet()                   # the plan's steps not yet forgotten
+
+    class Step(session._Step):
+        __slots__ = ("__weakref__",)
+
+        def __init__(self, *args):
+            super().__init__(*args)
+            alive.add(self)
+    held = []
+    chunk = session._chunk
+
+    def counting_chunk(*args):
+        held.append(len(alive))
+        return chunk(*args)
+    monkeypatch.setattr(session, "_Step", Step)
+    monkeypatch.setattr(session, "_chunk", counting_chunk)
+    graph, x, w, early, loss, dw, dx = chain_graph(300)
+    plan = mf.Session(graph).plan_for([loss, dw], [x])
+    assert len(plan._chunks) == len(held) > 80
+    assert max(held) <= 7                       # not the plan's 600 steps
+    X = np.random.default_rng(0).standard_normal((2, 3))
+    executor("one function")
+    expected = mf.Session(graph).run([loss, dw], {x: X})
+    for a, b in zip(plan.run([X]), expected):
+        np.testing.assert_array_equal(a, b)
+
+
+def saved_softmax_graph(n=30):
+    """Logits through a chain with aliases (identity, stop_gradient of a side branch), the
+    softmax loss of which is fetched beside its gradient: the loss op moves up to its
+    gradient op, which takes its saved softmax, chunks later than the logits were made."""
+    graph = mf.Graph()
+    with graph.as_default():
+        x = mf.placeholder((None, 4), dtype="float64", name="x")
+        y = mf.placeholder((None,), dtype="int64", name="y")
+        w = mf.Variable(np.linspace(-1.0, 1.0, 16).reshape(4, 4), name="w")
+        h = mf.identity(x @ w)
+        side = mf.stop_gradient(h)
+        for i in range(n):
+            h = mf.tanh(h) if i % 2 == 0 else h * 0.9
+        logits = mf.identity(h + side * 0.1)
+        loss = mf.softmax_cross_entropy(logits, y)
+        (dw, dx) = mf.gradients(loss, [w, x])
+    return graph, x, y, [dw, dx, loss, side, logits]
+
+
+@pytest.mark.parametrize("name", [n for n in EXECUTORS if n != "one function"])
+def test_saved_values_and_aliases_across_chunks_give_one_function_s_values(executor, name):
+    rng = np.random.default_rng(4)
+    X, Y = rng.standard_normal((6, 4)), rng.integers(0, 4, 6)
+    values = {}
+    for label in ("one function", name):
+        executor(label)
+        graph, x, y, fetches = saved_softmax_graph()
+        sess = mf.Session(graph)
+        plan = sess.plan_for(fetches, [x, y])
+        if label == "one function":
+            assert re.search(r"t\d+, s\d+ = kt\d+\(", plan.source)    # the softmax is saved
+        values[label] = [sess.run(fetches, {x: X, y: Y}) for _ in range(2)]
+    for first, second in zip(*values.values()):
+        for a, b in zip(first, second):
+            assert a.dtype == b.dtype
+            np.testing.assert_array_equal(a, b)
+
+
+def test_a_fetched_big_temporary_of_a_chunked_plan_is_never_overwritten(executor):
+    executor("chunks of 1")
+    graph = mf.Graph()
+    with graph.as_default():
+        x = mf.placeholder((None, 300), dtype="float64", name="x")
+        W = mf.Variable(np.random.default_rng(0).standard_normal((300, 60)) * 0.05, name="W")
+        h = mf.tanh(x @ W)
+        (d_W,) = mf.gradients(mf.reduce_sum(h * h), [W])    # (300, 60): 144 kB
+        doubled = d_W * 2.0
+        inner = mf.l2_loss(mf.identity(d_W * 3.0))          # a temporary that dies inside
+    rng = np.random.default_rng(1)
+    feeds = [{x: rng.standard_normal((20, 300))} for _ in range(2)]
+    sess = mf.Session(graph)
+    first = sess.run([doubled, d_W, inner], feeds[0])
+    kept = [a.copy() for a in first]
+    second = sess.run([doubled, d_W, inner], feeds[1])
+    for a, b in zip(first, kept):
+        np.testing.assert_array_equal(a, b)
+    executor("one function")
+    for feed, got in zip(feeds, (first, second)):
+        for a, b in zip(got, mf.Session(graph).run([doubled, d_W, inner], feed)):
+            np.testing.assert_array_equal(a, b)
+
+
+@pytest.mark.parametrize("name", [n for n in EXECUTORS if n != "one function"])
+def test_fed_middles_repeated_fetches_and_squares_across_chunks_give_one_function_s_values(
+        executor, name):
+    X = np.random.default_rng(7).standard_normal((3, 3))
+    values = {}
+    for label in ("one function", name):
+        executor(label)
+        graph, x, w, early, loss, dw, dx = chain_graph(40)
+        with graph.as_default():
+            square = early * early                  # one value read twice by one op
+            fed_alias = mf.identity(x)
+        middle = [t for t in graph.tensors if t.op == "Tanh"][10]     # fed: inside the chain
+        fetches = [loss, dw, loss, square, fed_alias, early]
+        sess = mf.Session(graph)
+        values[label] = [sess.run(fetches, {x: X}),
+                         sess.run(fetches, {x: X, middle: np.full((3, 3), 0.5)})]
+    assert values[name][0][0] != values[name][1][0]         # the fed middle counts
+    for first, second in zip(*values.values()):
+        for a, b in zip(first, second):
+            np.testing.assert_array_equal(a, b)
