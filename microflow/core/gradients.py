@@ -82,8 +82,11 @@ def gradients(ys, xs, grad_ys=None):
                 op = node.operation
                 if not op.differentiable:
                     continue
-                reached = [inp in depends_on_x for inp in inputs]
-                if not all(reached):
+                if depends_on_x.issuperset(inputs):     # every input wants its gradient
+                    reached = None
+                    input_grads = op.backward(grad, *inputs, node)
+                else:
+                    reached = [inp in depends_on_x for inp in inputs]
                     if not any(reached):
                         continue
                     op._wanted = reached            # see Op.needs_gradient
@@ -91,10 +94,8 @@ def gradients(ys, xs, grad_ys=None):
                         input_grads = op.backward(grad, *inputs, node)
                     finally:
                         del op._wanted
-                else:
-                    input_grads = op.backward(grad, *inputs, node)
                 for index, (inp, input_grad) in enumerate(zip(inputs, input_grads)):
-                    if input_grad is None or not reached[index]:
+                    if input_grad is None or (reached is not None and not reached[index]):
                         continue
                     if _may_broadcast(op, index) and not _same_shape_surely(input_grad, inp, node):
                         input_grad = sum_to(input_grad, inp)
