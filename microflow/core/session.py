@@ -732,22 +732,29 @@ def _constant_value(node):
     return op.value if isinstance(op, Const) else node._value
 
 
-def _may_view_owned(tensor, fed):
-    """Whether ``tensor``'s array may be (a view of) a feed, constant or Variable."""
-    stack, seen, kinds = [tensor], set(), _KINDS
+def _reached_back(starts, fed, followed):
+    """The Tensors reached from ``starts`` going back through the inputs that
+    ``followed(node, kind)`` names for each (a fed Tensor's none)."""
+    stack, seen, kinds = list(starts), set(), _KINDS
     while stack:
         node = stack.pop()
         if node in seen:
             continue
         seen.add(node)
-        if fed and node in fed:
-            return True
-        kind = kinds.get(type(node.operation)) or _kind(type(node.operation))
-        if kind is _CONSTANT:
-            return True
-        if kind is _ALIAS or (kind is _STEP and node.operation.views):
-            stack += node.inputs[:1] if kind is _ALIAS else node.inputs
-    return False
+        if not (fed and node in fed):
+            cls = type(node.operation)
+            stack += followed(node, kinds.get(cls) or _kind(cls))
+    return seen
+
+
+def _may_view_owned(tensor, fed):
+    """Whether ``tensor``'s array may be (a view of) a feed, constant or Variable."""
+    def viewed(node, kind):
+        if kind is _ALIAS:
+            return node.inputs[:1]
+        return node.inputs if kind is _STEP and node.operation.views else ()
+    return any((fed and node in fed) or _KINDS[type(node.operation)] is _CONSTANT
+               for node in _reached_back([tensor], fed, viewed))
 
 
 def _may_leave_once(fetches, fed, saving):
@@ -756,25 +763,17 @@ def _may_leave_once(fetches, fed, saving):
     More than those that are, since it is found before the plan picks what runs in place."""
     found = []
 
+    def shared(node, kind):
+        if kind is _ALIAS or (kind is _STEP and (node.operation.views or node in saving)):
+            return node.inputs
+        if kind is _STEP:
+            return [node.inputs[i] for i in type(node.operation).__dict__.get("inplace", ())
+                    if i < len(node.inputs)]
+        return ()
+
     def leaving():
         if not found:
-            stack, seen, kinds = list(fetches), set(), _KINDS
-            while stack:
-                node = stack.pop()
-                if node in seen:
-                    continue
-                seen.add(node)
-                if fed and node in fed:
-                    continue
-                cls = type(node.operation)
-                kind = kinds.get(cls) or _kind(cls)
-                if kind is _ALIAS or (kind is _STEP and (node.operation.views or
-                                                         node in saving)):
-                    stack += node.inputs
-                elif kind is _STEP:
-                    stack += [node.inputs[i] for i in cls.__dict__.get("inplace", ())
-                              if i < len(node.inputs)]
-            found.append(seen)
+            found.append(_reached_back(fetches, fed, shared))
         return found[0]
     return leaving
 
