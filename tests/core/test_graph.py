@@ -25,6 +25,30 @@ def test_a_name_asked_for_that_was_made_by_suffixing_is_suffixed_again():
     assert len(set(names)) == len(names)
 
 
+def test_names_are_those_a_graph_keeping_every_name_would_give():
+    # the reference: every name made is kept, and a taken one gets the next free suffix
+    import random
+
+    def reference(counts, name):
+        count = counts.get(name)
+        if count is None:
+            counts[name] = 0
+            return name
+        while f"{name}_{count + 1}" in counts:
+            count += 1
+        counts[name], counts[f"{name}_{count + 1}"] = count + 1, 0
+        return f"{name}_{count + 1}"
+    rng = random.Random(0)
+    asked = ["a", "a_1", "a_2", "a_1_1", "b", "a_01", "a_0", "a_10", "b_2", "a_3"]
+    for _ in range(300):
+        graph, kept, made = mf.Graph(), {}, []
+        for _ in range(rng.randint(1, 30)):
+            name = rng.choice(asked + made[-5:])
+            made.append(graph.unique_name(name))
+            assert made[-1] == reference(kept, name)
+        assert len(set(made)) == len(made)
+
+
 def test_constants_of_the_same_number_share_one_read_only_array_but_not_its_sign():
     a, b = mf.constant(0.9), mf.constant(0.9)
     zero, minus_zero, wide = mf.constant(0.0), mf.constant(-0.0), mf.constant(0.9, "float64")
