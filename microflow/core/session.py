@@ -490,6 +490,7 @@ def _chunk(globals_, steps, stop, last_use, result_names, check_numerics):
     values, kernels, checked = local["v"], local["k"], local["n"]
     global_names, argument_names = local["g"], local["a"]
     kernel_names = {}               # id(kernel) -> its global here: one per kernel (a ufunc's)
+    described = _DESCRIBED
     for position, step in enumerate(steps):
         node = step.node
         args = []
@@ -509,19 +510,21 @@ def _chunk(globals_, steps, stop, last_use, result_names, check_numerics):
             outs = ", ".join([names[name] for name in step.outs])
         into = step.into and (names.get(step.into) or first_met(step.into))   # (a kept buffer
         cls = type(node.operation)                                              # is a global)
-        inline = None if step.kernel is not step.plain or cls.inline is Op.inline else \
-            node.operation.inline(args, into)
+        comment, inlines = described.get(cls) or _describe(cls)
+        inline = node.operation.inline(args, into) if inlines and step.kernel is step.plain \
+            else None
         if inline is None:
             kernel = kernel_names.get(id(step.kernel))
             if kernel is None:
                 kernel = kernel_names[id(step.kernel)] = kernels[len(kernel_names)]
                 scope[kernel] = step.kernel
-            call = f"{kernel}({', '.join(args)}{f', out={into}' if into else ''})"
+            lines.append(f"    {outs} = {kernel}({', '.join(args)}{', out=' + into if into else ''})"
+                         f"{'.copy()' if step.copy else ''}{comment}")
         else:
             call, functions, *statement = inline
             scope.update(functions)
             call = f"({call}, None)[1]" if statement else call     # an update's output: None
-        lines.append(f"    {outs} = {call}{'.copy()' if step.copy else ''}  # {cls.__name__}")
+            lines.append(f"    {outs} = {call}{'.copy()' if step.copy else ''}{comment}")
         step_lines.append(len(lines) + 1)
         nodes.append(node)
         if check_numerics:
@@ -549,6 +552,16 @@ def _chunk(globals_, steps, stop, last_use, result_names, check_numerics):
                 _chunk_codes.popitem(last=False)
     code, scope["_chunk_lines"] = compiled
     return types.FunctionType(code, scope), inputs, outputs
+
+
+_DESCRIBED = {}                 # op class -> (its chunk line's comment, whether it inlines)
+
+
+def _describe(cls):
+    """The comment a chunk's line for an op of class ``cls`` ends with (its name), and whether
+    the class has an ``inline`` of its own, found once per class."""
+    described = _DESCRIBED[cls] = (f"  # {cls.__name__}", cls.inline is not Op.inline)
+    return described
 
 
 _local_name_lists = {}              # "v" -> ["v0", "v1", ...]: the same strings in every chunk
@@ -791,14 +804,15 @@ def _segments(order, fed, live, pairs, size, written):
     last, uses, saved_read = live.last, live.uses, live.saved_read
     saving, saved_by = pairs
     saved = {}                  # gradient node -> the name of the value saved for it
-    where = {}                  # value -> its position, while a later step reads it
+    where = {}                  # value -> (its position, its name, whether a step made it),
+                                # while a later step reads it
     fresh = bytearray(len(order))   # at the positions of outputs that are new arrays
     feeds = {node: f"f{number}" for node, number in fed.items()}
     steps, globals_, last_use, start = [], {}, {}, 0
     for position, node in enumerate(order):
         op = node.operation
         cls = type(op)
-        kind = kinds.get(cls) or _kind(cls)     # (the kinds of later steps' inputs known)
+        kind = kinds.get(cls) or _kind(cls)
         if fed and node in fed:
             continue
         if kind is _STEP:
@@ -810,28 +824,26 @@ def _segments(order, fed, live, pairs, size, written):
                                      cls.__dict__.get("inplace", ()), cls.writes)
             args, made, unused, dying = [], [] if flags[1] else None, None, None
             for tensor in node.inputs:
-                source = kinds[type(tensor.operation)]
-                if source is _ALIAS:
+                made_here = where.get(tensor)
+                if made_here is None:                   # an alias, a feed or a Group's output
                     tensor = _root(tensor, fed)
-                    source = kinds[type(tensor.operation)]
-                if fed and tensor in fed:
+                    made_here = where.get(tensor)
+                if made_here is not None:
+                    at, name, computed = made_here
+                    if computed:
+                        read_last = last[at]
+                        if at < start:                  # made by an earlier segment
+                            last_use[name] = read_last
+                        if read_last == position:       # read last here: it dies here
+                            unused = (name,) if unused is None else unused + (name,)
+                            dying = [tensor] if dying is None else dying + [tensor]
+                    else:                               # a constant's or Variable's
+                        if name not in globals_:
+                            globals_[name] = _constant_value(tensor)
+                        if last[at] == position:
+                            dying = [tensor] if dying is None else dying + [tensor]
+                elif fed and tensor in fed:
                     at, name = -1, feeds[tensor]
-                elif source is _STEP:
-                    at = where[tensor]
-                    name = f"t{at}"
-                    read_last = last[at]
-                    if at < start:                      # made by an earlier segment
-                        last_use[name] = read_last
-                    if read_last == position:           # read last here: it dies here
-                        unused = (name,) if unused is None else unused + (name,)
-                        dying = [tensor] if dying is None else dying + [tensor]
-                elif source is _CONSTANT:
-                    at = where[tensor]
-                    name = f"c{at}"
-                    if name not in globals_:
-                        globals_[name] = _constant_value(tensor)
-                    if last[at] == position:
-                        dying = [tensor] if dying is None else dying + [tensor]
                 else:
                     at, name = -1, "None"               # a Group's output
                 args.append(name)
@@ -847,7 +859,7 @@ def _segments(order, fed, live, pairs, size, written):
             step = _Step(node, op.forward, [out], args)
             read_last = last_use[out] = last[position]
             if read_last >= 0:
-                where[node] = position
+                where[node] = (position, out, True)
             if saving and node in saving:               # it saves a value for its gradient op
                 name = "s" + out[1:]
                 step.outs.append(name)
@@ -878,7 +890,7 @@ def _segments(order, fed, live, pairs, size, written):
                 yield steps, globals_, last_use, position + 1
                 steps, globals_, last_use, start = [], {}, {}, position + 1
         elif kind is _CONSTANT and last[position] >= 0:
-            where[node] = position
+            where[node] = (position, f"c{position}", False)
     if steps or size is None:
         yield steps, globals_, last_use, len(order)
 
