@@ -693,7 +693,7 @@ def _liveness(order, fed, fetched, saved_by):
     uses = live.uses = bytearray(size)
     live.saved_read, live.positions, live.missing = {}, {}, None
     # value -> where it is read last * 4 + how often (up to 3), while not made yet; a fetched
-    # one is read past the end, 3 times
+    # one is read past the end, 3 times; an alias's reads are added to its input's at the alias
     fetch = size * 4 + 3
     reads = dict.fromkeys(fetched, fetch)
     kinds, positions, steps = _KINDS, live.positions, 0
@@ -710,9 +710,6 @@ def _liveness(order, fed, fetched, saved_by):
             if read is not None:
                 last[position], uses[position] = read >> 2, read & 3
             for tensor in node.inputs:
-                source = type(tensor.operation)
-                if (kinds.get(source) or _kind(source)) is _ALIAS:
-                    tensor = _root(tensor, fed)
                 count = reads.get(tensor)
                 if count is None:
                     reads[tensor] = position * 4 + 1
@@ -722,6 +719,11 @@ def _liveness(order, fed, fetched, saved_by):
                 live.saved_read[saved_by[node]] = position
         elif kind is _CONSTANT and read is not None:
             last[position] = read >> 2
+        elif kind is _ALIAS and read is not None:   # its reads are its input's (made before)
+            source = node.inputs[0]
+            count = reads.get(source)
+            reads[source] = read if count is None else \
+                max(read >> 2, count >> 2) * 4 + min(3, (read & 3) + (count & 3))
         elif kind is _PLACEHOLDER:
             live.missing = node
     live.steps = steps
