@@ -511,13 +511,14 @@ def _chunk(globals_, steps, stop, last_use, result_names, check_numerics):
         into = step.into and (names.get(step.into) or first_met(step.into))   # (a kept buffer
         cls = type(node.operation)                                              # is a global)
         comment, inlines = described.get(cls) or _describe(cls)
-        inline = node.operation.inline(args, into) if inlines and step.kernel is step.plain \
+        function = step.kernel
+        inline = node.operation.inline(args, into) if inlines and function is step.plain \
             else None
         if inline is None:
-            kernel = kernel_names.get(id(step.kernel))
+            kernel = kernel_names.get(id(function))
             if kernel is None:
-                kernel = kernel_names[id(step.kernel)] = kernels[len(kernel_names)]
-                scope[kernel] = step.kernel
+                kernel = kernel_names[id(function)] = kernels[len(kernel_names)]
+                scope[kernel] = function
             lines.append(f"    {outs} = {kernel}({', '.join(args)}{', out=' + into if into else ''})"
                          f"{'.copy()' if step.copy else ''}{comment}")
         else:
@@ -531,9 +532,13 @@ def _chunk(globals_, steps, stop, last_use, result_names, check_numerics):
             scope[checked[position]] = node
             lines.append(f"    _check({checked[position]}, {out})")
         unused = step.dead
-        if unused:
-            lines.append(f"    del {names[unused[0]]}" if len(unused) == 1 else
-                         f"    del {', '.join([names[name] for name in unused])}")
+        if len(unused) == 1:
+            lines.append(f"    del {names[unused[0]]}")
+        elif unused:
+            deleted = []
+            for name in unused:
+                deleted.append(names[name])
+            lines.append(f"    del {', '.join(deleted)}")
     source = f"def chunk({', '.join(f'a{i}' for i in range(len(inputs)))}):\n" + \
         "\n".join(lines) + f"\n    return ({''.join(names[n] + ', ' for n in outputs)})\n"
     with _chunk_codes_lock:
