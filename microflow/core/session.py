@@ -811,8 +811,8 @@ def _segments(order, fed, live, pairs, size, written):
     last, uses, saved_read = live.last, live.uses, live.saved_read
     saving, saved_by = pairs
     saved = {}                  # gradient node -> the name of the value saved for it
-    where = {}                  # value -> (its position, its name, whether a step made it),
-                                # while a later step reads it
+    where = {}                  # value -> its position (a constant's: -1 - it), while a later
+                                # step reads it
     fresh = bytearray(len(order))   # at the positions of outputs that are new arrays
     feeds = {node: f"f{number}" for node, number in fed.items()}
     steps, globals_, last_use, start = [], {}, {}, 0
@@ -831,13 +831,13 @@ def _segments(order, fed, live, pairs, size, written):
                                      cls.__dict__.get("inplace", ()), cls.writes)
             args, made, unused, dying = [], [] if flags[1] else None, None, None
             for tensor in node.inputs:
-                made_here = where.get(tensor)
-                if made_here is None:                   # an alias, a feed or a Group's output
+                at = where.get(tensor)
+                if at is None:                          # an alias, a feed or a Group's output
                     tensor = _root(tensor, fed)
-                    made_here = where.get(tensor)
-                if made_here is not None:
-                    at, name, computed = made_here
-                    if computed:
+                    at = where.get(tensor)
+                if at is not None:
+                    if at >= 0:
+                        name = f"t{at}"
                         read_last = last[at]
                         if at < start:                  # made by an earlier segment
                             last_use[name] = read_last
@@ -845,6 +845,8 @@ def _segments(order, fed, live, pairs, size, written):
                             unused = (name,) if unused is None else unused + (name,)
                             dying = [tensor] if dying is None else dying + [tensor]
                     else:                               # a constant's or Variable's
+                        at = -at - 1
+                        name = f"c{at}"
                         if name not in globals_:
                             globals_[name] = _constant_value(tensor)
                         if last[at] == position:
@@ -866,7 +868,7 @@ def _segments(order, fed, live, pairs, size, written):
             step = _Step(node, op.forward, [out], args)
             read_last = last_use[out] = last[position]
             if read_last >= 0:
-                where[node] = (position, out, True)
+                where[node] = position
             if saving and node in saving:               # it saves a value for its gradient op
                 name = "s" + out[1:]
                 step.outs.append(name)
@@ -897,7 +899,7 @@ def _segments(order, fed, live, pairs, size, written):
                 yield steps, globals_, last_use, position + 1
                 steps, globals_, last_use, start = [], {}, {}, position + 1
         elif kind is _CONSTANT and last[position] >= 0:
-            where[node] = (position, f"c{position}", False)
+            where[node] = -position - 1
     if steps or size is None:
         yield steps, globals_, last_use, len(order)
 
