@@ -853,8 +853,11 @@ def _segments(order, fed, live, pairs, size, written):
                             dying = [tensor] if dying is None else dying + [tensor]
                 elif fed and tensor in fed:
                     at, name = -1, feeds[tensor]
-                else:
-                    at, name = -1, "None"               # a Group's output
+                elif kinds[type(tensor.operation)] is _GROUP:
+                    at, name = -1, "None"               # a Group's output: None
+                else:                                   # (a value no step or walk made)
+                    raise GraphError(f"internal error: the plan reads {tensor.name!r} where "
+                                     "no value of it is live")
                 args.append(name)
                 if made is not None:
                     made.append(at)
