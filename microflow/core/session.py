@@ -490,6 +490,7 @@ def _chunk(globals_, steps, stop, last_use, result_names, check_numerics):
     values, kernels, checked = local["v"], local["k"], local["n"]
     global_names, argument_names = local["g"], local["a"]
     kernel_names = {}               # id(kernel) -> its global here: one per kernel (a ufunc's)
+    described = _DESCRIBED
     for position, step in enumerate(steps):
         node = step.node
         args = []
@@ -509,28 +510,35 @@ def _chunk(globals_, steps, stop, last_use, result_names, check_numerics):
             outs = ", ".join([names[name] for name in step.outs])
         into = step.into and (names.get(step.into) or first_met(step.into))   # (a kept buffer
         cls = type(node.operation)                                              # is a global)
-        inline = None if step.kernel is not step.plain or cls.inline is Op.inline else \
-            node.operation.inline(args, into)
+        comment, inlines = described.get(cls) or _describe(cls)
+        function = step.kernel
+        inline = node.operation.inline(args, into) if inlines and function is step.plain \
+            else None
         if inline is None:
-            kernel = kernel_names.get(id(step.kernel))
+            kernel = kernel_names.get(id(function))
             if kernel is None:
-                kernel = kernel_names[id(step.kernel)] = kernels[len(kernel_names)]
-                scope[kernel] = step.kernel
-            call = f"{kernel}({', '.join(args)}{f', out={into}' if into else ''})"
+                kernel = kernel_names[id(function)] = kernels[len(kernel_names)]
+                scope[kernel] = function
+            lines.append(f"    {outs} = {kernel}({', '.join(args)}{', out=' + into if into else ''})"
+                         f"{'.copy()' if step.copy else ''}{comment}")
         else:
             call, functions, *statement = inline
             scope.update(functions)
             call = f"({call}, None)[1]" if statement else call     # an update's output: None
-        lines.append(f"    {outs} = {call}{'.copy()' if step.copy else ''}  # {cls.__name__}")
+            lines.append(f"    {outs} = {call}{'.copy()' if step.copy else ''}{comment}")
         step_lines.append(len(lines) + 1)
         nodes.append(node)
         if check_numerics:
             scope[checked[position]] = node
             lines.append(f"    _check({checked[position]}, {out})")
         unused = step.dead
-        if unused:
-            lines.append(f"    del {names[unused[0]]}" if len(unused) == 1 else
-                         f"    del {', '.join([names[name] for name in unused])}")
+        if len(unused) == 1:
+            lines.append(f"    del {names[unused[0]]}")
+        elif unused:
+            deleted = []
+            for name in unused:
+                deleted.append(names[name])
+            lines.append(f"    del {', '.join(deleted)}")
     source = f"def chunk({', '.join(f'a{i}' for i in range(len(inputs)))}):\n" + \
         "\n".join(lines) + f"\n    return ({''.join(names[n] + ', ' for n in outputs)})\n"
     with _chunk_codes_lock:
@@ -549,6 +557,16 @@ def _chunk(globals_, steps, stop, last_use, result_names, check_numerics):
                 _chunk_codes.popitem(last=False)
     code, scope["_chunk_lines"] = compiled
     return types.FunctionType(code, scope), inputs, outputs
+
+
+_DESCRIBED = {}                 # op class -> (its chunk line's comment, whether it inlines)
+
+
+def _describe(cls):
+    """The comment a chunk's line for an op of class ``cls`` ends with (its name), and whether
+    the class has an ``inline`` of its own, found once per class."""
+    described = _DESCRIBED[cls] = (f"  # {cls.__name__}", cls.inline is not Op.inline)
+    return described
 
 
 _local_name_lists = {}              # "v" -> ["v0", "v1", ...]: the same strings in every chunk
@@ -680,7 +698,7 @@ def _liveness(order, fed, fetched, saved_by):
     uses = live.uses = bytearray(size)
     live.saved_read, live.positions, live.missing = {}, {}, None
     # value -> where it is read last * 4 + how often (up to 3), while not made yet; a fetched
-    # one is read past the end, 3 times
+    # one is read past the end, 3 times; an alias's reads are added to its input's at the alias
     fetch = size * 4 + 3
     reads = dict.fromkeys(fetched, fetch)
     kinds, positions, steps = _KINDS, live.positions, 0
@@ -697,9 +715,6 @@ def _liveness(order, fed, fetched, saved_by):
             if read is not None:
                 last[position], uses[position] = read >> 2, read & 3
             for tensor in node.inputs:
-                source = type(tensor.operation)
-                if (kinds.get(source) or _kind(source)) is _ALIAS:
-                    tensor = _root(tensor, fed)
                 count = reads.get(tensor)
                 if count is None:
                     reads[tensor] = position * 4 + 1
@@ -709,6 +724,11 @@ def _liveness(order, fed, fetched, saved_by):
                 live.saved_read[saved_by[node]] = position
         elif kind is _CONSTANT and read is not None:
             last[position] = read >> 2
+        elif kind is _ALIAS and read is not None:   # its reads are its input's (made before)
+            source = node.inputs[0]
+            count = reads.get(source)
+            reads[source] = read if count is None else \
+                max(read >> 2, count >> 2) * 4 + min(3, (read & 3) + (count & 3))
         elif kind is _PLACEHOLDER:
             live.missing = node
     live.steps = steps
@@ -791,14 +811,15 @@ def _segments(order, fed, live, pairs, size, written):
     last, uses, saved_read = live.last, live.uses, live.saved_read
     saving, saved_by = pairs
     saved = {}                  # gradient node -> the name of the value saved for it
-    where = {}                  # value -> its position, while a later step reads it
+    where = {}                  # value -> its position (a constant's: -1 - it), while a later
+                                # step reads it
     fresh = bytearray(len(order))   # at the positions of outputs that are new arrays
     feeds = {node: f"f{number}" for node, number in fed.items()}
     steps, globals_, last_use, start = [], {}, {}, 0
     for position, node in enumerate(order):
         op = node.operation
         cls = type(op)
-        kind = kinds.get(cls) or _kind(cls)     # (the kinds of later steps' inputs known)
+        kind = kinds.get(cls) or _kind(cls)
         if fed and node in fed:
             continue
         if kind is _STEP:
@@ -810,30 +831,33 @@ def _segments(order, fed, live, pairs, size, written):
                                      cls.__dict__.get("inplace", ()), cls.writes)
             args, made, unused, dying = [], [] if flags[1] else None, None, None
             for tensor in node.inputs:
-                source = kinds[type(tensor.operation)]
-                if source is _ALIAS:
+                at = where.get(tensor)
+                if at is None:                          # an alias, a feed or a Group's output
                     tensor = _root(tensor, fed)
-                    source = kinds[type(tensor.operation)]
-                if fed and tensor in fed:
+                    at = where.get(tensor)
+                if at is not None:
+                    if at >= 0:
+                        name = f"t{at}"
+                        read_last = last[at]
+                        if at < start:                  # made by an earlier segment
+                            last_use[name] = read_last
+                        if read_last == position:       # read last here: it dies here
+                            unused = (name,) if unused is None else unused + (name,)
+                            dying = [tensor] if dying is None else dying + [tensor]
+                    else:                               # a constant's or Variable's
+                        at = -at - 1
+                        name = f"c{at}"
+                        if name not in globals_:
+                            globals_[name] = _constant_value(tensor)
+                        if last[at] == position:
+                            dying = [tensor] if dying is None else dying + [tensor]
+                elif fed and tensor in fed:
                     at, name = -1, feeds[tensor]
-                elif source is _STEP:
-                    at = where[tensor]
-                    name = f"t{at}"
-                    read_last = last[at]
-                    if at < start:                      # made by an earlier segment
-                        last_use[name] = read_last
-                    if read_last == position:           # read last here: it dies here
-                        unused = (name,) if unused is None else unused + (name,)
-                        dying = [tensor] if dying is None else dying + [tensor]
-                elif source is _CONSTANT:
-                    at = where[tensor]
-                    name = f"c{at}"
-                    if name not in globals_:
-                        globals_[name] = _constant_value(tensor)
-                    if last[at] == position:
-                        dying = [tensor] if dying is None else dying + [tensor]
-                else:
-                    at, name = -1, "None"               # a Group's output
+                elif kinds[type(tensor.operation)] is _GROUP:
+                    at, name = -1, "None"               # a Group's output: None
+                else:                                   # (a value no step or walk made)
+                    raise GraphError(f"internal error: the plan reads {tensor.name!r} where "
+                                     "no value of it is live")
                 args.append(name)
                 if made is not None:
                     made.append(at)
@@ -878,7 +902,7 @@ def _segments(order, fed, live, pairs, size, written):
                 yield steps, globals_, last_use, position + 1
                 steps, globals_, last_use, start = [], {}, {}, position + 1
         elif kind is _CONSTANT and last[position] >= 0:
-            where[node] = position
+            where[node] = -position - 1
     if steps or size is None:
         yield steps, globals_, last_use, len(order)
 

@@ -262,3 +262,21 @@ def test_fed_middles_repeated_fetches_and_squares_across_chunks_give_one_functio
     for first, second in zip(*values.values()):
         for a, b in zip(first, second):
             np.testing.assert_array_equal(a, b)
+
+
+@pytest.mark.parametrize("name", list(EXECUTORS))
+def test_a_value_read_through_aliases_and_directly_is_never_written_into_while_still_read(
+        executor, name):
+    executor(name)
+    graph = mf.Graph()
+    with graph.as_default():
+        x = mf.placeholder((None, 3), dtype="float64", name="x")
+        h = mf.tanh(x)                              # fresh: an op may write into it
+        early = h * 2.0                             # read directly once, before the aliases
+        through = mf.tanh(mf.identity(mf.stop_gradient(h)))     # read through two aliases
+        late = mf.tanh(mf.identity(h))              # and last through one
+    X = np.random.default_rng(8).standard_normal((4, 3))
+    values = mf.Session(graph).run([early, through, late], {x: X})
+    H = np.tanh(X)
+    for got, expected in zip(values, [H * 2.0, np.tanh(H), np.tanh(H)]):
+        np.testing.assert_array_equal(got, expected)
