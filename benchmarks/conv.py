@@ -36,7 +36,7 @@ BATCH, SIDE, CLASSES = 64, 48, 7
 CONVS = [(5, 1, 20), (5, 20, 50)]          # (window, channels in, channels out)
 DENSE = [(12 * 12 * 50, 500), (500, 300), (300, CLASSES)]
 LR, MOMENTUM = 0.01, 0.9
-TITLE = ("W5: FER CNN 48x48x1, conv 5x5x20 SAME relu, pool 2, conv 5x5x50 SAME relu, pool 2, "
+TITLE = ("FER CNN 48x48x1, conv 5x5x20 SAME relu, pool 2, conv 5x5x50 SAME relu, pool 2, "
          "dense 500-300-7, batch 64, float32, SGD momentum")
 
 
@@ -371,7 +371,7 @@ def available():
 def report(result):
     times, memory = result["times"], result["memory"]
     ms = {name: f"{value * 1e3:.1f} ms" for name, value in times.items()}
-    lines = [TITLE, "", "per step: " + ", ".join(f"{k} {v}" for k, v in ms.items())]
+    lines = [f"W5: {TITLE}", "", "per step: " + ", ".join(f"{k} {v}" for k, v in ms.items())]
     lines.append(f"microflow / numpy: {times['microflow'] / times['numpy']:.2f}x")
     if "torch" in times:
         lines.append(f"microflow / torch: {times['microflow'] / times['torch']:.2f}x")
