@@ -219,12 +219,19 @@ class TanhGrad(Op):
         self._dtype, self._array = g.dtype, bool(g.shape)
         return g.shape, g.dtype
 
+    _functions = {}         # dtype -> (the name of 1 in it, the functions the source calls)
+
     def inline(self, args, into):
         if not self._array:                     # numpy's scalar arithmetic gives no 0-d array
             return None
-        (one, value), (g, y) = typed_constant(1, self._dtype), args
+        made = self._functions.get(self._dtype)
+        if made is None:                        # (a long chain's plan inlines it many times)
+            one, value = typed_constant(1, self._dtype)
+            made = self._functions[self._dtype] = \
+                one, {"_multiply": np.multiply, "_subtract": np.subtract, one: value}
+        (one, functions), (g, y) = made, args
         return f"_multiply({g}, _subtract({one}, _multiply({y}, {y})){into_clause(into)})", \
-            {"_multiply": np.multiply, "_subtract": np.subtract, one: value}
+            functions
 
     def backward(self, grad, g, y, out):
         # d/dy [g (1 - y**2)] = -2 g y
