@@ -131,19 +131,6 @@ def labeled(a, labels):
     return flat(a), label_positions(labels, a.shape[1], fortran_ordered(a))
 
 
-def subtract_at_labels(a, labels, value=1):
-    """``a[n, labels[n]] -= value`` for every row n of the (N, classes) array ``a``, in place."""
-    if a.flags.c_contiguous or a.flags.f_contiguous:    # then the flat array is a view
-        flat, positions = labeled(a, labels)
-        # ufunc.at: one pass, several times faster than a fancy-indexed read, subtract, write
-        # (with the value in a's dtype: a Python int or a float of another width takes a
-        # slow casting loop, 40 times slower)
-        np.subtract.at(flat, positions, a.dtype.type(value))
-    else:
-        label_positions(labels, a.shape[1])             # the same range check
-        a[np.arange(len(a)), labels] -= value
-
-
 NO_ROWS = "the batch has no rows: a mean over 0 rows is undefined"
 
 
