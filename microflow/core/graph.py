@@ -448,22 +448,30 @@ def _check_holds(value, dtype, what):
 def constant(value, dtype=None, name=None):
     """A Tensor with a fixed value (a numpy array keeps its dtype; Python floats become float32)."""
     dtype = np.dtype(dtype) if dtype is not None else _default_float(value)
-    key = scalar_key(value, dtype)
-    array = _SCALARS.get(key) if key is not None else None
-    if array is None:
-        _check_holds(value, dtype, f"constant {name or 'Const'!r}")
-        try:
-            array = np.array(value, dtype=dtype)
-        except OverflowError as error:      # a Python int beyond any float: 2 ** 1100
-            raise ValueError(f"constant {name or 'Const'!r} ({dtype}): {error}") from None
-        array.flags.writeable = False
-        if key is not None and len(_SCALARS) < 10_000:
-            _SCALARS[key] = array
+    array = read_only_array(value, dtype, f"constant {name or 'Const'!r}")
     return Tensor(Const(array), (), array.shape, dtype, name or "Const")
 
 
-_SCALARS = {}       # scalar_key -> a read-only 0-d array that the constants holding that number
-                    # share: a graph of a million ``h * 0.9`` holds one array 0.9, not a million
+def read_only_array(value, dtype, what="constant"):
+    """``value`` as a read-only array of ``dtype``: a copy, or for a Python number one 0-d
+    array per number and dtype, which everything holding it shares (a graph of a million
+    ``h * 0.9`` holds one array 0.9, not a million). ValueError naming ``what`` when
+    ``dtype`` cannot hold the value."""
+    key = scalar_key(value, dtype)
+    array = _SCALARS.get(key) if key is not None else None
+    if array is None:
+        _check_holds(value, dtype, what)
+        try:
+            array = np.array(value, dtype=dtype)
+        except OverflowError as error:      # a Python int beyond any float: 2 ** 1100
+            raise ValueError(f"{what} ({dtype}): {error}") from None
+        array.flags.writeable = False
+        if key is not None and len(_SCALARS) < 10_000:
+            _SCALARS[key] = array
+    return array
+
+
+_SCALARS = {}       # scalar_key -> the read-only 0-d array of that number
 
 
 def scalar_key(value, dtype):
@@ -564,7 +572,7 @@ def topological_order(targets, stop=()):
     return order
 
 
-__all__ = ['Graph', 'Tensor', 'Variable', 'Const', 'Placeholder', 'VariableOp', 'as_tensor', 'constant', 'get_default_graph', 'name_scope', 'placeholder', 'reset_default_graph', 'set_display_hook', 'topological_order', 'ancestors_in_order']
+__all__ = ['Graph', 'Tensor', 'Variable', 'Const', 'Placeholder', 'VariableOp', 'as_tensor', 'constant', 'get_default_graph', 'name_scope', 'placeholder', 'reset_default_graph', 'set_display_hook', 'topological_order', 'ancestors_in_order', 'read_only_array', 'scalar_key']
 
 
 def __dir__():

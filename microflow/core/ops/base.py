@@ -15,7 +15,8 @@ import operator
 import numpy as np
 
 from microflow.core.errors import ShapeError
-from microflow.core.graph import Tensor, as_tensor, get_default_graph, scalar_key
+from microflow.core.graph import Tensor, as_tensor, get_default_graph, read_only_array, \
+    scalar_key
 
 REGISTRY: dict[str, type] = {}
 
@@ -90,18 +91,17 @@ def typed_constant(value, dtype):
     generated plan gives it: numpy takes such an operand as is, where a Python number or a
     numpy scalar costs a conversion (a third of a microsecond, as much as a small kernel)."""
     key = scalar_key(value, dtype)
-    made = _TYPED_CONSTANTS.get(key)
-    if made is None:
+    named = _TYPED_NAMES.get(key)
+    if named is None:
         dtype = np.dtype(dtype)
-        array = np.asarray(value, dtype)
-        array.flags.writeable = False
-        made = f"_{str(value).replace('-', 'minus_').replace('.', '_')}_{dtype.name}", array
-        if key is not None and len(_TYPED_CONSTANTS) < 1000:
-            _TYPED_CONSTANTS[key] = made
-    return made
+        named = f"_{str(value).replace('-', 'minus_').replace('.', '_')}_{dtype.name}", \
+            read_only_array(value, dtype)
+        if key is not None and len(_TYPED_NAMES) < 1000:
+            _TYPED_NAMES[key] = named
+    return named
 
 
-_TYPED_CONSTANTS = {}       # scalar_key -> (name, array): one per number and dtype, read-only
+_TYPED_NAMES = {}           # scalar_key -> (the name a plan gives the number, its array)
 
 
 _KEYWORD_OUT = (np.maximum, np.minimum)     # numpy deprecates their positional out

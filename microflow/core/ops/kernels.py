@@ -25,15 +25,6 @@ def ones(n, dtype):
     return array
 
 
-@functools.lru_cache(maxsize=64)
-def constant(value, dtype):
-    """``value`` as a read-only 0-d array of ``dtype``: the operand numpy takes fastest (a
-    Python number or a numpy scalar is converted on every call)."""
-    array = np.asarray(value, dtype)
-    array.flags.writeable = False
-    return array
-
-
 FEW = 32        # up to this many elements, Python's math beats a numpy call's set-up
 
 

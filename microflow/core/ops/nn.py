@@ -12,7 +12,7 @@ from microflow.core.ops.base import (Op, apply, broadcast_shapes, format_shape, 
                                      normalize_axes, register)
 from microflow.core.ops.math import exp, multiply, negative, sigmoid, sigmoid_grad, subtract
 from microflow.core.ops.reduce import divide_by_count, reduce_sum
-from microflow.core.graph import Tensor
+from microflow.core.graph import Tensor, read_only_array
 from microflow.core.ops.base import describe, result_dtype
 from microflow.core.ops.math import sign
 from microflow.core.ops.reduce import count_of
@@ -334,7 +334,7 @@ def _sigmoid_parts(x):
     if not math.isfinite(np.vdot(x, x)):
         return None
     # 0 as a 0-d array of x's dtype: no conversion (a Python 0 costs as much as a small kernel)
-    negative = np.minimum(x, kernels.constant(0, x.dtype))
+    negative = np.minimum(x, read_only_array(0, x.dtype))
     positive = x - negative
     soft = negative - positive                  # -|x|
     np.exp(soft, out=soft)
