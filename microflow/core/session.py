@@ -816,6 +816,7 @@ def _segments(order, fed, live, pairs, size, written):
     fresh = bytearray(len(order))   # at the positions of outputs that are new arrays
     feeds = {node: f"f{number}" for node, number in fed.items()}
     steps, globals_, last_use, start = [], {}, {}, 0
+    constant_names = {}         # id of a constant's or Variable's array -> the name steps read
     for position, node in enumerate(order):
         op = node.operation
         cls = type(op)
@@ -846,9 +847,12 @@ def _segments(order, fed, live, pairs, size, written):
                             dying = [tensor] if dying is None else dying + [tensor]
                     else:                               # a constant's or Variable's
                         at = -at - 1
-                        name = f"c{at}"
-                        if name not in globals_:
-                            globals_[name] = _constant_value(tensor)
+                        value = _constant_value(tensor)
+                        name = constant_names.get(id(value))
+                        if name is None:                # (constants of one number share
+                            name = constant_names[id(value)] = f"c{at}"     # one array: one
+                        if name not in globals_:                            # name for all)
+                            globals_[name] = value
                         if last[at] == position:
                             dying = [tensor] if dying is None else dying + [tensor]
                 elif fed and tensor in fed:
