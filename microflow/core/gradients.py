@@ -70,7 +70,8 @@ def gradients(ys, xs, grad_ys=None):
             grads = {}
             for y, grad_y in zip(ys, grad_ys):
                 if y in depends_on_x:
-                    _accumulate(grads, y, _seed(y, grad_y))
+                    seed = _seed(y, grad_y)
+                    grads[y] = add(grads[y], seed) if y in grads else seed
             finished = {}                   # each x's gradient, once it is complete
             for node in reversed(order):
                 grad = grads.pop(node, None)    # complete here: every user came before
@@ -119,10 +120,6 @@ def _seed(y, grad_y):
     if None in y.shape:
         return ones_like(y, name=_base_name(y) + "_seed")
     return constant(np.ones(y.shape, y.dtype), name=_base_name(y) + "_seed")
-
-
-def _accumulate(grads, tensor, grad):
-    grads[tensor] = add(grads[tensor], grad) if tensor in grads else grad
 
 
 def _base_name(tensor):
