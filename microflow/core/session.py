@@ -254,6 +254,8 @@ class Plan:
             """Each segment's steps, with their layouts and kept buffers chosen."""
             for steps, globals_, last_use, stop in segments:
                 _lay_out_batch_minor(steps, column_major)
+                if not chunked and not check_numerics:
+                    _fuse_product_updates(steps, kept)
                 chosen = _keep_buffers(steps, kept, shares, leaving)
                 buffers.update(chosen)
                 globals_.update(chosen)
@@ -940,6 +942,78 @@ def _lay_out_batch_minor(steps, column_major):
             column_major.add(step.outs[0])
         elif column_major and shape and not column_major.isdisjoint(step.args):
             column_major.update(step.outs)
+
+
+def _fuse_product_updates(steps, kept):
+    """Run each folded SGD update ``W -= g`` whose gradient ``g = op(a) @ op(b)`` it alone
+    reads (a weight's gradient, never fetched) as one GEMM that subtracts the product from W
+    as it makes it (``ApplySGD.inline_product``), at the update's place: the product's step
+    goes, and its operands live until the update. Not where an operand may be W's memory
+    (the GEMM would read what it writes), nor where an update between the two may write
+    what an operand may be (the operand would change before it is read). ``steps`` are the
+    whole plan (every read of ``g`` is among them); a check of the gradients (``fit()``'s
+    guard) reads ``g`` too, so keeps the product."""
+    made, reads = {}, collections.Counter()
+    for index, step in enumerate(steps):
+        for out in step.outs:
+            made[out] = index
+        reads.update(step.args)
+    gone = set()
+    for index, step in enumerate(steps):
+        fused = getattr(step.node.operation, "inline_product", None)
+        if fused is None or step.kernel is not step.plain or len(step.args) < 2:
+            continue
+        w, g = step.args[:2]
+        at = made.get(g)
+        if at is None or w[0] != "c" or reads[g] != 1 or g in kept:
+            continue
+        product = steps[at]
+        op, node = product.node.operation, product.node
+        dtype = step.node.inputs[0].dtype
+        if not isinstance(op, MatMul) or product.kernel is not product.plain or \
+                product.inline is not None or product.into is not None or product.copy or \
+                len(node.shape) != 2 or any(len(i.shape) != 2 for i in node.inputs) or \
+                dtype.kind != "f" or node.dtype != dtype or \
+                any(i.dtype != dtype for i in node.inputs):
+            continue
+        operands = product.args
+        memory = _memory_of(operands, steps, made)
+        if w in memory or any(
+                later.into in memory or any(later.args[i] in memory for i in
+                                            type(later.node.operation).writes
+                                            if i < len(later.args))
+                for later in steps[at + 1:index]):
+            continue
+        fused = fused([w, *operands], (op.transpose_a, op.transpose_b))
+        if fused is None:
+            continue
+        # the operands now die at the update, no sooner
+        dead = [name for name in step.dead if name != g]
+        for earlier in steps[at:index]:
+            if earlier.dead and not set(operands).isdisjoint(earlier.dead):
+                dead += [name for name in earlier.dead if name in operands]
+                earlier.dead = tuple(name for name in earlier.dead if name not in operands)
+        step.kernel, step.inline = fused
+        step.args = [w, *operands]
+        step.dead = tuple(sorted(set(dead)))
+        gone.add(at)
+    if gone:
+        steps[:] = [step for index, step in enumerate(steps) if index not in gone]
+
+
+def _memory_of(names, steps, made):
+    """The names whose arrays the values ``names`` may be: themselves and, back through
+    steps that may make views, what those view."""
+    stack, found = list(names), set()
+    while stack:
+        name = stack.pop()
+        if name in found:
+            continue
+        found.add(name)
+        at = made.get(name)
+        if at is not None and steps[at].node.operation.views:
+            stack += steps[at].args
+    return found
 
 
 BUFFER_BYTES = 1 << 16          # a temporary at least this big gets a buffer the plan keeps

@@ -198,7 +198,7 @@ def test_an_update_fetched_by_itself_gives_none_and_still_updates():
     updates = list(m["train"].inputs)
     assert {u.op for u in updates} == {"ApplySGD"}
     source = mf.Session().plan_for(updates[:1] + [m["cost"]], [m["x"], m["y"]]).source
-    assert re.search(r"^    t\d+ = \(_subtract\(", source, re.M)    # fetched: assigned None
+    assert re.search(r"^    t\d+ = \(_subtract\w*\(", source, re.M)  # fetched: assigned None
     before = m["variables"][0].value.copy()
     values = mf.Session().run(updates + [m["cost"]], {m["x"]: m["X"], m["y"]: m["Y"]})
     assert values[:len(updates)] == [None] * len(updates)
@@ -214,7 +214,9 @@ def _wide_model():
     (d_W,) = mf.gradients(loss, [W])
     rng = np.random.default_rng(1)
     feed = {x: rng.standard_normal((20, 300)), y: rng.integers(0, 60, 20)}
-    return W, loss, d_W, mf.optimizers.SGD(0.5).minimize(loss), feed
+    # (the gradient applied as it is: minimize()'s update, with the learning rate folded into
+    # the gradient, would take the gradient's product into its GEMM)
+    return W, loss, d_W, mf.optimizers.SGD(0.5).apply_gradients([(W, d_W)]), feed
 
 
 def test_a_big_static_temporary_gets_a_buffer_the_plan_keeps_with_the_same_values(monkeypatch):
@@ -299,3 +301,118 @@ def test_a_fetched_wide_product_of_a_batch_is_never_a_kept_buffer():
     first = sess.run(relu, {x: np.ones((4, 30))})
     sess.run(relu, {x: -np.ones((4, 30))})
     np.testing.assert_array_equal(first, np.full((4, 200), 30.0))
+
+
+# -- an SGD update and its gradient's product as one GEMM ----------------------------------------
+def _steps(m, sess, count=3):
+    return [sess.run([m["train"], m["cost"]], {m["x"]: m["X"], m["y"]: m["Y"]})[1]
+            for _ in range(count)]
+
+
+def test_a_weight_s_gradient_product_is_subtracted_inside_its_update_by_one_gemm(monkeypatch):
+    from microflow.core import session
+    m = mlp()
+    source = mf.Session().plan_for([m["train"], m["cost"]], [m["x"], m["y"]]).source
+    # both weights: W -= op(a) @ op(b) in the update's line; the gradient's own line is gone
+    assert len(re.findall(r"^    _subtract_product\w*\(c\d+, \w+, \w+\)  # ApplySGD", source,
+                          re.M)) == 2
+    assert "gradients/MatMul_2" not in source and "gradients/MatMul_1" not in source
+    start = [v.value.copy() for v in m["variables"]]
+    fused = _steps(m, mf.Session()), [v.value.copy() for v in m["variables"]]
+    for variable, value in zip(m["variables"], start):
+        variable.assign(value)
+    monkeypatch.setattr(session, "_fuse_product_updates", lambda steps, kept: None)
+    plain = _steps(m, mf.Session()), [v.value.copy() for v in m["variables"]]
+    np.testing.assert_allclose(fused[0], plain[0], rtol=1e-14)
+    for got, expected in zip(fused[1], plain[1]):
+        np.testing.assert_allclose(got, expected, rtol=1e-14, atol=1e-15)
+    assert not np.array_equal(fused[1][0], start[0])
+
+
+def test_the_product_stays_where_the_gradient_is_read_elsewhere_or_checked():
+    m = mlp()
+    W1 = m["variables"][0]
+    (d_W1,) = mf.gradients(m["cost"], [W1])
+    feeds = [m["x"], m["y"]]
+    # minimize() has its own gradients; fetching them (or checking each op's value) keeps
+    # them as values
+    grads = [op.inputs[1] for op in m["train"].inputs]
+    source = mf.Session().plan_for([m["train"], *grads], feeds).source
+    assert "_subtract_product" not in source
+    assert "_subtract_product" not in mf.Session(check_numerics=True).plan_for(
+        [m["train"], m["cost"]], feeds).source
+    assert "_subtract_product" in mf.Session().plan_for([m["train"], d_W1], feeds).source
+
+
+def test_an_operand_that_is_the_weight_itself_keeps_the_product():
+    U = mf.Variable(np.arange(9.0).reshape(3, 3) / 10, name="U")
+    loss = mf.reduce_sum(mf.stop_gradient(U) @ U)          # dU = U.T @ ones: reads U
+    train = mf.optimizers.SGD(0.5).minimize(loss)
+    sess = mf.Session()
+    assert "_subtract_product" not in sess.plan_for([train], []).source
+    expected = U.value - 0.5 * U.value.T @ np.ones((3, 3))
+    sess.run(train)
+    np.testing.assert_allclose(U.value, expected, rtol=1e-15)
+
+
+def test_an_operand_that_an_earlier_update_writes_keeps_the_product():
+    rng = np.random.default_rng(0)
+    V0, W0 = rng.standard_normal((4, 3)), rng.standard_normal((3, 2))
+    V, W = mf.Variable(V0, name="V"), mf.Variable(W0, name="W")
+    train = mf.optimizers.SGD(0.1).minimize(mf.reduce_sum(V @ W), var_list=[V, W])
+    source = mf.Session().plan_for([train], []).source
+    # dV = g @ W.T in V's update (W is written later); dW = V.T @ g, made before V changes
+    assert re.search(r"_subtract_product\w*\(c\d+, t\d+, c\d+\)  # ApplySGD op 'SGD/V", source)
+    assert re.search(r"_subtract\(c\d+, t\d+, c\d+\)  # ApplySGD op 'SGD/W", source)
+    mf.Session().run(train)
+    g = np.ones((4, 2))
+    np.testing.assert_allclose(V.value, V0 - 0.1 * g @ W0.T, rtol=1e-15)
+    np.testing.assert_allclose(W.value, W0 - 0.1 * V0.T @ g, rtol=1e-15)
+
+
+def test_a_profiled_step_runs_the_fused_update_too():
+    m = mlp()
+    start = [v.value.copy() for v in m["variables"]]
+    report = mf.Session().profile([m["train"], m["cost"]], {m["x"]: m["X"], m["y"]: m["Y"]},
+                                  steps=2)
+    assert "ApplySGD" in report.by_type()
+    after_two = [v.value.copy() for v in m["variables"]]
+    for variable, value in zip(m["variables"], start):
+        variable.assign(value)
+    _steps(m, mf.Session(), 2)
+    for got, want in zip(after_two, [v.value for v in m["variables"]]):
+        np.testing.assert_allclose(got, want, rtol=1e-14, atol=1e-15)
+    assert not np.array_equal(after_two[0], start[0])
+
+
+@pytest.mark.parametrize("dtype", ["float64", "float32", "float16"])
+@pytest.mark.parametrize("layout", ["C", "F", "strided"])
+def test_subtract_product_matches_the_product_subtracted_for_any_layout(dtype, layout):
+    from microflow.core.ops.kernels import SUBTRACT_PRODUCT
+    rng = np.random.default_rng(4)
+    for rows, inner, columns in ((5, 7, 3), (1, 4, 6), (6, 0, 2), (40, 300, 30)):
+        a = rng.standard_normal((rows, inner)).astype(dtype)
+        b = rng.standard_normal((inner, columns)).astype(dtype)
+        if layout == "F":
+            a, b = np.asfortranarray(a), np.asfortranarray(b)
+        elif layout == "strided":
+            a = np.repeat(a, 2, axis=1)[:, ::2]
+            b = np.repeat(b, 2, axis=0)[::2]
+        w = rng.standard_normal((rows, columns)).astype(dtype)
+        a_copy, b_copy = a.copy(), b.copy()
+        expected = w - a @ b
+        memory = w.ctypes.data
+        for (transpose_a, transpose_b), kernel in SUBTRACT_PRODUCT.items():
+            got = w.copy()
+            kernel(got, a.T if transpose_a else a, b.T if transpose_b else b)
+            tolerance = {"float64": 1e-12, "float32": 1e-4, "float16": 2e-2}[dtype]
+            np.testing.assert_allclose(got, expected, rtol=tolerance, atol=tolerance)
+        kernel = SUBTRACT_PRODUCT[False, False]
+        kernel(w, a, b)                             # in place, operands untouched
+        assert w.ctypes.data == memory
+        np.testing.assert_array_equal(a, a_copy)
+        np.testing.assert_array_equal(b, b_copy)
+    # a weight that is not C-contiguous (a view): still updated in place, through numpy
+    w = np.ones((6, 4))[:, ::2]
+    SUBTRACT_PRODUCT[False, False](w, np.ones((6, 3)), np.ones((3, 2)))
+    np.testing.assert_array_equal(w, np.full((6, 2), -2.0))

@@ -1,4 +1,4 @@
-"""Fast numpy kernels for the reductions the ops use most.
+"""Fast numpy kernels for the reductions the ops use most, and one GEMM that updates a weight.
 
 numpy's reductions along a short axis are slow: ``g.sum(axis=0)`` of a 1000x8 array takes
 several times longer than the same sum as a matrix-vector product with a ones vector, which
@@ -13,6 +13,12 @@ import functools
 import math
 
 import numpy as np
+
+try:                            # BLAS's GEMM with its beta, which numpy's matmul does not take
+    from scipy.linalg import blas as _blas
+    _GEMMS = {np.dtype(np.float32): _blas.sgemm, np.dtype(np.float64): _blas.dgemm}
+except ImportError:             # (scipy is a dependency; without it, a product and a subtract)
+    _GEMMS = {}
 
 _NARROW = 16    # up to this many columns, a row max is a loop of np.maximum over columns
 _max = np.maximum.reduce         # ndarray.max() without its Python wrapper
@@ -140,3 +146,47 @@ def rows(a):
 def mean(vector):
     """The mean of a 1-D array (NoRows when it is empty)."""
     return total(vector) / rows(vector)
+
+
+_matmul, _subtract = np.matmul, np.subtract
+
+
+def subtract_product(w, a, b):
+    """w -= a @ b, in place, for 2-D arrays: one BLAS GEMM with beta = 1 (on w.T, a
+    Fortran-ordered array when w is C-ordered: w.T = w.T - b.T @ a.T), which subtracts each
+    block of the product as it makes it, where a product then a subtraction write the product
+    out and read it back with w. The same sums, rounded as BLAS adds them up: a long inner
+    dimension (a big batch) in blocks, each added into w as it is done, so the last bits may
+    differ from the product subtracted whole."""
+    gemm = _GEMMS.get(w.dtype)
+    if gemm is not None and w.flags.c_contiguous and w.size and \
+            a.dtype == w.dtype and b.dtype == w.dtype:
+        # op(b.T), op(a.T) as the Fortran-ordered arrays BLAS reads without a copy
+        first, transpose_first = (b.T, 0) if b.flags.c_contiguous else \
+            (b, 1) if b.flags.f_contiguous else (None, 0)
+        second, transpose_second = (a.T, 0) if a.flags.c_contiguous else \
+            (a, 1) if a.flags.f_contiguous else (None, 0)
+        if first is not None and second is not None:
+            target = w.T
+            if gemm(-1.0, first, second, 1.0, target, transpose_first, transpose_second,
+                    1) is target:
+                return
+    _subtract(w, _matmul(a, b), w)
+
+
+def _subtract_product_a_transposed(w, a, b):
+    subtract_product(w, a.T, b)
+
+
+def _subtract_product_b_transposed(w, a, b):
+    subtract_product(w, a, b.T)
+
+
+def _subtract_product_both_transposed(w, a, b):
+    subtract_product(w, a.T, b.T)
+
+
+# w -= op(a) @ op(b), by MatMul's (transpose_a, transpose_b)
+SUBTRACT_PRODUCT = {(False, False): subtract_product, (True, False): _subtract_product_a_transposed,
+                    (False, True): _subtract_product_b_transposed,
+                    (True, True): _subtract_product_both_transposed}

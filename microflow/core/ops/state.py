@@ -12,6 +12,7 @@ import math
 import numpy as np
 
 from microflow.core.errors import NumericsError
+from microflow.core.ops import kernels
 from microflow.core.ops.base import Op, register, static_size
 
 _TOGETHER = 4096        # CheckFinite's inputs of at most this many elements share one sum
@@ -77,6 +78,17 @@ class ApplySGD(Update):
         # numpy parses faster than the keyword)
         return f"_subtract({args[0]}, {args[1]}, {args[0]})", {"_subtract": np.subtract}, \
             "statement"
+
+    def inline_product(self, args, transposes):
+        """The folded update ``w -= g`` of a gradient ``g = op(a) @ op(b)`` that only it reads,
+        run as one GEMM that subtracts the product from w as it makes it
+        (``kernels.subtract_product``): ``args`` are w, a and b, ``transposes`` the MatMul's
+        flags. Returns the kernel and its source, or None when not folded."""
+        if not self.folded:
+            return None
+        kernel = kernels.SUBTRACT_PRODUCT[transposes]
+        name = "_" + kernel.__name__.lstrip("_")
+        return kernel, (f"{name}({', '.join(args)})", {name: kernel}, "statement")
 
     def forward(self, w, g, lr):
         if w.size < 4096:           # small: a temporary costs less than the buffer's upkeep
