@@ -304,12 +304,20 @@ def test_a_fetched_wide_product_of_a_batch_is_never_a_kept_buffer():
 
 
 # -- an SGD update and its gradient's product as one GEMM ----------------------------------------
+@pytest.fixture
+def fuse_small(monkeypatch):
+    """Fuse the updates of the small weights these tests train too (by default only weights
+    of FUSED_UPDATE_BYTES or more are)."""
+    from microflow.core import session
+    monkeypatch.setattr(session, "FUSED_UPDATE_BYTES", 0)
+
+
 def _steps(m, sess, count=3):
     return [sess.run([m["train"], m["cost"]], {m["x"]: m["X"], m["y"]: m["Y"]})[1]
             for _ in range(count)]
 
 
-def test_a_weight_s_gradient_product_is_subtracted_inside_its_update_by_one_gemm(monkeypatch):
+def test_a_weight_s_gradient_product_is_subtracted_inside_its_update_by_one_gemm(monkeypatch, fuse_small):
     from microflow.core import session
     m = mlp()
     source = mf.Session().plan_for([m["train"], m["cost"]], [m["x"], m["y"]]).source
@@ -329,7 +337,7 @@ def test_a_weight_s_gradient_product_is_subtracted_inside_its_update_by_one_gemm
     assert not np.array_equal(fused[1][0], start[0])
 
 
-def test_the_product_stays_where_the_gradient_is_read_elsewhere_or_checked():
+def test_the_product_stays_where_the_gradient_is_read_elsewhere_or_checked(fuse_small):
     m = mlp()
     W1 = m["variables"][0]
     (d_W1,) = mf.gradients(m["cost"], [W1])
@@ -344,7 +352,7 @@ def test_the_product_stays_where_the_gradient_is_read_elsewhere_or_checked():
     assert "_subtract_product" in mf.Session().plan_for([m["train"], d_W1], feeds).source
 
 
-def test_an_operand_that_is_the_weight_itself_keeps_the_product():
+def test_an_operand_that_is_the_weight_itself_keeps_the_product(fuse_small):
     U = mf.Variable(np.arange(9.0).reshape(3, 3) / 10, name="U")
     loss = mf.reduce_sum(mf.stop_gradient(U) @ U)          # dU = U.T @ ones: reads U
     train = mf.optimizers.SGD(0.5).minimize(loss)
@@ -355,7 +363,7 @@ def test_an_operand_that_is_the_weight_itself_keeps_the_product():
     np.testing.assert_allclose(U.value, expected, rtol=1e-15)
 
 
-def test_an_operand_that_an_earlier_update_writes_keeps_the_product():
+def test_an_operand_that_an_earlier_update_writes_keeps_the_product(fuse_small):
     rng = np.random.default_rng(0)
     V0, W0 = rng.standard_normal((4, 3)), rng.standard_normal((3, 2))
     V, W = mf.Variable(V0, name="V"), mf.Variable(W0, name="W")
@@ -370,7 +378,7 @@ def test_an_operand_that_an_earlier_update_writes_keeps_the_product():
     np.testing.assert_allclose(W.value, W0 - 0.1 * V0.T @ g, rtol=1e-15)
 
 
-def test_a_profiled_step_runs_the_fused_update_too():
+def test_a_profiled_step_runs_the_fused_update_too(fuse_small):
     m = mlp()
     start = [v.value.copy() for v in m["variables"]]
     report = mf.Session().profile([m["train"], m["cost"]], {m["x"]: m["X"], m["y"]: m["Y"]},
@@ -383,6 +391,18 @@ def test_a_profiled_step_runs_the_fused_update_too():
     for got, want in zip(after_two, [v.value for v in m["variables"]]):
         np.testing.assert_allclose(got, want, rtol=1e-14, atol=1e-15)
     assert not np.array_equal(after_two[0], start[0])
+
+
+def test_only_a_big_weight_s_update_takes_its_product_by_default():
+    from microflow.core import session
+    x = mf.placeholder((None, 300), dtype="float32", name="x")
+    big = mf.Variable(np.zeros((300, 60), np.float32), name="big")      # 72 kB
+    small = mf.Variable(np.zeros((60, 3), np.float32), name="small")    # 720 B
+    loss = mf.reduce_mean(mf.relu(x @ big) @ small)
+    source = mf.Session().plan_for([mf.optimizers.SGD(0.1).minimize(loss)], [x]).source
+    assert 60 * 300 * 4 >= session.FUSED_UPDATE_BYTES > 60 * 3 * 4
+    assert re.search(r"_subtract_product\w*\(c\d+, f0, t\d+\)  # ApplySGD op 'SGD/big", source)
+    assert re.search(r"_subtract\(c\d+, t\d+, c\d+\)  # ApplySGD op 'SGD/small", source)
 
 
 @pytest.mark.parametrize("dtype", ["float64", "float32", "float16"])
