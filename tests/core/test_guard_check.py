@@ -1,5 +1,6 @@
-"""CheckFinite tests every input with one sum each; the sum only screens: finite entries whose sum
-overflows still pass, and a NaN or Inf anywhere is still named."""
+"""CheckFinite tests its small inputs together, exactly, and every other input with one sum, which
+only screens: finite entries whose sum overflows still pass, and a NaN or Inf anywhere is still
+named."""
 
 import numpy as np
 import pytest
@@ -90,3 +91,28 @@ def test_small_inputs_screened_together_still_name_a_nan(kind):
         sess.run(checked, {fed: 1.0})
     clean = apply(CheckFinite("the loss is not finite", labels=["a", "b"]), [fed, a, b])
     assert sess.run(clean, {fed: 2.0}) == 2.0
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_the_small_inputs_bit_test_agrees_with_isfinite_on_every_kind_of_number(dtype):
+    from microflow.core.ops.state import _CODES, _finite_test
+    dtype = np.dtype(dtype)
+    unsigned = np.dtype(f"u{dtype.itemsize}")
+    rng = np.random.default_rng(0)
+    info = np.finfo(dtype)
+    special = np.array([0.0, -0.0, np.inf, -np.inf, np.nan, -np.nan, info.max, -info.max,
+                        info.tiny, info.smallest_subnormal, 1.0], dtype)
+    # random bit patterns, a quarter of them with every exponent bit set (NaNs with any
+    # payload, the infinities), and the special numbers in every position
+    bits = rng.integers(0, np.iinfo(unsigned).max, (3000, 3), dtype=unsigned, endpoint=True)
+    exponent = special[2:3].view(unsigned)[0]
+    bits[::4, rng.integers(0, 3)] |= exponent
+    values = np.concatenate([bits.view(dtype), rng.choice(special, (3000, 3))])
+    test = _finite_test(_CODES[dtype], 3 * dtype.itemsize)
+    for row in values:
+        pair, single = row[:2].copy(), row[2:].reshape(()).copy()
+        assert test((pair, single)) == bool(np.isfinite(row).all()), row
+    # not contiguous, or another size than planned: the sum of all entries
+    assert test((np.ones(4, dtype)[::2], np.ones((), dtype)))
+    assert not test((np.array([np.inf, 1.0], dtype)[::-1], np.ones((), dtype)))
+    assert not test((np.ones(2, dtype), np.full((), np.nan, dtype), np.ones(1, dtype)))

@@ -8,6 +8,7 @@ works in place, through a scratch buffer it keeps, so a step allocates no weight
 from __future__ import annotations
 
 import math
+import sys
 
 import numpy as np
 
@@ -15,26 +16,42 @@ from microflow.core.errors import NumericsError
 from microflow.core.ops import kernels
 from microflow.core.ops.base import Op, register, static_size
 
-_TOGETHER = 4096        # CheckFinite's inputs of at most this many elements share one sum
-_PYTHON_SUM = 512       # bytes that Python's sum() adds faster than numpy's call would
+_TOGETHER = 4096        # CheckFinite's inputs of at most this many elements share one test
 _CODES = {np.dtype(np.float64): "d", np.dtype(np.float32): "f"}    # memoryview formats
 _add_reduce, _concatenate, _join = np.add.reduce, np.concatenate, b"".join
+_from_bytes, _isfinite = int.from_bytes, math.isfinite
 
 
-def _sum_small(arrays, code, size):
-    """The sum of every entry of a few small ``arrays``: when they are C-contiguous, of the
-    dtype that the memoryview format ``code`` names and ``size`` bytes in all, summed as
-    their bytes joined (with Python's sum() for a few, numpy's for more); otherwise
-    concatenated (one copy, numpy's sum)."""
-    try:
-        joined = _join(arrays) if code else None    # TypeError: not a contiguous array
-    except TypeError:
-        joined = None
-    if joined is None or len(joined) != size:
-        return float(_add_reduce(_concatenate(arrays, axis=None), axis=None))
-    if size <= _PYTHON_SUM:
-        return sum(memoryview(joined).cast(code))
-    return float(_add_reduce(np.frombuffer(joined, code)))
+def _finite_test(code, size):
+    """A function telling whether every entry of a few small arrays is finite: when they are
+    C-contiguous, of the dtype that the memoryview format ``code`` names and ``size`` bytes in
+    all, exactly, by the IEEE bits of their bytes joined read as one integer (an entry is NaN
+    or Inf exactly when its exponent bits are all ones; adding 1 at the exponent's lowest bit
+    then carries into its sign bit, and never further); otherwise by the sum of their
+    concatenation, which is finite only if every entry is (an overflow of finite entries can
+    make it fail too: a caller then tests input by input)."""
+    dtype = np.dtype(code)
+    lanes = size // dtype.itemsize
+
+    def pattern(value):             # ``value``'s bits in every lane, as one integer
+        return _from_bytes(np.full(lanes, value, dtype).tobytes(), sys.byteorder)
+    exponents, lowest, signs = pattern(np.inf), pattern(np.finfo(dtype).tiny), pattern(-0.0)
+    order = sys.byteorder
+
+    def finite(arrays):
+        try:
+            joined = _join(arrays)              # TypeError: not a contiguous array
+        except TypeError:
+            joined = None
+        if joined is None or len(joined) != size:
+            return _summed_finite(arrays)
+        return not ((_from_bytes(joined, order) & exponents) + lowest) & signs
+    return finite
+
+
+def _summed_finite(arrays):
+    """Whether the sum of every entry of ``arrays`` is finite (so is every entry, then)."""
+    return _isfinite(float(_add_reduce(_concatenate(arrays, axis=None), axis=None)))
 
 
 class Update(Op):
@@ -258,21 +275,22 @@ class CheckFinite(Op):
         self.message = message
         self._labels = tuple(labels)    # what each input after x is, for the error message
         self._scalars, self._small, self._large = (), (), None     # None: all, one by one
-        self._code = self._bytes = None
+        self._small_finite = _summed_finite
 
     def infer(self, *inputs):
         # Scalars are tested as they are; inputs of a few known elements (biases, small
-        # weights) share one sum; the others have one each.
+        # weights) share one test; the others have one sum each.
         sizes = [static_size(t.shape) for t in inputs]
         known = [i for i, n in enumerate(sizes) if n is not None and n <= _TOGETHER]
         self._large = tuple(i for i in range(len(inputs)) if i not in known)
         small = [i for i in known if inputs[i].shape != ()]
         dtypes = {inputs[i].dtype for i in small}
+        self._small_finite = _summed_finite
         if len(dtypes) == 1 and dtypes <= set(_CODES):       # scalars of that dtype join them
             dtype = dtypes.pop()
             small = [i for i in known if inputs[i].dtype == dtype]
-            self._code = _CODES[dtype]
-            self._bytes = sum(sizes[i] for i in small) * dtype.itemsize
+            self._small_finite = _finite_test(_CODES[dtype],
+                                              sum(sizes[i] for i in small) * dtype.itemsize)
         self._small = tuple(small)
         self._scalars = tuple(i for i in known if i not in small)
         return inputs[0].shape, inputs[0].dtype
@@ -283,23 +301,26 @@ class CheckFinite(Op):
         if self._large is None or self._large:
             return None
         tests = [f"_isfinite({args[i]})" for i in self._scalars]
+        checked = f"_check_finite_{id(self):x}"
+        functions = {"_isfinite": math.isfinite, checked: self.forward}
         if self._small:
             small = "".join(args[i] + ", " for i in self._small)
-            tests.append(f"_isfinite(_sum_small(({small}), {self._code!r}, {self._bytes}))")
-        checked = f"_check_finite_{id(self):x}"
+            tests.append(f"{checked}_small(({small}))")
+            functions[checked + "_small"] = self._small_finite
         return f"({args[0]} if {' and '.join(tests)} else {checked}({', '.join(args)}))", \
-            {"_isfinite": math.isfinite, "_sum_small": _sum_small, checked: self.forward}
+            functions
 
     def forward(self, x, *more):
-        # A sum is finite only if every term is (an Inf or NaN term makes it Inf or NaN): the
-        # sums screen, and the exact test, input by input, runs only when their total is not
-        # finite (an overflow of finite entries can also make it so).
+        # The small inputs' test is exact where they join; a sum is finite only if every term
+        # is (an Inf or NaN term makes it Inf or NaN): the sums screen, and the exact test,
+        # input by input, runs only when one fails (an overflow of finite entries can also
+        # fail a sum).
         values = (x, *more)
-        total = _sum_small([values[i] for i in self._small], self._code, self._bytes) \
-            if self._small else 0.0
+        finite = self._small_finite([values[i] for i in self._small]) if self._small else True
+        total = 0.0
         for i in range(len(values)) if self._large is None else self._scalars + self._large:
             total += float(_add_reduce(values[i], axis=None))
-        if math.isfinite(total):
+        if finite and math.isfinite(total):
             return x
         if not np.isfinite(x).all():
             raise NumericsError(self.message)
