@@ -769,12 +769,21 @@ def _reached_back(starts, fed, followed):
     return seen
 
 
+def _viewed(op, items):
+    """Those of ``items`` (an op's inputs, or its step's arguments, in order) that the op's
+    output may be, or be a view of: ``op.views`` says all (True), none, or which."""
+    views = op.views
+    if views is True:
+        return items
+    return [items[i] for i in views if i < len(items)] if views else ()
+
+
 def _may_view_owned(tensor, fed):
     """Whether ``tensor``'s array may be (a view of) a feed, constant or Variable."""
     def viewed(node, kind):
         if kind is _ALIAS:
             return node.inputs[:1]
-        return node.inputs if kind is _STEP and node.operation.views else ()
+        return _viewed(node.operation, node.inputs) if kind is _STEP else ()
     return any((fed and node in fed) or _KINDS[type(node.operation)] is _CONSTANT
                for node in _reached_back([tensor], fed, viewed))
 
@@ -786,11 +795,13 @@ def _may_leave_once(fetches, fed, saving):
     found = []
 
     def shared(node, kind):
-        if kind is _ALIAS or (kind is _STEP and (node.operation.views or node in saving)):
+        if kind is _ALIAS or (kind is _STEP and node in saving):
             return node.inputs
         if kind is _STEP:
-            return [node.inputs[i] for i in type(node.operation).__dict__.get("inplace", ())
-                    if i < len(node.inputs)]
+            op = node.operation
+            written = [node.inputs[i] for i in type(op).__dict__.get("inplace", ())
+                       if i < len(node.inputs)]
+            return written + list(_viewed(op, node.inputs)) if op.views else written
         return ()
 
     def leaving():
@@ -1017,8 +1028,8 @@ def _memory_of(names, steps, made):
             continue
         found.add(name)
         at = made.get(name)
-        if at is not None and steps[at].node.operation.views:
-            stack += steps[at].args
+        if at is not None:
+            stack += _viewed(steps[at].node.operation, steps[at].args)
     return found
 
 
@@ -1042,7 +1053,8 @@ def _keep_buffers(steps, kept, roots, leaving=None):
     for step in steps:          # one pass: what each value may share, as it is made
         shared = set(roots.get(step.into, ())) if roots else None
         if roots and (step.node.operation.views or len(step.outs) > 1):  # a view, or saved
-            for arg in step.args:
+            for arg in step.args if len(step.outs) > 1 else \
+                    _viewed(step.node.operation, step.args):
                 shared.update(roots.get(arg, ()))
         if shared:
             for out in step.outs:

@@ -116,3 +116,29 @@ def test_the_small_inputs_bit_test_agrees_with_isfinite_on_every_kind_of_number(
     assert test((np.ones(4, dtype)[::2], np.ones((), dtype)))
     assert not test((np.array([np.inf, 1.0], dtype)[::-1], np.ones((), dtype)))
     assert not test((np.ones(2, dtype), np.full((), np.nan, dtype), np.ones(1, dtype)))
+
+
+@pytest.mark.parametrize("entries", [200, 1000])       # past the bit test: numpy's sum
+def test_many_small_entries_together_are_tested_by_a_sum_of_their_bytes(entries):
+    from microflow.core.ops.state import _BIT_TEST, _finite_test
+    test = _finite_test("d", entries * 8 + 8)
+    assert entries * 8 > _BIT_TEST
+    values = np.linspace(-1e300, 1e300, entries)
+    assert test((values, np.ones(())))
+    for bad in (np.nan, np.inf, -np.inf):
+        spoiled = values.copy()
+        spoiled[entries // 3] = bad
+        assert not test((spoiled, np.ones(())))
+        assert not test((values, np.full((), bad)))
+
+
+def test_a_large_input_is_screened_by_blas_in_any_layout():
+    from microflow.core.ops.state import _screening_sum
+    rng = np.random.default_rng(0)
+    for array in (rng.standard_normal((300, 40)), np.asfortranarray(rng.standard_normal((30, 7))),
+                  rng.standard_normal((4, 5, 6)).astype(np.float32),
+                  rng.standard_normal((8, 9))[:, ::2], rng.standard_normal(50)):
+        assert _screening_sum(array) == pytest.approx(float(array.sum()), rel=1e-5, abs=1e-9)
+        spoiled = array.copy(order="K")
+        spoiled.flat[7] = np.nan
+        assert not np.isfinite(_screening_sum(spoiled))

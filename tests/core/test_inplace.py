@@ -436,3 +436,18 @@ def test_subtract_product_matches_the_product_subtracted_for_any_layout(dtype, l
     w = np.ones((6, 4))[:, ::2]
     SUBTRACT_PRODUCT[False, False](w, np.ones((6, 3)), np.ones((3, 2)))
     np.testing.assert_array_equal(w, np.full((6, 2), -2.0))
+
+
+def test_a_gradient_a_guard_only_checks_still_gets_a_kept_buffer():
+    from microflow.core.ops.base import apply
+    from microflow.core.ops.state import CheckFinite
+    W, loss, d_W, _, feed = _wide_model()
+    guarded = apply(CheckFinite("the loss is not finite", labels=["the gradient"]), (loss, d_W))
+    doubled = mf.l2_loss(d_W * 2.0)
+    sess = mf.Session()
+    source = sess.plan_for([guarded, doubled], list(feed)).source
+    # the guard's output is the loss itself: the gradient it reads never leaves the run
+    assert re.search(r"_matmul\(f\d+\.T, t\d+, _buffer\d+\)", source)
+    first = sess.run([guarded, doubled], feed)
+    again = sess.run([guarded, doubled], feed)
+    assert first == again and first[0] == sess.run(loss, feed)

@@ -46,7 +46,8 @@ class Op:
                             # (a plan passes out= only where that input dies, see session.py)
     writes = ()             # the inputs a stateful op writes into (a fed one is copied first)
     views = False           # the output may share memory with an input (a view, or the input
-                            # itself): a fetched one is copied, so that the caller owns it
+                            # itself): a fetched one is copied, so that the caller owns it;
+                            # True: any input, or a tuple: the inputs of those indices
     takes_out = False       # forward(..., out=) writes into any array of the output's shape and
                             # dtype (a ufunc's does): a plan may give it a buffer it keeps
 
