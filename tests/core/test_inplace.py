@@ -307,8 +307,10 @@ def test_a_fetched_wide_product_of_a_batch_is_never_a_kept_buffer():
 @pytest.fixture
 def fuse_small(monkeypatch):
     """Fuse the updates of the small weights these tests train too (by default only weights
-    of FUSED_UPDATE_BYTES or more are)."""
+    of FUSED_UPDATE_BYTES or more are); where numpy's BLAS cannot be called, nothing is."""
     from microflow.core import session
+    if not session.FUSED_GEMM:
+        pytest.skip("numpy's BLAS has no cblas_?gemm64_ to call here: no update is fused")
     monkeypatch.setattr(session, "FUSED_UPDATE_BYTES", 0)
 
 
@@ -395,6 +397,8 @@ def test_a_profiled_step_runs_the_fused_update_too(fuse_small):
 
 def test_only_a_big_weight_s_update_takes_its_product_by_default():
     from microflow.core import session
+    if not session.FUSED_GEMM:
+        pytest.skip("numpy's BLAS has no cblas_?gemm64_ to call here: no update is fused")
     x = mf.placeholder((None, 300), dtype="float32", name="x")
     big = mf.Variable(np.zeros((300, 60), np.float32), name="big")      # 72 kB
     small = mf.Variable(np.zeros((60, 3), np.float32), name="small")    # 720 B
@@ -432,6 +436,18 @@ def test_subtract_product_matches_the_product_subtracted_for_any_layout(dtype, l
         assert w.ctypes.data == memory
         np.testing.assert_array_equal(a, a_copy)
         np.testing.assert_array_equal(b, b_copy)
+    # C- or Fortran-ordered operands of a float dtype: one GEMM, no numpy product
+    from microflow.core.ops import kernels
+    if kernels.FUSED_GEMM and dtype != "float16" and layout != "strided":
+        def no_product(*args):
+            raise AssertionError("the product was made by numpy")
+        original, kernels._matmul = kernels._matmul, no_product
+        try:
+            got = w.copy()
+            kernel(got, a, b)
+            np.testing.assert_allclose(got, w - a @ b, rtol=1e-4, atol=1e-4)
+        finally:
+            kernels._matmul = original
     # a weight that is not C-contiguous (a view): still updated in place, through numpy
     w = np.ones((6, 4))[:, ::2]
     SUBTRACT_PRODUCT[False, False](w, np.ones((6, 3)), np.ones((3, 2)))
@@ -451,3 +467,15 @@ def test_a_gradient_a_guard_only_checks_still_gets_a_kept_buffer():
     first = sess.run([guarded, doubled], feed)
     again = sess.run([guarded, doubled], feed)
     assert first == again and first[0] == sess.run(loss, feed)
+
+
+def test_subtract_product_of_an_operand_that_is_the_weight_makes_the_product_first():
+    from microflow.core.ops.kernels import subtract_product
+    w = np.arange(16.0).reshape(4, 4)
+    expected = w - w @ np.eye(4) * 0.5
+    subtract_product(w, w, np.eye(4) * 0.5)          # BLAS would read what it writes
+    np.testing.assert_array_equal(w, expected)
+    w = np.arange(16.0).reshape(4, 4)
+    expected = w - w.T @ w
+    subtract_product(w, w.T, w)
+    np.testing.assert_array_equal(w, expected)

@@ -9,16 +9,14 @@ reductions, so the ops call these instead.
 
 from __future__ import annotations
 
+import ctypes
 import functools
+import glob
 import math
+import os
 
 import numpy as np
 
-try:                            # BLAS's GEMM with its beta, which numpy's matmul does not take
-    from scipy.linalg import blas as _blas
-    _GEMMS = {np.dtype(np.float32): _blas.sgemm, np.dtype(np.float64): _blas.dgemm}
-except ImportError:             # (scipy is a dependency; without it, a product and a subtract)
-    _GEMMS = {}
 
 _NARROW = 16    # up to this many columns, a row max is a loop of np.maximum over columns
 _max = np.maximum.reduce         # ndarray.max() without its Python wrapper
@@ -151,25 +149,70 @@ def mean(vector):
 _matmul, _subtract = np.matmul, np.subtract
 
 
+def _numpy_s_gemms():
+    """``cblas_sgemm`` and ``cblas_dgemm`` of the BLAS numpy itself calls (the OpenBLAS a numpy
+    wheel bundles, built with 64-bit integers: ``*cblas_?gemm64_``), by dtype: BLAS's GEMM with
+    its beta, which numpy's matmul does not take. Empty where numpy has no such library; a
+    second BLAS (scipy's, say) is not used instead, as its threads would fight numpy's for
+    the cores (measured: W4's step 4.4x slower with both at their default threads)."""
+    here = os.path.dirname(np.__file__)
+    for path in glob.glob(os.path.join(here, os.pardir, "numpy.libs", "*openblas64*")) + \
+            glob.glob(os.path.join(here, ".dylibs", "*openblas64*")):
+        try:
+            library = ctypes.CDLL(path)
+        except OSError:
+            continue
+        for prefix in ("scipy_cblas_", "cblas_"):
+            try:
+                found = {np.dtype(np.float32): (getattr(library, prefix + "sgemm64_"),
+                                                ctypes.c_float),
+                         np.dtype(np.float64): (getattr(library, prefix + "dgemm64_"),
+                                                ctypes.c_double)}
+            except AttributeError:
+                continue
+            gemms = {}
+            for dtype, (function, real) in found.items():
+                size, pointer = ctypes.c_int64, ctypes.c_void_p
+                function.argtypes = [ctypes.c_int, ctypes.c_int, ctypes.c_int, size, size, size,
+                                     real, pointer, size, pointer, size, real, pointer, size]
+                function.restype = None
+                gemms[dtype] = function
+            return gemms
+    return {}
+
+
+_GEMMS = _numpy_s_gemms()
+FUSED_GEMM = bool(_GEMMS)       # whether subtract_product runs as one GEMM here
+_ROW_MAJOR, _AS_IS, _TRANSPOSED = 101, 111, 112     # CBLAS's enums
+
+
+def _blas_layout(a, rows, columns):
+    """How CBLAS reads the (rows, columns) array ``a`` in row-major order: (transposed or as
+    is, its leading dimension), or None when it is not contiguous."""
+    if a.flags.c_contiguous:
+        return _AS_IS, max(1, columns)
+    if a.flags.f_contiguous:
+        return _TRANSPOSED, max(1, rows)
+    return None
+
+
 def subtract_product(w, a, b):
-    """w -= a @ b, in place, for 2-D arrays: one BLAS GEMM with beta = 1 (on w.T, a
-    Fortran-ordered array when w is C-ordered: w.T = w.T - b.T @ a.T), which subtracts each
-    block of the product as it makes it, where a product then a subtraction write the product
-    out and read it back with w. The same sums, rounded as BLAS adds them up: a long inner
-    dimension (a big batch) in blocks, each added into w as it is done, so the last bits may
-    differ from the product subtracted whole."""
+    """w -= a @ b, in place, for 2-D arrays: one BLAS GEMM with beta = 1, numpy's own BLAS
+    called directly, which subtracts each block of the product as it makes it, where a
+    product then a subtraction write the product out and read it back with w. The same sums,
+    rounded as BLAS adds them up: a long inner dimension (a big batch) in blocks, each added
+    into w as it is done, so the last bits may differ from the product subtracted whole."""
     gemm = _GEMMS.get(w.dtype)
     if gemm is not None and w.flags.c_contiguous and w.size and \
             a.dtype == w.dtype and b.dtype == w.dtype:
-        # op(b.T), op(a.T) as the Fortran-ordered arrays BLAS reads without a copy
-        first, transpose_first = (b.T, 0) if b.flags.c_contiguous else \
-            (b, 1) if b.flags.f_contiguous else (None, 0)
-        second, transpose_second = (a.T, 0) if a.flags.c_contiguous else \
-            (a, 1) if a.flags.f_contiguous else (None, 0)
-        if first is not None and second is not None:
-            target = w.T
-            if gemm(-1.0, first, second, 1.0, target, transpose_first, transpose_second,
-                    1) is target:
+        rows, columns = w.shape
+        inner = a.shape[1]
+        if a.shape[0] == rows and b.shape == (inner, columns) and \
+                not np.may_share_memory(w, a) and not np.may_share_memory(w, b):
+            first, second = _blas_layout(a, rows, inner), _blas_layout(b, inner, columns)
+            if first is not None and second is not None:
+                gemm(_ROW_MAJOR, first[0], second[0], rows, columns, inner, -1.0, a.ctypes.data,
+                     first[1], b.ctypes.data, second[1], 1.0, w.ctypes.data, max(1, columns))
                 return
     _subtract(w, _matmul(a, b), w)
 
