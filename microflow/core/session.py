@@ -968,23 +968,33 @@ def _fuse_product_updates(steps, kept):
     weight, where the pass saved is worth less than calling BLAS through ctypes (measured:
     W1's step 19.6 us with its 2x4 and 4x1 updates as they are, 38.4 us fused), nor where
     numpy's BLAS cannot be called (``kernels.FUSED_GEMM``). ``steps`` are the
-    whole plan (every read of ``g`` is among them); a check of the gradients (``fit()``'s
-    guard) reads ``g`` too, so keeps the product."""
+    whole plan (every read of ``g`` is among them). A guard that checks ``g`` before the
+    updates (``fit()``'s) may read it too: it then checks the product from its operands
+    (``CheckFinite.forward_with_products``), making it only when they do not show it finite."""
     if not FUSED_GEMM:
         return
-    made, reads = {}, collections.Counter()
+    made, reads, guards = {}, collections.Counter(), {}
     for index, step in enumerate(steps):
         for out in step.outs:
             made[out] = index
         reads.update(step.args)
-    gone = set()
+        if getattr(step.node.operation, "guard", False) and step.kernel is step.plain and \
+                hasattr(step.node.operation, "forward_with_products"):
+            for name in step.args[1:]:
+                guards.setdefault(name, index)
+    gone, checked = set(), {}       # checked: guard's index -> {g: its product's MatMul flags}
     for index, step in enumerate(steps):
         fused = getattr(step.node.operation, "inline_product", None)
         if fused is None or step.kernel is not step.plain or len(step.args) < 2:
             continue
         w, g = step.args[:2]
         at = made.get(g)
-        if at is None or w[0] != "c" or reads[g] != 1 or g in kept:
+        if at is None or w[0] != "c" or g in kept:
+            continue
+        guard = guards.get(g) if reads[g] == 2 else None
+        if reads[g] != 1 and not (guard is not None and at < guard < index and
+                                  steps[guard].args.count(g) == 1 and
+                                  steps[guard].args[0] != g):
             continue
         product = steps[at]
         op, node = product.node.operation, product.node
@@ -1017,6 +1027,17 @@ def _fuse_product_updates(steps, kept):
         step.args = [w, *operands]
         step.dead = tuple(sorted(set(dead)))
         gone.add(at)
+        if guard is not None:
+            checked.setdefault(guard, {})[g] = (operands, (op.transpose_a, op.transpose_b))
+    for index, products in checked.items():     # each such guard reads operands instead
+        guard = steps[index]
+        args, layout = [], []
+        for name in guard.args:
+            operands, flags = products.get(name, (None, None))
+            layout.append(flags)
+            args += [name] if operands is None else operands
+        guard.kernel = guard.node.operation.forward_with_products(layout)
+        guard.args = args
     if gone:
         steps[:] = [step for index, step in enumerate(steps) if index not in gone]
 

@@ -1,7 +1,8 @@
 """fit() runs the Session's plan on data converted once per call and remembers its step across
 calls: the weights are those of a bare Session.run loop over the same batches, bit for bit; new
 data, data changed in place and a graph that grew are seen; the guard still stops a step
-before any NaN reaches a weight, whatever the sizes of what it checks."""
+before any NaN reaches a weight, whatever the sizes of what it checks, even a gradient's product
+that a weight's update makes inside itself (checked from the product's operands)."""
 
 import numpy as np
 import pytest
@@ -194,3 +195,94 @@ def test_a_call_repeated_on_an_array_reshaped_in_place_is_checked_again():
     X.shape = (32, 1, 2)
     with pytest.raises(mf.FeedError, match=r"shape \(\d+, 1, 2\) into placeholder 'x'"):
         mf.train.fit(sess, train, loss, {x: X, y: Y}, epochs=1, batch_size=8, progress=False)
+
+
+# -- a big weight's update takes its gradient's product; the guard checks the operands ---------
+def big_model(dtype="float64", rate=0.5, scale=0.05):
+    """Plain SGD on a (300, 60) weight, big enough that its update and its gradient's product
+    run as one GEMM: (x, y, w, loss, train)."""
+    x = mf.placeholder((None, 300), dtype=dtype, name="x")
+    y = mf.placeholder((None,), dtype="int64", name="y")
+    start = np.random.default_rng(0).standard_normal((300, 60)) * scale
+    w = mf.Variable(start.astype(dtype), name="w")
+    loss = mf.softmax_cross_entropy(x @ w, y)
+    return x, y, w, loss, mf.optimizers.SGD(rate).minimize(loss)
+
+
+def fused_here():
+    if not session.FUSED_GEMM:
+        pytest.skip("numpy's BLAS has no cblas_?gemm64_ to call here: no update is fused")
+
+
+def fit_plan_source(sess):
+    from microflow.training import loop
+    return loop._LAST_CALLS[sess].steps.plan.source
+
+
+def test_fit_s_guard_checks_a_fused_update_s_product_from_its_operands():
+    fused_here()
+    x, y, w, loss, train = big_model()
+    rng = np.random.default_rng(1)
+    X, Y = rng.standard_normal((40, 300)), rng.integers(0, 60, 40)
+    start = w.value.copy()
+    sess = mf.Session()
+    mf.train.fit(sess, train, loss, {x: X, y: Y}, epochs=2, batch_size=20, shuffle=False,
+                 progress=False)
+    source = fit_plan_source(sess)
+    assert "_subtract_product_a_transposed(c0, f0, t" in source
+    assert "gradients/MatMul" not in source                 # the gradient is never made
+    # the same weights as a Session.run loop, whose update is fused the same way, bit for bit
+    fitted = w.value.copy()
+    w.assign(start)
+    bare = mf.Session()
+    for _ in range(2):
+        for rows in (slice(0, 20), slice(20, 40)):
+            bare.run(train, {x: X[rows], y: Y[rows]})
+    assert fitted.tobytes() == w.value.tobytes()
+
+
+def test_a_fused_product_that_overflows_from_finite_operands_stops_the_step():
+    fused_here()
+    # float32 data near its largest number, a tiny weight: a finite loss, an Inf gradient
+    x, y, w, loss, train = big_model("float32", rate=1000.0, scale=1e-40)
+    X = np.full((20, 300), 3e38, np.float32)
+    Y = np.zeros(20, np.int64)
+    before = w.value.copy()
+    assert np.isfinite(mf.Session().run(loss, {x: X, y: Y}))
+    with pytest.raises(mf.DivergenceError, match=r"gradient of 'w'.*epoch 1, step 1"):
+        mf.train.fit(mf.Session(), train, loss, {x: X, y: Y}, epochs=1, progress=False)
+    assert w.value.tobytes() == before.tobytes()
+
+
+def test_operands_too_big_to_judge_a_finite_product_by_still_train(monkeypatch):
+    fused_here()
+    # data whose sum of squares overflows float32, a product that does not
+    x, y, w, loss, train = big_model("float32", rate=1e-30, scale=1e-22)
+    X = np.full((20, 300), 1e20, np.float32)
+    Y = np.arange(20, dtype=np.int64)
+    start = w.value.copy()
+    mf.train.fit(mf.Session(), train, loss, {x: X, y: Y}, epochs=1, progress=False)
+    fused = w.value.copy()
+    assert np.isfinite(fused).all() and not np.array_equal(fused, start)
+    monkeypatch.setattr(session, "FUSED_UPDATE_BYTES", 1 << 60)
+    w.assign(start)
+    mf.train.fit(mf.Session(), train, loss, {x: X, y: Y}, epochs=1, progress=False)
+    np.testing.assert_allclose(fused, w.value, rtol=1e-5)
+
+
+@pytest.mark.filterwarnings("ignore:overflow encountered:RuntimeWarning")   # (fit: errstate)
+def test_a_product_is_judged_finite_from_its_operands_norms():
+    from microflow.core.ops.state import _surely_finite_product
+    ones = np.ones((3, 4), np.float32)
+    assert _surely_finite_product(ones, ones.T)
+    assert _surely_finite_product(np.ones((3, 0)), np.ones((0, 5)))       # zeros
+    for bad in (np.nan, np.inf, -np.inf):
+        spoiled = ones.copy()
+        spoiled[1, 2] = bad
+        assert not _surely_finite_product(spoiled, ones.T)
+        assert not _surely_finite_product(ones, spoiled.T)
+    big = np.full((2, 2), 1e19, np.float32)        # entries of 2e38: finite, but near the top
+    assert np.isfinite(big @ big).all() and not _surely_finite_product(big, big)
+    assert _surely_finite_product(np.full((2, 2), 1e150), np.full((2, 2), 1e150))
+    assert not _surely_finite_product(np.full((2, 2), 1e154), np.full((2, 2), 1e154))
+    assert _surely_finite_product(np.asfortranarray(ones), ones[:, ::2].T)  # any layout

@@ -78,6 +78,32 @@ def _screening_sum(a):
     return float(_add_reduce(a, axis=None))
 
 
+_FINITE = np.zeros(())          # stands for a product found finite without making it
+_FINITE.flags.writeable = False
+_BOUNDS = {}                    # dtype -> a quarter of its largest number
+
+
+def _surely_finite_product(a, b):
+    """Whether every entry of the matrix product ``a @ b`` is surely finite, judged from its
+    operands' sums of squares (one BLAS dot each): both finite, and the product of their
+    square roots, which bounds every entry and every partial sum of one (Cauchy-Schwarz:
+    ``|sum_k a_ik b_kj| <= |a_i| |b_j| <= |a| |b|``), at most a quarter of the dtype's largest
+    number."""
+    if not a.size or not b.size:
+        return True             # an empty product, or one of zeros (k = 0)
+    bound = 1.0
+    for operand in (a, b):
+        flat = operand.ravel(order="K")     # (a view of a contiguous array)
+        squares = float(flat @ flat)        # (an Inf or NaN entry, or an overflow: not finite)
+        if not _isfinite(squares):
+            return False
+        bound *= math.sqrt(squares)
+    limit = _BOUNDS.get(a.dtype)
+    if limit is None:
+        limit = _BOUNDS[a.dtype] = float(np.finfo(a.dtype).max) / 4
+    return bound <= limit
+
+
 def _summed_finite(arrays):
     """Whether the sum of every entry of ``arrays`` is finite (so is every entry, then)."""
     return _isfinite(float(_add_reduce(_concatenate(arrays, axis=None), axis=None)))
@@ -338,6 +364,30 @@ class CheckFinite(Op):
             functions[checked + "_small"] = self._small_finite
         return f"({args[0]} if {' and '.join(tests)} else {checked}({', '.join(args)}))", \
             functions
+
+    def forward_with_products(self, layout):
+        """``forward`` for a plan that makes some of the checked gradients only inside their
+        updates (``kernels.subtract_product``): ``layout`` has, for each input, None (given
+        as it is) or the MatMul flags of a product ``op(a) @ op(b)``, given as its two
+        operands. Such a product is surely finite when its operands are finite and no entry
+        can reach the dtype's largest number (``|entry| <= |a| |b|``, the operands' norms), as
+        one dot of each operand with itself shows; otherwise it is made here and checked as
+        it is, so a failed check names the same gradient."""
+        forward = self.forward
+
+        def checked(*args):
+            values, at = [], 0
+            for flags in layout:
+                if flags is None:
+                    values.append(args[at])
+                    at += 1
+                    continue
+                a, b = args[at], args[at + 1]
+                at += 2
+                a, b = a.T if flags[0] else a, b.T if flags[1] else b
+                values.append(_FINITE if _surely_finite_product(a, b) else a @ b)
+            return forward(*values)
+        return checked
 
     def forward(self, x, *more):
         # The small inputs' test is exact where they join; a sum is finite only if every term
