@@ -115,6 +115,9 @@ def main(argv=None):
     if not args.quick and not args.no_fit:
         fits.append(timing.fit_figures(WORKLOADS["W2"], batch=100, seconds=args.seconds or 4.0,
                                        rounds=args.rounds or 40))    # a 5% effect: many rounds
+        # a big weight, whose update takes its gradient's product in both loops
+        fits.append(timing.fit_figures(WORKLOADS["W4"], batch=32, seconds=args.seconds or 4.0,
+                                       rounds=args.rounds or 40))
         print(report.fit_table(fits), flush=True)
     print()
     print(report.table(rows))
