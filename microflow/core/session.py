@@ -616,12 +616,15 @@ class _Step:
                  "dead")
 
     def __init__(self, node, kernel, outs, args):
-        self.node, self.kernel, self.outs, self.args = node, kernel, outs, args
-        self.plain = kernel                     # the op's forward: kernel unless values are shared
-        self.into = None        # the input the output is written into, if any
+        self.node = node
+        self.kernel = self.plain = kernel       # plain: the op's forward, unless values are shared
+        self.outs = outs
+        self.args = args
+        # into: the input the output is written into, if any; inline: the source of another
+        # kernel a plan picked (see below); grow: a kept buffer of the shape of the last run
+        # (generated code)
+        self.into = self.inline = self.grow = None
         self.copy = False       # a fetched view of a feed, constant or Variable: copied
-        self.inline = None      # the source of another kernel a plan picked (see below)
-        self.grow = None        # a kept buffer of the shape of the last run (generated code)
         self.dead = ()          # the values read last here (deleted after it)
 
 
@@ -830,6 +833,7 @@ def _segments(order, fed, live, pairs, size, written):
     feeds = {node: f"f{number}" for node, number in fed.items()}
     steps, globals_, last_use, start = [], {}, {}, 0
     constant_names = {}         # id of a constant's or Variable's array -> the name steps read
+    constants = {}              # constant or Variable Tensor -> (that name, its array)
     for position, node in enumerate(order):
         op = node.operation
         cls = type(op)
@@ -860,12 +864,16 @@ def _segments(order, fed, live, pairs, size, written):
                             dying = [tensor] if dying is None else dying + [tensor]
                     else:                               # a constant's or Variable's
                         at = -at - 1
-                        value = _constant_value(tensor)
-                        name = constant_names.get(id(value))
-                        if name is None:                # (constants of one number share
-                            name = constant_names[id(value)] = f"c{at}"     # one array: one
-                        if name not in globals_:                            # name for all)
-                            globals_[name] = value
+                        named = constants.get(tensor)
+                        if named is None:
+                            value = _constant_value(tensor)
+                            name = constant_names.get(id(value))
+                            if name is None:            # (constants of one number share one
+                                name = constant_names[id(value)] = f"c{at}"   # array: one name)
+                            named = constants[tensor] = name, value
+                        name = named[0]
+                        if name not in globals_:
+                            globals_[name] = named[1]
                         if last[at] == position:
                             dying = [tensor] if dying is None else dying + [tensor]
                 elif fed and tensor in fed:
