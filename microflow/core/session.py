@@ -1005,14 +1005,8 @@ def _fuse_product_updates(steps, kept):
                                   steps[guard].args[0] != g):
             continue
         product = steps[at]
-        op, node = product.node.operation, product.node
-        dtype = step.node.inputs[0].dtype
-        if None in node.shape or math.prod(node.shape) * dtype.itemsize < FUSED_UPDATE_BYTES or \
-                not isinstance(op, MatMul) or product.kernel is not product.plain or \
-                product.inline is not None or product.into is not None or product.copy or \
-                len(node.shape) != 2 or any(len(i.shape) != 2 for i in node.inputs) or \
-                dtype.kind != "f" or node.dtype != dtype or \
-                any(i.dtype != dtype for i in node.inputs):
+        op = product.node.operation
+        if not _a_weight_s_product(product, step.node.inputs[0].dtype):
             continue
         operands = product.args
         memory = _memory_of(operands, steps, made)
@@ -1048,6 +1042,19 @@ def _fuse_product_updates(steps, kept):
         guard.args = args
     if gone:
         steps[:] = [step for index, step in enumerate(steps) if index not in gone]
+
+
+def _a_weight_s_product(product, dtype):
+    """Whether the step ``product`` is a plain 2-D MatMul of a static shape, at least
+    ``FUSED_UPDATE_BYTES`` big, of operands of the float ``dtype`` (a weight's)."""
+    node = product.node
+    shape = node.shape
+    return isinstance(node.operation, MatMul) and len(shape) == 2 and None not in shape and \
+        math.prod(shape) * dtype.itemsize >= FUSED_UPDATE_BYTES and dtype.kind == "f" and \
+        node.dtype == dtype and all(len(i.shape) == 2 and i.dtype == dtype
+                                    for i in node.inputs) and \
+        product.kernel is product.plain and product.inline is None and \
+        product.into is None and not product.copy
 
 
 def _memory_of(names, steps, made):

@@ -479,3 +479,16 @@ def test_subtract_product_of_an_operand_that_is_the_weight_makes_the_product_fir
     expected = w - w.T @ w
     subtract_product(w, w.T, w)
     np.testing.assert_array_equal(w, expected)
+
+
+def test_subtract_product_of_unaligned_or_mismatched_arrays_goes_through_numpy():
+    from microflow.core.ops.kernels import subtract_product
+    raw = np.zeros(3 * 4 * 8 + 1, np.uint8)[1:]             # float64s one byte off
+    a = raw.view(np.float64).reshape(3, 4)
+    a[...] = np.arange(12.0).reshape(3, 4)
+    assert not a.flags.aligned
+    w = np.ones((3, 2))
+    subtract_product(w, a, np.ones((4, 2)))
+    np.testing.assert_array_equal(w, 1 - a @ np.ones((4, 2)))
+    with pytest.raises(ValueError):                         # numpy names the mismatch
+        subtract_product(np.ones((3, 2)), np.ones((3, 4)), np.ones((5, 2)))

@@ -17,7 +17,6 @@ import os
 
 import numpy as np
 
-
 _NARROW = 16    # up to this many columns, a row max is a loop of np.maximum over columns
 _max = np.maximum.reduce         # ndarray.max() without its Python wrapper
 
@@ -203,8 +202,9 @@ def subtract_product(w, a, b):
     rounded as BLAS adds them up: a long inner dimension (a big batch) in blocks, each added
     into w as it is done, so the last bits may differ from the product subtracted whole."""
     gemm = _GEMMS.get(w.dtype)
-    if gemm is not None and w.flags.c_contiguous and w.size and \
-            a.dtype == w.dtype and b.dtype == w.dtype:
+    if gemm is not None and w.ndim == a.ndim == b.ndim == 2 and w.size and \
+            a.dtype == w.dtype and b.dtype == w.dtype and w.flags.c_contiguous and \
+            w.flags.aligned and a.flags.aligned and b.flags.aligned:
         rows, columns = w.shape
         inner = a.shape[1]
         if a.shape[0] == rows and b.shape == (inner, columns) and \
