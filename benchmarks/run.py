@@ -93,6 +93,14 @@ def main(argv=None):
         parser.error(f"unknown workload {', '.join(sorted(unknown))}; "
                      f"choose from {', '.join(WORKLOADS)}")
     keys = args.workloads or list(WORKLOADS)
+    # The scaling chains first, each in a fresh process, while this one holds no workload's
+    # arrays and has not imported torch or jax: the 1M chain's gradients() took 4.1 us per op
+    # so, 4.6 after W1 with torch and jax imported, 6.1 after every workload
+    chains = args.chains if args.chains is not None else ([] if args.quick else CHAIN_SIZES)
+    figures = []
+    for n in chains:
+        figures.append(timing.chain_figures(n))
+        print(f"chain {n}: " + ", ".join(f"{k}={v:.4g}" for k, v in figures[-1].items()), flush=True)
     limit_threads(args.threads)
     names = implementations.available(args.only)
     if implementations.BASELINE not in names:
@@ -106,11 +114,6 @@ def main(argv=None):
         rows.append(row)
         print(f"{key:6s} " + "  ".join(f"{n}={report.format_time(t)} ({row['ratios'][n]:.2f}x)"
                                        for n, t in row["times"].items()), flush=True)
-    chains = args.chains if args.chains is not None else ([] if args.quick else CHAIN_SIZES)
-    figures = []
-    for n in chains:
-        figures.append(timing.chain_figures(n))
-        print(f"chain {n}: " + ", ".join(f"{k}={v:.4g}" for k, v in figures[-1].items()), flush=True)
     fits = []
     if not args.quick and not args.no_fit:
         fits.append(timing.fit_figures(WORKLOADS["W2"], batch=100, seconds=args.seconds or 4.0,

@@ -833,7 +833,6 @@ def _segments(order, fed, live, pairs, size, written):
     feeds = {node: f"f{number}" for node, number in fed.items()}
     steps, globals_, last_use, start = [], {}, {}, 0
     constant_names = {}         # id of a constant's or Variable's array -> the name steps read
-    constants = {}              # constant or Variable Tensor -> (that name, its array)
     for position, node in enumerate(order):
         op = node.operation
         cls = type(op)
@@ -864,16 +863,12 @@ def _segments(order, fed, live, pairs, size, written):
                             dying = [tensor] if dying is None else dying + [tensor]
                     else:                               # a constant's or Variable's
                         at = -at - 1
-                        named = constants.get(tensor)
-                        if named is None:
-                            value = _constant_value(tensor)
-                            name = constant_names.get(id(value))
-                            if name is None:            # (constants of one number share one
-                                name = constant_names[id(value)] = f"c{at}"   # array: one name)
-                            named = constants[tensor] = name, value
-                        name = named[0]
-                        if name not in globals_:
-                            globals_[name] = named[1]
+                        value = _constant_value(tensor)
+                        name = constant_names.get(id(value))
+                        if name is None:                # (constants of one number share
+                            name = constant_names[id(value)] = f"c{at}"     # one array: one
+                        if name not in globals_:                            # name for all)
+                            globals_[name] = value
                         if last[at] == position:
                             dying = [tensor] if dying is None else dying + [tensor]
                 elif fed and tensor in fed:
