@@ -208,7 +208,7 @@ def fit(sess, train_op, loss, feeds, epochs, batch_size=None, shuffle=True, vali
     rng = as_generator(seed) if shuffle else None     # a Generator costs as much as a step
     variables = [v for v in loss.graph.variables if v.trainable] if callbacks else []
     history = History()
-    context = _Context(sess, variables, history) if callbacks else None  # (their stop flag)
+    context = _Context(sess, variables, history)
     for callback in callbacks:
         callback.on_train_begin(context)
     bar = progress_bar(epochs, "training", "epoch") if progress else None
@@ -227,13 +227,12 @@ def fit(sess, train_op, loss, feeds, epochs, batch_size=None, shuffle=True, vali
             for callback in callbacks:
                 callback.on_epoch_end(epoch, logs, context)
             if bar is not None:
-                if epoch % max(1, epochs // 20) == 0 or epoch == epochs or \
-                        (context is not None and context.stop):
+                if epoch % max(1, epochs // 20) == 0 or epoch == epochs or context.stop:
                     bar.write(full_line(f"epoch {epoch}/{epochs}", logs), file=bar.fp)
                 bar.set_postfix({k: short(v) for k, v in logs.items() if k.endswith("loss")},
                                 refresh=False)
                 bar.update(1)
-            if context is not None and context.stop:
+            if context.stop:
                 history.stopped_early = True
                 break
     finally:
@@ -316,9 +315,6 @@ class _Call:
 
     def __init__(self, named, batch_size, steps, feeding):
         self.named, self.batch_size, self.steps, self.feeding = named, batch_size, steps, feeding
-        self.graph = named[1].graph
-        self.arrays = [(array, shape, dtype) for array, (shape, dtype) in
-                       zip(feeding.arrays, feeding.kinds)]
 
     def repeats(self, named, batch_size):
         """Whether a call is this one again: the same Tensors and arrays (each the same
@@ -327,10 +323,10 @@ class _Call:
         if batch_size != self.batch_size or len(named) != len(self.named) or \
                 not all(map(operator.is_, named, self.named)):
             return False
-        graph = self.graph
+        graph = named[1].graph
         if self.steps.graph_size != (len(graph.tensors), len(graph.update_ops)):
             return False
-        for array, shape, dtype in self.arrays:
+        for array, (shape, dtype) in zip(self.feeding.arrays, self.feeding.kinds):
             if array.shape != shape or array.dtype != dtype:
                 return False
         return True
