@@ -66,15 +66,11 @@ def _joined(arrays, size):
 
 
 def _screening_sum(a):
-    """A sum of every entry of ``a`` that is finite only if every entry is: a float matrix's by
-    BLAS (its rows or columns against a ones vector, then those sums), several times faster
-    than numpy's pairwise sum; others' by numpy's."""
-    if a.dtype.kind == "f" and a.ndim >= 2 and a.size and a.dtype in _CODES:
-        if a.ndim == 2 and a.flags.f_contiguous and not a.flags.c_contiguous:
-            return float(_add_reduce(kernels.ones(a.shape[0], a.dtype) @ a))
-        if a.flags.c_contiguous:
-            return float(_add_reduce(a.reshape(-1, a.shape[-1]) @ kernels.ones(a.shape[-1],
-                                                                              a.dtype)))
+    """A sum of every entry of ``a`` that is finite only if every entry is: a float array's of
+    two or more axes by BLAS (``kernels.sum_leading``: a ones vector against it, then one
+    sum), several times faster than numpy's pairwise sum; others' by numpy's."""
+    if a.ndim >= 2 and a.size and a.dtype in _CODES:
+        return float(_add_reduce(kernels.sum_leading(a, a.ndim - 1)))
     return float(_add_reduce(a, axis=None))
 
 
