@@ -32,26 +32,21 @@ def _finite_test(code, size):
     numpy's sum of the joined bytes; otherwise by the sum of their concatenation. A sum is
     finite only if every entry is (an overflow of finite entries can make it fail too: a
     caller then tests input by input)."""
-    dtype = np.dtype(code)
-    lanes = size // dtype.itemsize
-    if size > _BIT_TEST:
-        def finite(arrays):
-            joined = _joined(arrays, size)
-            if joined is None:
-                return _summed_finite(arrays)
-            return _isfinite(float(_add_reduce(np.frombuffer(joined, dtype))))
-        return finite
+    dtype, order = np.dtype(code), sys.byteorder
+    by_bits = size <= _BIT_TEST
 
     def pattern(value):             # ``value``'s bits in every lane, as one integer
-        return _from_bytes(np.full(lanes, value, dtype).tobytes(), sys.byteorder)
-    exponents, lowest, signs = pattern(np.inf), pattern(np.finfo(dtype).tiny), pattern(-0.0)
-    order = sys.byteorder
+        return _from_bytes(np.full(size // dtype.itemsize, value, dtype).tobytes(), order)
+    exponents, lowest, signs = (pattern(np.inf), pattern(np.finfo(dtype).tiny),
+                                pattern(-0.0)) if by_bits else (0, 0, 0)
 
     def finite(arrays):
         joined = _joined(arrays, size)
         if joined is None:
             return _summed_finite(arrays)
-        return not ((_from_bytes(joined, order) & exponents) + lowest) & signs
+        if by_bits:
+            return not ((_from_bytes(joined, order) & exponents) + lowest) & signs
+        return _isfinite(float(_add_reduce(np.frombuffer(joined, dtype))))
     return finite
 
 
